@@ -1,0 +1,120 @@
+//! Per-call registry credentials. The password never reaches a Debug print, a log line or an
+//! error message.
+
+use std::fmt;
+
+/// Credentials for one registry host, given by a caller for one call.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Credentials {
+    host: String,
+    username: String,
+    password: String,
+}
+
+impl Credentials {
+    /// `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
+    pub fn new(
+        host: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Credentials {
+            host: normalise_host(&host.into()),
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The secret. Callers must not log it.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Whether these credentials are meant for `registry` (a normalised reference registry).
+    pub fn applies_to(&self, registry: &str) -> bool {
+        self.host == registry
+    }
+
+    /// A stable fingerprint (sha256 of the fields) that keys cache entries obtained with these
+    /// credentials, so that no other caller is served them. It is not reversible to the secret.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        let mut hasher = Sha256::new();
+        for field in [&self.host, &self.username, &self.password] {
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        hasher.finalize().into()
+    }
+}
+
+/// Spellings of Docker Hub that users and config files use, mapped to the reference form.
+fn normalise_host(host: &str) -> String {
+    let host = host
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let host = host.strip_suffix("/v1").unwrap_or(host);
+    let host = host.strip_suffix("/v2").unwrap_or(host);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            crate::reference::DOCKER_HUB.to_owned()
+        }
+        other => other.to_owned(),
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("host", &self.host)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_password() {
+        let c = Credentials::new("https://index.docker.io/v1/", "me", "s3cret-pw");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        assert_eq!(c.host(), "docker.io");
+    }
+
+    #[test]
+    fn fingerprint_depends_on_every_field() {
+        let a = Credentials::new("h", "u", "p");
+        assert_ne!(
+            a.fingerprint(),
+            Credentials::new("h", "u", "q").fingerprint()
+        );
+        assert_ne!(
+            a.fingerprint(),
+            Credentials::new("h", "v", "p").fingerprint()
+        );
+        assert_ne!(
+            a.fingerprint(),
+            Credentials::new("g", "u", "p").fingerprint()
+        );
+        // Field boundaries count: ("ab","c") differs from ("a","bc").
+        assert_ne!(
+            Credentials::new("h", "ab", "c").fingerprint(),
+            Credentials::new("h", "a", "bc").fingerprint()
+        );
+    }
+}

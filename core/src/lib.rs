@@ -1,0 +1,15 @@
+//! imagecheck: resolve container image tags to content digests and verify cosign/sigstore
+//! signatures against machine-wide rules.
+//!
+//! The contract (semantics, error kinds, names in every binding) is DESIGN.md.
+#![forbid(unsafe_code)]
+
+pub mod credentials;
+pub mod digest;
+pub mod error;
+pub mod reference;
+
+pub use credentials::Credentials;
+pub use digest::Digest;
+pub use error::{CauseKind, DigestCause, Error, ErrorKind, Result};
+pub use reference::Reference;
