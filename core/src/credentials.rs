@@ -57,7 +57,7 @@ impl Credentials {
 }
 
 /// Spellings of Docker Hub that users and config files use, mapped to the reference form.
-fn normalise_host(host: &str) -> String {
+pub(crate) fn normalise_host(host: &str) -> String {
     let host = host
         .trim()
         .trim_start_matches("https://")

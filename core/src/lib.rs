@@ -13,3 +13,8 @@ pub use credentials::Credentials;
 pub use digest::Digest;
 pub use error::{CauseKind, DigestCause, Error, ErrorKind, Result};
 pub use reference::Reference;
+pub mod registry;
+pub mod resolve;
+pub mod runtime;
+
+pub use resolve::{Engine, Resolver, default_resolver};

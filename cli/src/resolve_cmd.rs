@@ -1,0 +1,162 @@
+//! `imagecheck resolve`.
+
+use std::time::Duration;
+
+use clap::Args;
+use futures::StreamExt as _;
+use imagecheck::{Credentials, Engine, Reference, Resolver};
+use serde_json::json;
+
+use crate::{RegistryArgs, exit, output};
+
+pub(crate) const AFTER_HELP: &str = "\
+Output: one line per reference, in input order:
+  REF<TAB>sha256:…            on success
+  REF<TAB>error: KIND: …      on failure (KIND is DigestUnavailable, InvalidReference, …)
+With --json: {\"reference\": REF, \"digest\": …} or {\"reference\": REF, \"error\": {\"kind\", \"message\", \"cause\"}}.
+
+Exit codes: 0 all resolved; 3 invalid input; 4 a digest was unavailable. The highest wins.
+
+Examples:
+  imagecheck resolve nginx:1.27 ghcr.io/org/app:v2
+  imagecheck resolve --engine docker --json nginx
+  imagecheck resolve --insecure-registry 127.0.0.1:5000 127.0.0.1:5000/test/hello:v1";
+
+/// How many references are resolved at once.
+const PARALLEL: usize = 32;
+
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// Where digests come from: registry, docker, podman or kubernetes.
+    #[arg(long, default_value = "registry", value_name = "ENGINE")]
+    engine: String,
+
+    /// Accept a cached digest up to this many seconds old (0: always ask). Only matters
+    /// within one run, where the same reference may appear more than once.
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    ttl: f64,
+
+    /// Print one JSON object per reference.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+
+    /// References: [REGISTRY/]REPOSITORY[:TAG][@DIGEST].
+    #[arg(required = true, value_name = "REF")]
+    references: Vec<String>,
+}
+
+pub(crate) async fn run(args: ResolveArgs) -> u8 {
+    let engine = match Engine::parse(&args.engine) {
+        Ok(Engine::Custom(name)) => {
+            eprintln!(
+                "imagecheck: unknown engine {name:?} (use registry, docker, podman or kubernetes)"
+            );
+            return exit::INVALID_INPUT;
+        }
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("imagecheck: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let Some(ttl) = seconds(args.ttl) else {
+        eprintln!("imagecheck: --ttl must be a finite number of seconds");
+        return exit::INVALID_INPUT;
+    };
+    let resolver = match args.registry.resolver() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let password = match args.registry.password() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let json = args.json;
+    let mut worst = exit::OK;
+    let mut results = futures::stream::iter(args.references.iter())
+        .map(|reference| {
+            let credentials = args
+                .registry
+                .credentials_for(reference, password.as_deref());
+            let (resolver, engine) = (&resolver, &engine);
+            async move {
+                let answer = resolver
+                    .resolve_with(engine, reference, ttl, credentials.as_ref())
+                    .await;
+                (reference, answer)
+            }
+        })
+        .buffered(PARALLEL);
+    while let Some((reference, answer)) = results.next().await {
+        match answer {
+            Ok(digest) if json => output::line(
+                &json!({"reference": reference, "digest": digest.as_str()}).to_string(),
+            ),
+            Ok(digest) => output::line(&format!("{reference}\t{digest}")),
+            Err(error) => {
+                worst = worst.max(exit::for_kind(error.kind()));
+                if json {
+                    output::line(
+                        &json!({"reference": reference, "error": output::error_json(&error)})
+                            .to_string(),
+                    );
+                } else {
+                    output::line(&format!("{reference}\terror: {}: {error}", error.kind()));
+                }
+            }
+        }
+    }
+    worst
+}
+
+/// Non-negative seconds; negative means "always fresh" as in every binding.
+pub(crate) fn seconds(value: f64) -> Option<Duration> {
+    value
+        .is_finite()
+        .then(|| Duration::from_secs_f64(value.max(0.0)))
+}
+
+impl RegistryArgs {
+    pub(crate) fn resolver(&self) -> Result<Resolver, u8> {
+        let Some(timeout) = seconds(self.timeout).filter(|t| !t.is_zero()) else {
+            eprintln!("imagecheck: --timeout must be a positive number of seconds");
+            return Err(exit::INVALID_INPUT);
+        };
+        Ok(Resolver::builder()
+            .from_env()
+            .insecure_registries(self.insecure_registries.iter().cloned())
+            .request_timeout(timeout)
+            .build())
+    }
+
+    /// The password from --password, IMAGECHECK_PASSWORD or stdin.
+    pub(crate) fn password(&self) -> Result<Option<String>, u8> {
+        if self.password_stdin {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                eprintln!("imagecheck: cannot read the password from stdin: {e}");
+                return Err(exit::INVALID_INPUT);
+            }
+            return Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()));
+        }
+        Ok(self.password.clone())
+    }
+
+    /// Credentials for `reference`'s registry when a username was given.
+    pub(crate) fn credentials_for(
+        &self,
+        reference: &str,
+        password: Option<&str>,
+    ) -> Option<Credentials> {
+        let username = self.username.as_deref()?;
+        let registry = Reference::parse(reference).ok()?.registry().to_owned();
+        Some(Credentials::new(
+            registry,
+            username,
+            password.unwrap_or_default(),
+        ))
+    }
+}

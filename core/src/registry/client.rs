@@ -1,0 +1,550 @@
+//! Requests to a registry: manifests (HEAD and GET) and blobs, authenticated, bounded and
+//! checked against the digest they claim.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::{Method, StatusCode, header};
+
+use super::auth::{AuthSources, ConfiguredSecret};
+use super::challenge::{self, Challenge};
+use super::media_types::MANIFEST_ACCEPT;
+use super::token::{AuthCache, Identity, Secret};
+use crate::credentials::Credentials;
+use crate::digest::Digest;
+use crate::error::{CauseKind, DigestCause};
+use crate::reference::Reference;
+use crate::runtime::PerProcess;
+
+/// How the registry client reaches registries.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// Registries (`host:port`, as references spell them) reached over plain HTTP.
+    pub insecure_hosts: HashSet<String>,
+    /// Limit for one request, body included.
+    pub request_timeout: Duration,
+    /// Configured credentials, tried when a call brings none for the registry.
+    pub auth: AuthSources,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            insecure_hosts: HashSet::new(),
+            request_timeout: Duration::from_secs(30),
+            auth: AuthSources::none(),
+        }
+    }
+}
+
+/// A fetched manifest or blob.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Bytes,
+    /// The Content-Type the registry gave (manifests only; empty when absent).
+    pub media_type: String,
+    /// sha256 of `bytes`, checked against what the registry claimed.
+    pub digest: Digest,
+}
+
+/// One client for every registry: a shared connection pool, cached tokens per registry,
+/// repository and identity, and remembered challenges.
+pub struct RegistryClient {
+    config: RegistryConfig,
+    http: PerProcess<reqwest::Client>,
+    auth: AuthCache,
+}
+
+impl fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request asks for, for messages and for the per-status causes.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Manifest(&'a str),
+    Blob(&'a Digest),
+}
+
+impl RegistryClient {
+    pub fn new(config: RegistryConfig) -> Self {
+        let timeout = config.request_timeout;
+        RegistryClient {
+            http: PerProcess::new(move || build_http(timeout)),
+            auth: AuthCache::default(),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    fn is_insecure(&self, reference: &Reference) -> bool {
+        self.config.insecure_hosts.contains(reference.registry())
+    }
+
+    fn url(&self, reference: &Reference, target: Target<'_>) -> String {
+        let scheme = if self.is_insecure(reference) {
+            "http"
+        } else {
+            "https"
+        };
+        let (kind, what) = match target {
+            Target::Manifest(t) => ("manifests", t),
+            Target::Blob(d) => ("blobs", d.as_str()),
+        };
+        format!(
+            "{scheme}://{}/v2/{}/{kind}/{what}",
+            reference.api_host(),
+            reference.repository()
+        )
+    }
+
+    /// The digest `reference`'s tag (or digest) points at: one HEAD with the full Accept list;
+    /// a GET whose body is hashed when the registry omits `Docker-Content-Digest`.
+    pub async fn manifest_digest(
+        &self,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest, DigestCause> {
+        let target = manifest_target(reference);
+        let response = self
+            .send(
+                Method::HEAD,
+                reference,
+                Target::Manifest(&target),
+                credentials,
+            )
+            .await?;
+        if let Some(value) = response.headers().get("docker-content-digest") {
+            let text = value.to_str().unwrap_or_default();
+            return Digest::parse(text).map_err(|e| {
+                DigestCause::new(
+                    CauseKind::InvalidResponse,
+                    format!("registry sent an unusable Docker-Content-Digest {text:?}: {e}"),
+                )
+            });
+        }
+        tracing::debug!(%reference, "registry omitted Docker-Content-Digest on HEAD; hashing a GET");
+        Ok(self
+            .get_manifest(reference, &target, credentials)
+            .await?
+            .digest)
+    }
+
+    /// GET a manifest by tag or digest (at most [`super::MAX_MANIFEST_BYTES`]), hash it, and
+    /// check the hash against the digest asked for and the one the registry claims.
+    pub async fn get_manifest(
+        &self,
+        reference: &Reference,
+        tag_or_digest: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<Fetched, DigestCause> {
+        self.get_manifest_limited(
+            reference,
+            tag_or_digest,
+            super::MAX_MANIFEST_BYTES,
+            credentials,
+        )
+        .await
+    }
+
+    /// [`Self::get_manifest`] with an explicit size limit.
+    pub async fn get_manifest_limited(
+        &self,
+        reference: &Reference,
+        tag_or_digest: &str,
+        limit: usize,
+        credentials: Option<&Credentials>,
+    ) -> Result<Fetched, DigestCause> {
+        let response = self
+            .send(
+                Method::GET,
+                reference,
+                Target::Manifest(tag_or_digest),
+                credentials,
+            )
+            .await?;
+        let claimed = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let media_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = read_bounded(response, limit, "manifest").await?;
+        let digest = Digest::sha256_of(&bytes);
+        let asked = Digest::parse(tag_or_digest).ok();
+        for (what, expected) in [
+            ("asked for", asked.as_ref().map(Digest::as_str)),
+            ("claimed", claimed.as_deref()),
+        ] {
+            if let Some(expected) = expected {
+                let matches = Digest::parse(expected)
+                    .map(|d| d.matches(&bytes))
+                    .unwrap_or(false);
+                if !matches {
+                    return Err(DigestCause::new(
+                        CauseKind::InvalidResponse,
+                        format!(
+                            "registry {} a manifest of {expected} but its content hashes to {digest}",
+                            if what == "claimed" {
+                                "claimed"
+                            } else {
+                                "was asked for"
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Fetched {
+            bytes,
+            media_type,
+            digest,
+        })
+    }
+
+    /// GET a blob (at most `limit` bytes) and check it hashes to `digest`.
+    pub async fn get_blob(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+        limit: usize,
+        credentials: Option<&Credentials>,
+    ) -> Result<Bytes, DigestCause> {
+        let response = self
+            .send(Method::GET, reference, Target::Blob(digest), credentials)
+            .await?;
+        let bytes = read_bounded(response, limit, "blob").await?;
+        if !digest.matches(&bytes) {
+            return Err(DigestCause::new(
+                CauseKind::InvalidResponse,
+                format!(
+                    "blob {digest} from {} does not hash to its digest",
+                    reference.registry()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Send one request, authenticating as the registry asks. A successful (2xx) response is
+    /// returned; every other outcome is a cause.
+    async fn send(
+        &self,
+        method: Method,
+        reference: &Reference,
+        target: Target<'_>,
+        credentials: Option<&Credentials>,
+    ) -> Result<reqwest::Response, DigestCause> {
+        let http = self.http.get();
+        let host = reference.api_host();
+        let repository = reference.repository();
+        let url = self.url(reference, target);
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
+
+        // Up-front authorization: a cached header, or a fresh one for a challenge this host
+        // gave before (saves the 401 round trip on every new repository).
+        let mut negotiated_for: Option<Challenge> = None;
+        let mut authorization = None;
+        if let Some(known) = self.auth.challenge_for(host) {
+            let (identity, secret) = self.identity(reference, credentials).await?;
+            authorization = self.auth.header_for(host, repository, identity, &known);
+            if authorization.is_none() {
+                authorization = Some(
+                    self.negotiate(&http, reference, identity, secret.as_secret(), &known)
+                        .await?,
+                );
+                negotiated_for = Some(known);
+            }
+        }
+
+        for attempt in 0..2 {
+            let mut request = http.request(method.clone(), &url);
+            if matches!(target, Target::Manifest(_)) {
+                request = request.header(header::ACCEPT, MANIFEST_ACCEPT);
+            }
+            if let Some(value) = &authorization {
+                request = request.header(header::AUTHORIZATION, value);
+            }
+            let response = request.send().await.map_err(|e| {
+                DigestCause::new(
+                    transport_kind(&e),
+                    format!(
+                        "{} {}: {}",
+                        method,
+                        redact_url(&url),
+                        describe_transport(&e)
+                    ),
+                )
+            })?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status != StatusCode::UNAUTHORIZED || attempt == 1 {
+                return Err(status_cause(
+                    status,
+                    &response,
+                    reference,
+                    target,
+                    authorization.is_some(),
+                ));
+            }
+            let offered = response
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(challenge::parse)
+                .ok_or_else(|| {
+                    DigestCause::new(
+                        CauseKind::Unauthorized,
+                        format!("{host} answered 401 without a usable WWW-Authenticate challenge"),
+                    )
+                })?;
+            let (identity, secret) = self.identity(reference, credentials).await?;
+            if negotiated_for.as_ref() == Some(&offered) {
+                // We just negotiated for exactly this challenge and were refused again.
+                self.auth.forget(host, repository, identity, &offered);
+                return Err(status_cause(status, &response, reference, target, true));
+            }
+            if let Some(known) = self.auth.challenge_for(host) {
+                self.auth.forget(host, repository, identity, &known);
+            }
+            self.auth.remember_challenge(host, offered.clone());
+            authorization = Some(
+                self.negotiate(&http, reference, identity, secret.as_secret(), &offered)
+                    .await?,
+            );
+            negotiated_for = Some(offered);
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    async fn negotiate(
+        &self,
+        http: &reqwest::Client,
+        reference: &Reference,
+        identity: Identity,
+        secret: Secret<'_>,
+        challenge: &Challenge,
+    ) -> Result<String, DigestCause> {
+        self.auth
+            .negotiate(
+                http,
+                reference.api_host(),
+                reference.repository(),
+                identity,
+                secret,
+                challenge,
+                self.is_insecure(reference),
+            )
+            .await
+    }
+
+    /// The identity and secret for a request: per-call credentials for this registry first,
+    /// then configured ones, then anonymous.
+    async fn identity(
+        &self,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<(Identity, OwnedSecret), DigestCause> {
+        if let Some(c) = credentials {
+            return Ok((
+                Identity::Secret(c.fingerprint()),
+                OwnedSecret::Basic(c.username().to_owned(), c.password().to_owned()),
+            ));
+        }
+        match self
+            .config
+            .auth
+            .lookup(reference.registry(), reference.repository())
+            .await?
+        {
+            Some(ConfiguredSecret::Basic { username, password }) => {
+                let fingerprint =
+                    Credentials::new(reference.registry(), &username, &password).fingerprint();
+                Ok((
+                    Identity::Secret(fingerprint),
+                    OwnedSecret::Basic(username, password),
+                ))
+            }
+            Some(ConfiguredSecret::IdentityToken(token)) => {
+                let fingerprint =
+                    Credentials::new(reference.registry(), "<token>", &token).fingerprint();
+                Ok((Identity::Secret(fingerprint), OwnedSecret::Refresh(token)))
+            }
+            None => Ok((Identity::Anonymous, OwnedSecret::None)),
+        }
+    }
+}
+
+enum OwnedSecret {
+    None,
+    Basic(String, String),
+    Refresh(String),
+}
+
+impl OwnedSecret {
+    fn as_secret(&self) -> Secret<'_> {
+        match self {
+            OwnedSecret::None => Secret::None,
+            OwnedSecret::Basic(u, p) => Secret::Basic {
+                username: u,
+                password: p,
+            },
+            OwnedSecret::Refresh(t) => Secret::RefreshToken(t),
+        }
+    }
+}
+
+fn build_http(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("imagecheck/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        // Registries redirect blob reads to storage; reqwest drops Authorization when a
+        // redirect leaves the host.
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap_or_else(|e| panic!("imagecheck: cannot build the HTTP client: {e}"))
+}
+
+/// The tag or digest part of a manifest URL (a digest wins over a tag).
+fn manifest_target(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.as_str().to_owned(),
+        (None, Some(t)) => t.to_owned(),
+        (None, None) => crate::reference::DEFAULT_TAG.to_owned(),
+    }
+}
+
+/// Read at most `limit` bytes of a body; more is an error, not a truncation.
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+    what: &str,
+) -> Result<Bytes, DigestCause> {
+    let too_big = || {
+        DigestCause::new(
+            CauseKind::InvalidResponse,
+            format!("{what} is larger than the {limit}-byte limit"),
+        )
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        DigestCause::new(
+            transport_kind(&e),
+            format!("reading {what}: {}", describe_transport(&e)),
+        )
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+pub(crate) fn transport_kind(e: &reqwest::Error) -> CauseKind {
+    if e.is_timeout() {
+        CauseKind::Timeout
+    } else if e.is_redirect() || e.is_decode() {
+        CauseKind::InvalidResponse
+    } else {
+        CauseKind::Network
+    }
+}
+
+/// A transport error as one line, with its source chain (reqwest's own text is terse).
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else if e.is_redirect() {
+        "too many redirects".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// URLs carry no secrets here, but strip any query just in case a future caller adds one.
+fn redact_url(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+fn status_cause(
+    status: StatusCode,
+    response: &reqwest::Response,
+    reference: &Reference,
+    target: Target<'_>,
+    authenticated: bool,
+) -> DigestCause {
+    let what = match target {
+        Target::Manifest(t) => format!("{}/{}:{t}", reference.registry(), reference.repository())
+            .replace(":sha256:", "@sha256:")
+            .replace(":sha512:", "@sha512:"),
+        Target::Blob(d) => format!(
+            "blob {d} in {}/{}",
+            reference.registry(),
+            reference.repository()
+        ),
+    };
+    match status.as_u16() {
+        404 => DigestCause::new(CauseKind::NotFound, format!("{what} not found (HTTP 404)")),
+        401 | 403 if authenticated => DigestCause::new(
+            CauseKind::Unauthorized,
+            format!(
+                "access to {what} refused with the credentials used (HTTP {})",
+                status.as_u16()
+            ),
+        ),
+        401 | 403 => DigestCause::new(
+            CauseKind::Unauthorized,
+            format!(
+                "access to {what} requires credentials (HTTP {})",
+                status.as_u16()
+            ),
+        ),
+        429 => {
+            let retry = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!("; retry after {v}"))
+                .unwrap_or_default();
+            DigestCause::new(
+                CauseKind::RateLimited,
+                format!("{what}: rate limited (HTTP 429){retry}"),
+            )
+        }
+        _ => DigestCause::new(
+            CauseKind::InvalidResponse,
+            format!("{what}: registry answered HTTP {status}"),
+        ),
+    }
+}

@@ -1,0 +1,360 @@
+//! Tag to digest: the [`Resolver`], its engines, the shared TTL cache and single-flight.
+//!
+//! TTL is per call (DESIGN.md, Resolve): within `ttl` a cached digest is served; a zero `ttl`
+//! skips the cache read, re-resolves, and stores the fresh answer for everyone else.
+//! Failures are never cached.
+
+mod cache;
+pub mod clock;
+pub mod engine;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, RwLock};
+use std::time::Duration;
+
+use futures::FutureExt as _;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{BoxFuture, DigestSource, Engine, ResolveRequest, from_fn};
+
+use self::cache::{CacheKey, DigestCache, InFlight};
+use crate::credentials::Credentials;
+use crate::digest::Digest;
+use crate::error::{DigestCause, Error, Result};
+use crate::reference::Reference;
+use crate::registry::{AuthSources, RegistryClient, RegistryConfig};
+
+/// Environment variable listing registries reached over plain HTTP (comma-separated
+/// `host:port`).
+pub const INSECURE_REGISTRIES_ENV: &str = "IMAGECHECK_INSECURE_REGISTRIES";
+
+/// Default bound on cached digests.
+const DEFAULT_MAX_ENTRIES: usize = 65_536;
+
+/// Resolves references to digests through engines, with a shared cache. Cheap to clone: clones
+/// share the cache, the engines and the registry client.
+#[derive(Clone, Debug)]
+pub struct Resolver {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    engines: RwLock<HashMap<String, Arc<dyn DigestSource>>>,
+    cache: DigestCache,
+    in_flight: InFlight,
+    clock: Arc<dyn Clock>,
+    registry: Arc<RegistryClient>,
+}
+
+/// Options for a [`Resolver`].
+#[derive(Debug)]
+pub struct ResolverBuilder {
+    registry: RegistryConfig,
+    clock: Arc<dyn Clock>,
+    engines: Vec<(String, Arc<dyn DigestSource>)>,
+    max_entries: usize,
+}
+
+impl Default for ResolverBuilder {
+    fn default() -> Self {
+        ResolverBuilder {
+            registry: RegistryConfig::default(),
+            clock: Arc::new(SystemClock),
+            engines: Vec::new(),
+            max_entries: DEFAULT_MAX_ENTRIES,
+        }
+    }
+}
+
+impl ResolverBuilder {
+    /// Take insecure registries from `IMAGECHECK_INSECURE_REGISTRIES` and configured
+    /// credentials from the usual files (see [`AuthSources::from_env`]).
+    pub fn from_env(mut self) -> Self {
+        if let Ok(list) = std::env::var(INSECURE_REGISTRIES_ENV) {
+            self = self.insecure_registries(list.split(','));
+        }
+        self.registry.auth = AuthSources::from_env();
+        self
+    }
+
+    /// Reach `host` (`host:port` as references spell it) over plain HTTP.
+    pub fn insecure_registry(mut self, host: impl Into<String>) -> Self {
+        let host = host.into().trim().to_owned();
+        if !host.is_empty() {
+            self.registry.insecure_hosts.insert(host);
+        }
+        self
+    }
+
+    pub fn insecure_registries<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for host in hosts {
+            self = self.insecure_registry(host);
+        }
+        self
+    }
+
+    /// Limit for one registry request, body included (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.registry.request_timeout = timeout;
+        self
+    }
+
+    /// Where configured credentials come from (default: none; `from_env` reads the usual files).
+    pub fn auth_sources(mut self, sources: AuthSources) -> Self {
+        self.registry.auth = sources;
+        self
+    }
+
+    /// The clock the cache measures age with (tests move a [`ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Register (or override) an engine.
+    pub fn engine(mut self, name: impl Into<String>, source: Arc<dyn DigestSource>) -> Self {
+        self.engines.push((name.into(), source));
+        self
+    }
+
+    /// Bound on cached digests (default 65,536).
+    pub fn max_cache_entries(mut self, max: usize) -> Self {
+        self.max_entries = max;
+        self
+    }
+
+    pub fn build(self) -> Resolver {
+        let registry = Arc::new(RegistryClient::new(self.registry));
+        let mut engines: HashMap<String, Arc<dyn DigestSource>> = HashMap::new();
+        engines.insert(
+            "registry".into(),
+            Arc::new(engine::RegistrySource::new(registry.clone())),
+        );
+        engines.insert("kubernetes".into(), Arc::new(engine::KubernetesSource));
+        engines.insert(
+            "docker".into(),
+            Arc::new(engine::UnavailableSource("docker")),
+        );
+        engines.insert(
+            "podman".into(),
+            Arc::new(engine::UnavailableSource("podman")),
+        );
+        for (name, source) in self.engines {
+            engines.insert(name, source);
+        }
+        Resolver {
+            inner: Arc::new(Inner {
+                engines: RwLock::new(engines),
+                cache: DigestCache::new(self.max_entries),
+                in_flight: InFlight::default(),
+                clock: self.clock,
+                registry,
+            }),
+        }
+    }
+}
+
+impl Resolver {
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::default()
+    }
+
+    /// Resolve `reference` with `engine`, accepting a cached answer younger than `ttl`
+    /// (`Duration::ZERO`: always ask upstream and refresh the cache).
+    pub async fn resolve(&self, engine: &Engine, reference: &str, ttl: Duration) -> Result<Digest> {
+        self.resolve_with(engine, reference, ttl, None).await
+    }
+
+    /// [`Self::resolve`] with per-call credentials (used only for their own registry host).
+    pub async fn resolve_with(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest> {
+        let reference = Reference::parse(reference)?;
+        self.resolve_reference(engine, &reference, ttl, credentials)
+            .await
+    }
+
+    /// [`Self::resolve_with`] for an already parsed reference.
+    pub async fn resolve_reference(
+        &self,
+        engine: &Engine,
+        reference: &Reference,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest> {
+        if let Some(digest) = reference.digest() {
+            return Ok(digest.clone());
+        }
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
+        let key = CacheKey::new(engine, reference, credentials);
+        if !ttl.is_zero() {
+            if let Some(digest) = self.inner.cache.get(&key, ttl, self.inner.clock.now()) {
+                return Ok(digest);
+            }
+        }
+        let source = self.source(engine)?;
+        let flight = self.inner.in_flight.join_or_start(&key, |id| {
+            let inner = self.inner.clone();
+            let key = key.clone();
+            let reference = reference.clone();
+            let credentials = credentials.cloned();
+            let engine = engine.clone();
+            async move {
+                let answer = source
+                    .resolve(ResolveRequest {
+                        reference: &reference,
+                        credentials: credentials.as_ref(),
+                    })
+                    .await;
+                inner.in_flight.finish(&key, id);
+                match answer {
+                    Ok(digest) => {
+                        inner.cache.put(key, digest.clone(), inner.clock.now());
+                        Ok(digest)
+                    }
+                    Err(cause) => Err(unavailable(&engine, &reference, cause)),
+                }
+            }
+            .boxed()
+        });
+        flight.await
+    }
+
+    /// The cached answer, without I/O: `Some(Ok)` for a digest reference or a fresh enough
+    /// entry, `Some(Err)` for an unparseable reference, `None` when a resolve is needed.
+    /// Bindings call this first so a warm resolve never touches the async runtime.
+    pub fn cached(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Option<Result<Digest>> {
+        let reference = match Reference::parse(reference) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.into())),
+        };
+        if let Some(digest) = reference.digest() {
+            return Some(Ok(digest.clone()));
+        }
+        if ttl.is_zero() {
+            return None;
+        }
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
+        let key = CacheKey::new(engine, &reference, credentials);
+        self.inner
+            .cache
+            .get(&key, ttl, self.inner.clock.now())
+            .map(Ok)
+    }
+
+    /// Resolve from a thread that is not running async code (FFI callers): the cached answer
+    /// when fresh, otherwise the resolve runs on the library's runtime while this thread waits.
+    pub fn resolve_blocking(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest> {
+        if let Some(answer) = self.cached(engine, reference, ttl, credentials) {
+            return answer;
+        }
+        let this = self.clone();
+        let engine = engine.clone();
+        let reference = reference.to_owned();
+        let credentials = credentials.cloned();
+        crate::runtime::block_on(async move {
+            this.resolve_with(&engine, &reference, ttl, credentials.as_ref())
+                .await
+        })
+    }
+
+    /// Register (or replace) the engine called `name`. Overriding a built-in is allowed.
+    pub fn register_engine(&self, name: &str, source: Arc<dyn DigestSource>) -> Result<()> {
+        let engine = Engine::parse(name)?;
+        self.inner
+            .engines
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(engine.name().to_owned(), source);
+        Ok(())
+    }
+
+    /// Names of every engine this resolver knows, sorted.
+    pub fn engine_names(&self) -> Vec<String> {
+        let engines = self.inner.engines.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = engines.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The registry client this resolver uses (the verifier reads signatures through it).
+    pub fn registry(&self) -> &Arc<RegistryClient> {
+        &self.inner.registry
+    }
+
+    /// Registries reached over plain HTTP.
+    pub fn insecure_registries(&self) -> &HashSet<String> {
+        &self.inner.registry.config().insecure_hosts
+    }
+
+    /// Number of cached digests.
+    pub fn cache_len(&self) -> usize {
+        self.inner.cache.len()
+    }
+
+    /// Drop every cached digest.
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear();
+    }
+
+    fn source(&self, engine: &Engine) -> Result<Arc<dyn DigestSource>> {
+        let engines = self.inner.engines.read().unwrap_or_else(|p| p.into_inner());
+        engines.get(engine.name()).cloned().ok_or_else(|| {
+            let mut known: Vec<&str> = engines.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            Error::InvalidArgument(format!(
+                "unknown engine {:?} (known: {})",
+                engine.name(),
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+fn unavailable(engine: &Engine, reference: &Reference, cause: DigestCause) -> Error {
+    tracing::warn!(
+        engine = engine.name(),
+        reference = %reference,
+        cause = cause.kind.name(),
+        detail = %cause.detail,
+        "digest unavailable"
+    );
+    Error::DigestUnavailable {
+        reference: reference.to_string(),
+        engine: engine.name().to_owned(),
+        cause,
+    }
+}
+
+static DEFAULT_RESOLVER: LazyLock<Resolver> =
+    LazyLock::new(|| Resolver::builder().from_env().build());
+
+/// The process-wide resolver, built on first use from the environment. Every caller in the
+/// process shares its cache.
+pub fn default_resolver() -> &'static Resolver {
+    &DEFAULT_RESOLVER
+}
+
+#[cfg(test)]
+mod tests;
