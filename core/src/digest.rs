@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn parses_and_checks() {
         let hex = "a".repeat(64);
-        let d = Digest::parse(&format!("sha256:{hex}")).unwrap();
+        let d = Digest::parse(&format!("sha256:{hex}")).expect("valid sha256 digest");
         assert_eq!(d.algorithm(), "sha256");
         assert_eq!(d.hex(), hex);
         assert!(matches!(
