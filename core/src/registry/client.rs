@@ -70,6 +70,8 @@ impl fmt::Debug for RegistryClient {
 enum Target<'a> {
     Manifest(&'a str),
     Blob(&'a Digest),
+    /// The OCI referrers API for a manifest digest, filtered by artifact type.
+    Referrers(&'a Digest, &'a str),
 }
 
 impl RegistryClient {
@@ -96,15 +98,22 @@ impl RegistryClient {
         } else {
             "https"
         };
-        let (kind, what) = match target {
-            Target::Manifest(t) => ("manifests", t),
-            Target::Blob(d) => ("blobs", d.as_str()),
-        };
-        format!(
-            "{scheme}://{}/v2/{}/{kind}/{what}",
+        let base = format!(
+            "{scheme}://{}/v2/{}",
             reference.api_host(),
             reference.repository()
-        )
+        );
+        match target {
+            Target::Manifest(t) => format!("{base}/manifests/{t}"),
+            Target::Blob(d) => format!("{base}/blobs/{d}"),
+            Target::Referrers(d, artifact_type) => {
+                // `+` in a media type must be escaped in a query string.
+                format!(
+                    "{base}/referrers/{d}?artifactType={}",
+                    artifact_type.replace('+', "%2B")
+                )
+            }
+        }
     }
 
     /// The digest `reference`'s tag (or digest) points at: one HEAD with the full Accept list;
@@ -240,6 +249,33 @@ impl RegistryClient {
         Ok(bytes)
     }
 
+    /// The OCI referrers of `digest` with `artifact_type` (an image index, at most `limit`
+    /// bytes), or None when the registry has no referrers API (it answers 404).
+    pub async fn get_referrers(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+        artifact_type: &str,
+        limit: usize,
+        credentials: Option<&Credentials>,
+    ) -> Result<Option<Bytes>, DigestCause> {
+        match self
+            .send(
+                Method::GET,
+                reference,
+                Target::Referrers(digest, artifact_type),
+                credentials,
+            )
+            .await
+        {
+            Ok(response) => Ok(Some(
+                read_bounded(response, limit, "referrers index").await?,
+            )),
+            Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
+            Err(cause) => Err(cause),
+        }
+    }
+
     /// Send one request, authenticating as the registry asks. A successful (2xx) response is
     /// returned; every other outcome is a cause.
     async fn send(
@@ -273,8 +309,12 @@ impl RegistryClient {
 
         for attempt in 0..2 {
             let mut request = http.request(method.clone(), &url);
-            if matches!(target, Target::Manifest(_)) {
-                request = request.header(header::ACCEPT, MANIFEST_ACCEPT);
+            match target {
+                Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
+                Target::Referrers(..) => {
+                    request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
+                }
+                Target::Blob(_) => {}
             }
             if let Some(value) = &authorization {
                 request = request.header(header::AUTHORIZATION, value);
@@ -510,6 +550,11 @@ fn status_cause(
             .replace(":sha512:", "@sha512:"),
         Target::Blob(d) => format!(
             "blob {d} in {}/{}",
+            reference.registry(),
+            reference.repository()
+        ),
+        Target::Referrers(d, _) => format!(
+            "referrers of {}/{}@{d}",
             reference.registry(),
             reference.repository()
         ),
