@@ -18,3 +18,4 @@ pub mod resolve;
 pub mod runtime;
 
 pub use resolve::{Engine, Resolver, default_resolver};
+pub mod verify;

@@ -200,10 +200,10 @@ impl ConfigFile {
         if let Some(helper) = find(&self.cred_helpers, registry) {
             return run_helper(helper, registry, helper_dir).await;
         }
-        if let Some(store) = self.creds_store.as_deref().filter(|s| !s.is_empty()) {
-            if let Some(secret) = run_helper(store, registry, helper_dir).await? {
-                return Ok(Some(secret));
-            }
+        if let Some(store) = self.creds_store.as_deref().filter(|s| !s.is_empty())
+            && let Some(secret) = run_helper(store, registry, helper_dir).await?
+        {
+            return Ok(Some(secret));
         }
         // auth.json allows `host/namespace/repo` keys; the most specific one wins.
         let mut scopes = vec![registry.to_owned()];

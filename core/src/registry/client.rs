@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode, header};
 use super::auth::{AuthSources, ConfiguredSecret};
 use super::challenge::{self, Challenge};
 use super::media_types::MANIFEST_ACCEPT;
-use super::token::{AuthCache, Identity, Secret};
+use super::token::{AuthCache, AuthScope, Identity, Secret};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
@@ -295,8 +295,11 @@ impl RegistryClient {
         // gave before (saves the 401 round trip on every new repository).
         let mut negotiated_for: Option<Challenge> = None;
         let mut authorization = None;
+        // Whether a secret (not just an anonymous token) went with the request, for messages.
+        let mut used_secret = false;
         if let Some(known) = self.auth.challenge_for(host) {
             let (identity, secret) = self.identity(reference, credentials).await?;
+            used_secret = identity != Identity::Anonymous;
             authorization = self.auth.header_for(host, repository, identity, &known);
             if authorization.is_none() {
                 authorization = Some(
@@ -340,7 +343,7 @@ impl RegistryClient {
                     &response,
                     reference,
                     target,
-                    authorization.is_some(),
+                    used_secret,
                 ));
             }
             let offered = response
@@ -355,10 +358,17 @@ impl RegistryClient {
                     )
                 })?;
             let (identity, secret) = self.identity(reference, credentials).await?;
+            used_secret = identity != Identity::Anonymous;
             if negotiated_for.as_ref() == Some(&offered) {
                 // We just negotiated for exactly this challenge and were refused again.
                 self.auth.forget(host, repository, identity, &offered);
-                return Err(status_cause(status, &response, reference, target, true));
+                return Err(status_cause(
+                    status,
+                    &response,
+                    reference,
+                    target,
+                    used_secret,
+                ));
             }
             if let Some(known) = self.auth.challenge_for(host) {
                 self.auth.forget(host, repository, identity, &known);
@@ -381,16 +391,13 @@ impl RegistryClient {
         secret: Secret<'_>,
         challenge: &Challenge,
     ) -> Result<String, DigestCause> {
+        let scope = AuthScope {
+            host: reference.api_host(),
+            repository: reference.repository(),
+            plain_http: self.is_insecure(reference),
+        };
         self.auth
-            .negotiate(
-                http,
-                reference.api_host(),
-                reference.repository(),
-                identity,
-                secret,
-                challenge,
-                self.is_insecure(reference),
-            )
+            .negotiate(http, &scope, identity, secret, challenge)
             .await
     }
 

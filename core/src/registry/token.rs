@@ -40,6 +40,17 @@ impl fmt::Debug for Secret<'_> {
     }
 }
 
+/// Where an authorization is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthScope<'a> {
+    /// The registry API host.
+    pub(crate) host: &'a str,
+    pub(crate) repository: &'a str,
+    /// Whether the registry is reached over plain HTTP (then an HTTP token realm may receive
+    /// credentials too).
+    pub(crate) plain_http: bool,
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     host: String,
@@ -131,13 +142,12 @@ impl AuthCache {
     pub(crate) async fn negotiate(
         &self,
         http: &reqwest::Client,
-        host: &str,
-        repository: &str,
+        scope: &AuthScope<'_>,
         identity: Identity,
         secret: Secret<'_>,
         challenge: &Challenge,
-        plain_http_registry: bool,
     ) -> Result<String, DigestCause> {
+        let (host, repository) = (scope.host, scope.repository);
         let key = key_for(host, repository, identity, challenge);
         match challenge {
             Challenge::Basic => {
@@ -161,7 +171,7 @@ impl AuthCache {
                     service.as_deref(),
                     repository,
                     secret,
-                    plain_http_registry,
+                    scope.plain_http,
                 )
                 .await?;
                 self.store(key, header.clone(), Some(lifetime));

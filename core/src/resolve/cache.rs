@@ -92,7 +92,9 @@ impl DigestCache {
     }
 }
 
-pub(crate) type Flight = Shared<BoxFuture<'static, Result<Digest, Error>>>;
+/// The future of one upstream resolve.
+pub(crate) type FlightFuture = BoxFuture<'static, Result<Digest, Error>>;
+pub(crate) type Flight = Shared<FlightFuture>;
 
 /// Resolves under way, so concurrent identical requests share one upstream request.
 ///
@@ -101,7 +103,7 @@ pub(crate) type Flight = Shared<BoxFuture<'static, Result<Digest, Error>>>;
 /// the next caller.
 #[derive(Default)]
 pub(crate) struct InFlight {
-    flights: Mutex<HashMap<CacheKey, (u64, WeakShared<BoxFuture<'static, Result<Digest, Error>>>)>>,
+    flights: Mutex<HashMap<CacheKey, (u64, WeakShared<FlightFuture>)>>,
     next_id: Mutex<u64>,
 }
 
@@ -117,7 +119,7 @@ impl InFlight {
     pub(crate) fn join_or_start(
         &self,
         key: &CacheKey,
-        start: impl FnOnce(u64) -> BoxFuture<'static, Result<Digest, Error>>,
+        start: impl FnOnce(u64) -> FlightFuture,
     ) -> Flight {
         let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(flight) = flights.get(key).and_then(|(_, weak)| weak.upgrade()) {

@@ -196,10 +196,10 @@ impl Resolver {
         }
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
-        if !ttl.is_zero() {
-            if let Some(digest) = self.inner.cache.get(&key, ttl, self.inner.clock.now()) {
-                return Ok(digest);
-            }
+        if !ttl.is_zero()
+            && let Some(digest) = self.inner.cache.get(&key, ttl, self.inner.clock.now())
+        {
+            return Ok(digest);
         }
         let source = self.source(engine)?;
         let flight = self.inner.in_flight.join_or_start(&key, |id| {

@@ -1,0 +1,193 @@
+//! The CLI's output shape and exit codes (a contract scripts depend on), against the harness's
+//! real registries.
+
+#![allow(clippy::unwrap_used, reason = "a test should stop at the first surprise")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn state() -> Value {
+    let dir = std::env::var("IMAGECHECK_HARNESS")
+        .expect("IMAGECHECK_HARNESS is not set: start tests/harness/harness.py (tests/run does)");
+    let text =
+        std::fs::read_to_string(PathBuf::from(dir).join("state.json")).expect("harness state.json");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn host(s: &Value, registry: &str) -> String {
+    s["registries"][registry]["host"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn image(s: &Value, name: &str) -> (String, String) {
+    let i = s["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap();
+    (
+        i["reference"].as_str().unwrap().to_owned(),
+        i["digest"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn imagecheck(args: &[&str]) -> Output {
+    let s = state();
+    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
+    Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args(args)
+        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
+        .env_remove("IMAGECHECK_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn resolve_prints_one_tab_separated_line_per_reference_in_order() {
+    let s = state();
+    let names = ["dockerlist-v2s2", "hello-oci", "index-oci", "docker-v2s2"];
+    let refs: Vec<(String, String)> = names.iter().map(|n| image(&s, n)).collect();
+    let args: Vec<&str> = std::iter::once("resolve")
+        .chain(refs.iter().map(|(r, _)| r.as_str()))
+        .collect();
+    let out = imagecheck(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: String = refs.iter().map(|(r, d)| format!("{r}\t{d}\n")).collect();
+    assert_eq!(stdout(&out), expected);
+}
+
+#[test]
+fn json_output_and_exit_codes_for_mixed_results() {
+    let s = state();
+    let (good, digest) = image(&s, "hello-oci");
+    let missing = format!("{}/test/hello:missing", host(&s, "plain"));
+    let out = imagecheck(&["resolve", "--json", &good, "NOT A REF", &missing]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "digest unavailable (4) outranks invalid input (3)"
+    );
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"reference": good, "digest": digest})
+    );
+    assert_eq!(lines[1]["error"]["kind"], "InvalidReference");
+    assert_eq!(lines[2]["error"]["kind"], "DigestUnavailable");
+    assert_eq!(lines[2]["error"]["cause"], "not found");
+
+    let invalid = imagecheck(&["resolve", &good, "UPPER/case"]);
+    assert_eq!(invalid.status.code(), Some(3));
+    assert!(
+        stdout(&invalid).contains("UPPER/case\terror: InvalidReference: "),
+        "{}",
+        stdout(&invalid)
+    );
+}
+
+#[test]
+fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
+    let s = state();
+    let (reference, digest) = image(&s, "token-private-hello-oci");
+    let user = s["registries"]["token"]["username"].as_str().unwrap();
+    let password = s["registries"]["token"]["password"].as_str().unwrap();
+    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args([
+            "resolve",
+            "-vv",
+            "--username",
+            user,
+            "--password-stdin",
+            &reference,
+        ])
+        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout(&out), format!("{reference}\t{digest}\n"));
+    let everything = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !everything.contains(password),
+        "the password leaked into the output"
+    );
+
+    let anonymous = imagecheck(&["resolve", &reference]);
+    assert_eq!(anonymous.status.code(), Some(4));
+    assert!(
+        stdout(&anonymous).contains("unauthorized"),
+        "{}",
+        stdout(&anonymous)
+    );
+}
+
+#[test]
+fn engines_and_usage_errors() {
+    let k = imagecheck(&["resolve", "--engine", "kubernetes", "nginx:1.27"]);
+    assert_eq!(k.status.code(), Some(4));
+    assert!(stdout(&k).contains("no digest source"), "{}", stdout(&k));
+    let unknown = imagecheck(&["resolve", "--engine", "containerd", "nginx"]);
+    assert_eq!(unknown.status.code(), Some(3));
+    let pinned = format!("nginx@sha256:{}", "a".repeat(64));
+    let offline = imagecheck(&["resolve", "--engine", "kubernetes", &pinned]);
+    assert_eq!(
+        offline.status.code(),
+        Some(0),
+        "a digest reference needs no engine"
+    );
+    let usage = imagecheck(&["resolve"]);
+    assert_eq!(usage.status.code(), Some(2), "clap's usage error");
+}
+
+#[test]
+fn help_documents_commands_and_exit_codes() {
+    let top = stdout(&imagecheck(&["--help"]));
+    for needle in ["resolve", "Exit codes:", "3  invalid input"] {
+        assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
+    }
+    let resolve = stdout(&imagecheck(&["resolve", "--help"]));
+    for needle in [
+        "--engine",
+        "--ttl",
+        "--json",
+        "--password-stdin",
+        "--insecure-registry",
+        "REF<TAB>",
+    ] {
+        assert!(resolve.contains(needle), "resolve --help lacks {needle:?}");
+    }
+}

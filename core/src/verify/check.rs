@@ -1,0 +1,52 @@
+//! Checking one signature candidate against one rule's verifier.
+
+use base64::Engine as _;
+
+use super::bundle::{Bundle, Material};
+use super::discovery::{Candidate, LegacySignature};
+use super::failure::CandidateFailure;
+use super::payload::SimpleSigningPayload;
+use super::public_key::PublicKey;
+use crate::digest::Digest;
+
+/// How a candidate was accepted, for the success message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub format: &'static str,
+}
+
+/// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
+/// the candidate is ignored: public-key rules do not require the log (DESIGN.md, Verify).
+pub fn with_public_key(candidate: &Candidate, digest: &Digest, key: &PublicKey) -> Result<Accepted, CandidateFailure> {
+    match candidate {
+        Candidate::Legacy(legacy) => legacy_with_key(legacy, digest, key),
+        Candidate::Bundle(found) => {
+            let bundle = Bundle::parse(&found.json)?;
+            if let Material::Certificates(_) = bundle.material {
+                // A keyless bundle may still have been made with this key's certificate; the
+                // signature check below decides. Nothing to reject here.
+            }
+            let (signed, signature) = bundle.image_signature(digest)?;
+            key.verify(&signed, signature)
+                .map_err(|e| CandidateFailure::from_key_signature_error(&e))?;
+            Ok(Accepted {
+                format: "sigstore bundle",
+            })
+        }
+    }
+}
+
+fn legacy_with_key(legacy: &LegacySignature, digest: &Digest, key: &PublicKey) -> Result<Accepted, CandidateFailure> {
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(legacy.signature.trim())
+        .map_err(|_| CandidateFailure::Malformed("signature annotation is not base64".into()))?;
+    // The signature first: a payload naming another digest but signed by another key is
+    // reported as the more fundamental problem (another key).
+    key.verify(&legacy.payload, &signature)
+        .map_err(|e| CandidateFailure::from_key_signature_error(&e))?;
+    SimpleSigningPayload::parse_for(legacy.payload.clone(), digest)
+        .map_err(|e| CandidateFailure::from_payload_error(&e))?;
+    Ok(Accepted {
+        format: "legacy .sig signature",
+    })
+}

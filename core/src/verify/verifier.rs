@@ -1,0 +1,301 @@
+//! The [`Verifier`]: rules applied top-down, the tag resolved on the way, signatures found and
+//! checked, successes cached.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::check;
+use super::discovery::{SignatureSource, SignatureWalker};
+use super::failure::{CandidateFailure, summarize};
+use super::policy::{Policy, Rule, RuleAction};
+use crate::credentials::Credentials;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::reference::Reference;
+use crate::resolve::{Engine, Resolver, default_resolver};
+
+/// Environment variable naming the default verifier's policy file.
+pub const POLICY_ENV: &str = "IMAGECHECK_POLICY";
+
+/// The answer to a verify call that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// True only when a rule's signature check passed.
+    pub verified: bool,
+    /// What happened, for people: the rule (index and pattern) and how it was verified.
+    pub message: String,
+    /// `registry/repository@sha256:…` when the digest is known (always, when verified).
+    pub digested_ref: Option<String>,
+}
+
+/// Verifies references against an ordered rule list. Cheap to clone; clones share state.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    policy: RwLock<std::result::Result<Arc<Policy>, Error>>,
+    resolver: Resolver,
+    resolve_ttl: Duration,
+    result_ttl: Duration,
+    results: Mutex<HashMap<ResultKey, (Verification, Instant)>>,
+    /// The signature source that last verified per registry, tried first next time. Any valid
+    /// signature verifies, so the order changes which one is reported, never the verdict; it
+    /// saves the requests of sources a registry does not use.
+    preferred: Mutex<HashMap<String, SignatureSource>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ResultKey {
+    name: String,
+    digest: Digest,
+    rule: [u8; 32],
+}
+
+/// Options for a [`Verifier`].
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    policy: Policy,
+    resolver: Option<Resolver>,
+    resolve_ttl: Duration,
+    result_ttl: Duration,
+}
+
+impl VerifierBuilder {
+    /// Resolve tags through `resolver` (default: the process-wide one, sharing its cache).
+    pub fn resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Accept a cached tag digest this old (default zero: a moved tag is seen at once).
+    pub fn resolve_ttl(mut self, ttl: Duration) -> Self {
+        self.resolve_ttl = ttl;
+        self
+    }
+
+    /// How long a successful verification is reused (default 5 minutes; zero disables).
+    pub fn result_ttl(mut self, ttl: Duration) -> Self {
+        self.result_ttl = ttl;
+        self
+    }
+
+    pub fn build(self) -> Verifier {
+        Verifier::with_policy_result(
+            Ok(Arc::new(self.policy)),
+            self.resolver.unwrap_or_else(|| default_resolver().clone()),
+            self.resolve_ttl,
+            self.result_ttl,
+        )
+    }
+}
+
+const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
+
+impl Verifier {
+    pub fn builder(policy: Policy) -> VerifierBuilder {
+        VerifierBuilder {
+            policy,
+            resolver: None,
+            resolve_ttl: Duration::ZERO,
+            result_ttl: DEFAULT_RESULT_TTL,
+        }
+    }
+
+    /// A verifier with `policy` and default options.
+    pub fn new(policy: Policy) -> Verifier {
+        Verifier::builder(policy).build()
+    }
+
+    fn with_policy_result(
+        policy: std::result::Result<Arc<Policy>, Error>,
+        resolver: Resolver,
+        resolve_ttl: Duration,
+        result_ttl: Duration,
+    ) -> Verifier {
+        Verifier {
+            inner: Arc::new(Inner {
+                policy: RwLock::new(policy),
+                resolver,
+                resolve_ttl,
+                result_ttl,
+                results: Mutex::new(HashMap::new()),
+                preferred: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The rules in force (an error if the policy failed to load and was never replaced).
+    pub fn policy(&self) -> Result<Arc<Policy>> {
+        self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Swap the rules atomically; cached results are dropped. Calls already under way finish
+    /// with the rules they started with.
+    pub fn set_policy(&self, policy: Policy) {
+        *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Ok(Arc::new(policy));
+        self.inner.results.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Load rules from `path` and swap them in; on error the current rules stay.
+    pub fn load_policy(&self, path: &Path) -> Result<()> {
+        let policy = Policy::from_file(path)?;
+        self.set_policy(policy);
+        Ok(())
+    }
+
+    pub fn resolver(&self) -> &Resolver {
+        &self.inner.resolver
+    }
+
+    /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
+    pub async fn verify(&self, reference: &str, credentials: Option<&Credentials>) -> Result<Verification> {
+        let parsed = Reference::parse(reference)?;
+        let policy = self.policy()?;
+        let known_digest = parsed.digest().map(|d| parsed.pinned(d));
+        // Matching happens before any I/O: no match, skip and deny never contact a registry.
+        let Some(rule) = policy.first_match(&parsed) else {
+            return Ok(Verification {
+                verified: false,
+                message: format!("no rule matched {}", parsed.name()),
+                digested_ref: known_digest,
+            });
+        };
+        let key = match rule.action() {
+            RuleAction::Skip => {
+                return Ok(Verification {
+                    verified: false,
+                    message: format!("{rule} skips verification"),
+                    digested_ref: known_digest,
+                });
+            }
+            RuleAction::Deny => {
+                return Err(Error::Denied {
+                    reference: parsed.to_string(),
+                    rule_index: rule.index(),
+                    pattern: rule.pattern().as_str().to_owned(),
+                });
+            }
+            RuleAction::PublicKey(key) => key,
+            RuleAction::Keyless(_) => {
+                return Err(Error::VerificationFailed {
+                    reference: parsed.to_string(),
+                    reason: format!("{rule} is keyless, and keyless verification is not available in this build"),
+                });
+            }
+        };
+        let digest = self
+            .inner
+            .resolver
+            .resolve_reference(&Engine::Registry, &parsed, self.inner.resolve_ttl, credentials)
+            .await?;
+        let result_key = ResultKey {
+            name: parsed.name(),
+            digest: digest.clone(),
+            rule: rule.fingerprint(),
+        };
+        if let Some(cached) = self.cached_result(&result_key) {
+            return Ok(cached);
+        }
+        let verification = self.check_signatures(&parsed, &digest, rule, key, credentials).await?;
+        if !self.inner.result_ttl.is_zero() {
+            self.inner
+                .results
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(result_key, (verification.clone(), Instant::now()));
+        }
+        Ok(verification)
+    }
+
+    /// [`Self::verify`] from a thread that is not running async code (FFI callers).
+    pub fn verify_blocking(&self, reference: &str, credentials: Option<&Credentials>) -> Result<Verification> {
+        let this = self.clone();
+        let reference = reference.to_owned();
+        let credentials = credentials.cloned();
+        crate::runtime::block_on(async move { this.verify(&reference, credentials.as_ref()).await })
+    }
+
+    fn cached_result(&self, key: &ResultKey) -> Option<Verification> {
+        let results = self.inner.results.lock().unwrap_or_else(|p| p.into_inner());
+        let (verification, stored) = results.get(key)?;
+        (stored.elapsed() < self.inner.result_ttl).then(|| verification.clone())
+    }
+
+    async fn check_signatures(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+        rule: &Rule,
+        key: &super::public_key::PublicKey,
+        credentials: Option<&Credentials>,
+    ) -> Result<Verification> {
+        let order = self.source_order(reference.registry());
+        let client = self.inner.resolver.registry();
+        let mut walker = SignatureWalker::new(client, reference, digest, credentials, &order);
+        let mut failures = Vec::new();
+        let failed = |reason: String| Error::VerificationFailed {
+            reference: reference.to_string(),
+            reason,
+        };
+        loop {
+            let next = walker
+                .next()
+                .await
+                .map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
+            let Some((source, candidate)) = next else { break };
+            match check::with_public_key(&candidate, digest, key) {
+                Ok(accepted) => {
+                    self.inner
+                        .preferred
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(reference.registry().to_owned(), source);
+                    return Ok(Verification {
+                        verified: true,
+                        message: format!("verified by {rule} with {} ({}, {})", rule.describe_method(), accepted.format, source.describe()),
+                        digested_ref: Some(reference.pinned(digest)),
+                    });
+                }
+                Err(failure) => {
+                    tracing::debug!(%reference, %digest, source = source.describe(), %failure, "signature rejected");
+                    failures.push(failure);
+                }
+            }
+        }
+        if failures.is_empty() {
+            failures.push(CandidateFailure::NoSignatures);
+        }
+        Err(failed(format!("{rule}: {}", summarize(&failures))))
+    }
+
+    fn source_order(&self, registry: &str) -> Vec<SignatureSource> {
+        let preferred = self.inner.preferred.lock().unwrap_or_else(|p| p.into_inner()).get(registry).copied();
+        let mut order = Vec::with_capacity(3);
+        order.extend(preferred);
+        order.extend(SignatureSource::ORDER.iter().copied().filter(|s| Some(*s) != preferred));
+        order
+    }
+}
+
+static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
+    let policy = match std::env::var_os(POLICY_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => Policy::from_file(Path::new(&path)).map(Arc::new).map_err(Error::from),
+        None => Ok(Arc::new(Policy::empty())),
+    };
+    if let Err(e) = &policy {
+        tracing::error!(error = %e, "default verifier: policy from {POLICY_ENV} failed to load");
+    }
+    Verifier::with_policy_result(policy, default_resolver().clone(), Duration::ZERO, DEFAULT_RESULT_TTL)
+});
+
+/// The process-wide verifier: rules from the file named by `IMAGECHECK_POLICY` (none: no rule
+/// matches anything), replaceable at run time with [`Verifier::set_policy`]; it shares the
+/// default resolver's cache.
+pub fn default_verifier() -> &'static Verifier {
+    &DEFAULT_VERIFIER
+}
