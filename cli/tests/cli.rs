@@ -1,7 +1,10 @@
 //! The CLI's output shape and exit codes (a contract scripts depend on), against the harness's
 //! real registries.
 
-#![allow(clippy::unwrap_used, reason = "a test should stop at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first surprise"
+)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

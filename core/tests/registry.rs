@@ -1,7 +1,10 @@
 //! Resolving against real Distribution registries (plain, htpasswd, token auth) started by
 //! the harness, with skopeo as the independent oracle.
 
-#![allow(clippy::unwrap_used, reason = "a test should stop at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first surprise"
+)]
 
 mod support;
 
