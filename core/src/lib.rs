@@ -13,3 +13,4 @@ pub use credentials::Credentials;
 pub use digest::Digest;
 pub use error::{CauseKind, DigestCause, Error, ErrorKind, Result};
 pub use reference::Reference;
+pub mod verify;
