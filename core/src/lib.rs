@@ -8,14 +8,14 @@ pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod reference;
+pub mod registry;
+pub mod resolve;
+pub mod runtime;
+pub mod verify;
 
 pub use credentials::Credentials;
 pub use digest::Digest;
 pub use error::{CauseKind, DigestCause, Error, ErrorKind, Result};
 pub use reference::Reference;
-pub mod registry;
-pub mod resolve;
-pub mod runtime;
-
 pub use resolve::{Engine, Resolver, default_resolver};
-pub mod verify;
+pub use verify::{Policy, Verification, Verifier, default_verifier};
