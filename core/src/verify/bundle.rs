@@ -19,7 +19,10 @@ const BUNDLE_MEDIA_TYPES: [&str; 4] = [
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The predicate type `cosign sign --new-bundle-format` uses for an image signature.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
-const STATEMENT_TYPES: [&str; 2] = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"];
+const STATEMENT_TYPES: [&str; 2] = [
+    "https://in-toto.io/Statement/v1",
+    "https://in-toto.io/Statement/v0.1",
+];
 
 /// The parts of a bundle a verifier needs.
 #[derive(Debug, Clone)]
@@ -149,10 +152,13 @@ fn b64(text: &str, what: &str) -> Result<Vec<u8>, CandidateFailure> {
 impl Bundle {
     /// Parse bundle JSON.
     pub fn parse(json: &[u8]) -> Result<Bundle, CandidateFailure> {
-        let raw: RawBundle =
-            serde_json::from_slice(json).map_err(|e| malformed(format!("bundle is not valid JSON: {e}")))?;
+        let raw: RawBundle = serde_json::from_slice(json)
+            .map_err(|e| malformed(format!("bundle is not valid JSON: {e}")))?;
         if !BUNDLE_MEDIA_TYPES.contains(&raw.media_type.as_str()) {
-            return Err(malformed(format!("unknown bundle media type {:?}", raw.media_type)));
+            return Err(malformed(format!(
+                "unknown bundle media type {:?}",
+                raw.media_type
+            )));
         }
         let material: RawMaterial = serde_json::from_value(raw.verification_material.clone())
             .map_err(|e| malformed(format!("bundle verificationMaterial: {e}")))?;
@@ -193,7 +199,11 @@ impl Bundle {
                     signature: b64(&message.signature, "message signature")?,
                 }
             }
-            _ => return Err(malformed("bundle must hold exactly one of dsseEnvelope and messageSignature")),
+            _ => {
+                return Err(malformed(
+                    "bundle must hold exactly one of dsseEnvelope and messageSignature",
+                ));
+            }
         };
         Ok(Bundle {
             material,
@@ -211,32 +221,42 @@ impl Bundle {
             signatures,
         } = &self.content
         else {
-            return Err(malformed("a message-signature bundle signs a blob, not an image"));
+            return Err(malformed(
+                "a message-signature bundle signs a blob, not an image",
+            ));
         };
         if payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Err(CandidateFailure::WrongPayloadType);
         }
         let [signature] = signatures.as_slice() else {
-            return Err(malformed(format!("DSSE envelope has {} signatures, expected 1", signatures.len())));
+            return Err(malformed(format!(
+                "DSSE envelope has {} signatures, expected 1",
+                signatures.len()
+            )));
         };
-        let statement: Statement =
-            serde_json::from_slice(payload).map_err(|e| malformed(format!("in-toto statement: {e}")))?;
+        let statement: Statement = serde_json::from_slice(payload)
+            .map_err(|e| malformed(format!("in-toto statement: {e}")))?;
         if !STATEMENT_TYPES.contains(&statement.statement_type.as_str()) {
-            return Err(malformed(format!("unknown statement type {:?}", statement.statement_type)));
+            return Err(malformed(format!(
+                "unknown statement type {:?}",
+                statement.statement_type
+            )));
         }
         if statement.predicate_type != COSIGN_SIGN_PREDICATE {
             // An attestation (SBOM, provenance) is not a signature of the image.
             return Err(CandidateFailure::WrongPayloadType);
         }
-        let names_image = statement
-            .subject
-            .iter()
-            .any(|s| s.digest.get(expected.algorithm()).is_some_and(|hex| hex == expected.hex()));
+        let names_image = statement.subject.iter().any(|s| {
+            s.digest
+                .get(expected.algorithm())
+                .is_some_and(|hex| hex == expected.hex())
+        });
         if !names_image {
-            let found = statement
-                .subject
-                .iter()
-                .find_map(|s| s.digest.get("sha256").and_then(|h| Digest::parse(&format!("sha256:{h}")).ok()));
+            let found = statement.subject.iter().find_map(|s| {
+                s.digest
+                    .get("sha256")
+                    .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok())
+            });
             return Err(match found {
                 Some(found) => CandidateFailure::DigestMismatch {
                     expected: expected.clone(),
@@ -252,7 +272,15 @@ impl Bundle {
 /// DSSE pre-authentication encoding: `DSSEv1 <len(type)> <type> <len(body)> <body>`.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "DSSEv1 {} {} {} ",
+            payload_type.len(),
+            payload_type,
+            payload.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
@@ -261,12 +289,19 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/realworld/bundle-v03-image");
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/realworld/bundle-v03-image"
+    );
 
     fn fixture(case: &str) -> (Vec<u8>, Digest) {
         let json = std::fs::read(format!("{FIXTURES}/{case}/bundle.sigstore.json")).unwrap();
-        let digest = std::fs::read_to_string(format!("{FIXTURES}/{case}/image-digest.txt")).unwrap();
-        (json, Digest::parse(digest.trim().rsplit('@').next().unwrap()).unwrap())
+        let digest =
+            std::fs::read_to_string(format!("{FIXTURES}/{case}/image-digest.txt")).unwrap();
+        (
+            json,
+            Digest::parse(digest.trim().rsplit('@').next().unwrap()).unwrap(),
+        )
     }
 
     #[test]
@@ -288,12 +323,18 @@ mod tests {
     fn attestation_bundle_is_not_an_image_signature() {
         let (json, digest) = fixture("cosign-oci-attestation-empty-image");
         let bundle = Bundle::parse(&json).unwrap();
-        assert_eq!(bundle.image_signature(&digest).unwrap_err(), CandidateFailure::WrongPayloadType);
+        assert_eq!(
+            bundle.image_signature(&digest).unwrap_err(),
+            CandidateFailure::WrongPayloadType
+        );
     }
 
     #[test]
     fn pae_matches_the_dsse_spec_example() {
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"), b"DSSEv1 29 http://example.com/HelloWorld 11 hello world");
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub struct Accepted {
 
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
 /// the candidate is ignored: public-key rules do not require the log (DESIGN.md, Verify).
-pub fn with_public_key(candidate: &Candidate, digest: &Digest, key: &PublicKey) -> Result<Accepted, CandidateFailure> {
+pub fn with_public_key(
+    candidate: &Candidate,
+    digest: &Digest,
+    key: &PublicKey,
+) -> Result<Accepted, CandidateFailure> {
     match candidate {
         Candidate::Legacy(legacy) => legacy_with_key(legacy, digest, key),
         Candidate::Bundle(found) => {
@@ -36,9 +40,13 @@ pub fn with_public_key(candidate: &Candidate, digest: &Digest, key: &PublicKey) 
     }
 }
 
-fn legacy_with_key(legacy: &LegacySignature, digest: &Digest, key: &PublicKey) -> Result<Accepted, CandidateFailure> {
+fn legacy_with_key(
+    legacy: &LegacySignature,
+    digest: &Digest,
+    key: &PublicKey,
+) -> Result<Accepted, CandidateFailure> {
     let signature = base64::engine::general_purpose::STANDARD
-        .decode(legacy.signature.trim())
+        .decode(legacy.signature.split_whitespace().collect::<String>())
         .map_err(|_| CandidateFailure::Malformed("signature annotation is not base64".into()))?;
     // The signature first: a payload naming another digest but signed by another key is
     // reported as the more fundamental problem (another key).

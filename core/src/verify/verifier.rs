@@ -131,14 +131,22 @@ impl Verifier {
 
     /// The rules in force (an error if the policy failed to load and was never replaced).
     pub fn policy(&self) -> Result<Arc<Policy>> {
-        self.inner.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Swap the rules atomically; cached results are dropped. Calls already under way finish
     /// with the rules they started with.
     pub fn set_policy(&self, policy: Policy) {
         *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Ok(Arc::new(policy));
-        self.inner.results.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.inner
+            .results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Load rules from `path` and swap them in; on error the current rules stay.
@@ -153,7 +161,11 @@ impl Verifier {
     }
 
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
-    pub async fn verify(&self, reference: &str, credentials: Option<&Credentials>) -> Result<Verification> {
+    pub async fn verify(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<Verification> {
         let parsed = Reference::parse(reference)?;
         let policy = self.policy()?;
         let known_digest = parsed.digest().map(|d| parsed.pinned(d));
@@ -184,14 +196,21 @@ impl Verifier {
             RuleAction::Keyless(_) => {
                 return Err(Error::VerificationFailed {
                     reference: parsed.to_string(),
-                    reason: format!("{rule} is keyless, and keyless verification is not available in this build"),
+                    reason: format!(
+                        "{rule} is keyless, and keyless verification is not available in this build"
+                    ),
                 });
             }
         };
         let digest = self
             .inner
             .resolver
-            .resolve_reference(&Engine::Registry, &parsed, self.inner.resolve_ttl, credentials)
+            .resolve_reference(
+                &Engine::Registry,
+                &parsed,
+                self.inner.resolve_ttl,
+                credentials,
+            )
             .await?;
         let result_key = ResultKey {
             name: parsed.name(),
@@ -201,7 +220,9 @@ impl Verifier {
         if let Some(cached) = self.cached_result(&result_key) {
             return Ok(cached);
         }
-        let verification = self.check_signatures(&parsed, &digest, rule, key, credentials).await?;
+        let verification = self
+            .check_signatures(&parsed, &digest, rule, key, credentials)
+            .await?;
         if !self.inner.result_ttl.is_zero() {
             self.inner
                 .results
@@ -213,7 +234,11 @@ impl Verifier {
     }
 
     /// [`Self::verify`] from a thread that is not running async code (FFI callers).
-    pub fn verify_blocking(&self, reference: &str, credentials: Option<&Credentials>) -> Result<Verification> {
+    pub fn verify_blocking(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<Verification> {
         let this = self.clone();
         let reference = reference.to_owned();
         let credentials = credentials.cloned();
@@ -247,7 +272,9 @@ impl Verifier {
                 .next()
                 .await
                 .map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
-            let Some((source, candidate)) = next else { break };
+            let Some((source, candidate)) = next else {
+                break;
+            };
             match check::with_public_key(&candidate, digest, key) {
                 Ok(accepted) => {
                     self.inner
@@ -257,7 +284,12 @@ impl Verifier {
                         .insert(reference.registry().to_owned(), source);
                     return Ok(Verification {
                         verified: true,
-                        message: format!("verified by {rule} with {} ({}, {})", rule.describe_method(), accepted.format, source.describe()),
+                        message: format!(
+                            "verified by {rule} with {} ({}, {})",
+                            rule.describe_method(),
+                            accepted.format,
+                            source.describe()
+                        ),
                         digested_ref: Some(reference.pinned(digest)),
                     });
                 }
@@ -274,23 +306,41 @@ impl Verifier {
     }
 
     fn source_order(&self, registry: &str) -> Vec<SignatureSource> {
-        let preferred = self.inner.preferred.lock().unwrap_or_else(|p| p.into_inner()).get(registry).copied();
+        let preferred = self
+            .inner
+            .preferred
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(registry)
+            .copied();
         let mut order = Vec::with_capacity(3);
         order.extend(preferred);
-        order.extend(SignatureSource::ORDER.iter().copied().filter(|s| Some(*s) != preferred));
+        order.extend(
+            SignatureSource::ORDER
+                .iter()
+                .copied()
+                .filter(|s| Some(*s) != preferred),
+        );
         order
     }
 }
 
 static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     let policy = match std::env::var_os(POLICY_ENV).filter(|v| !v.is_empty()) {
-        Some(path) => Policy::from_file(Path::new(&path)).map(Arc::new).map_err(Error::from),
+        Some(path) => Policy::from_file(Path::new(&path))
+            .map(Arc::new)
+            .map_err(Error::from),
         None => Ok(Arc::new(Policy::empty())),
     };
     if let Err(e) = &policy {
         tracing::error!(error = %e, "default verifier: policy from {POLICY_ENV} failed to load");
     }
-    Verifier::with_policy_result(policy, default_resolver().clone(), Duration::ZERO, DEFAULT_RESULT_TTL)
+    Verifier::with_policy_result(
+        policy,
+        default_resolver().clone(),
+        Duration::ZERO,
+        DEFAULT_RESULT_TTL,
+    )
 });
 
 /// The process-wide verifier: rules from the file named by `IMAGECHECK_POLICY` (none: no rule
