@@ -9,6 +9,8 @@ pub struct Credentials {
     host: String,
     username: String,
     password: String,
+    /// Computed once: cache lookups with credentials must stay cheap.
+    fingerprint: [u8; 32],
 }
 
 impl Credentials {
@@ -18,10 +20,17 @@ impl Credentials {
         username: impl Into<String>,
         password: impl Into<String>,
     ) -> Self {
+        let (host, username, password) = (
+            normalise_host(&host.into()),
+            username.into(),
+            password.into(),
+        );
+        let fingerprint = fingerprint_of(&host, &username, &password);
         Credentials {
-            host: normalise_host(&host.into()),
-            username: username.into(),
-            password: password.into(),
+            host,
+            username,
+            password,
+            fingerprint,
         }
     }
 
@@ -46,14 +55,18 @@ impl Credentials {
     /// A stable fingerprint (sha256 of the fields) that keys cache entries obtained with these
     /// credentials, so that no other caller is served them. It is not reversible to the secret.
     pub fn fingerprint(&self) -> [u8; 32] {
-        use sha2::{Digest as _, Sha256};
-        let mut hasher = Sha256::new();
-        for field in [&self.host, &self.username, &self.password] {
-            hasher.update((field.len() as u64).to_le_bytes());
-            hasher.update(field.as_bytes());
-        }
-        hasher.finalize().into()
+        self.fingerprint
     }
+}
+
+fn fingerprint_of(host: &str, username: &str, password: &str) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    for field in [host, username, password] {
+        hasher.update((field.len() as u64).to_le_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hasher.finalize().into()
 }
 
 /// Spellings of Docker Hub that users and config files use, mapped to the reference form.

@@ -5,10 +5,11 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
 
-/// A validated content digest. Stored as its canonical text so that `as_str` is free.
+/// A validated content digest. Stored as its canonical text so that `as_str` is free, behind an
+/// `Arc` so that handing out a cached digest does not allocate.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
-    text: String,
+    text: std::sync::Arc<str>,
     /// Byte offset of the `:` separating algorithm and hex.
     colon: usize,
 }
@@ -55,7 +56,7 @@ impl Digest {
             return Err(DigestError::NotHex);
         }
         Ok(Digest {
-            text: text.to_owned(),
+            text: text.into(),
             colon,
         })
     }
@@ -64,7 +65,7 @@ impl Digest {
     pub fn sha256_of(bytes: &[u8]) -> Self {
         let hash = Sha256::digest(bytes);
         Digest {
-            text: format!("sha256:{}", hex::encode(hash)),
+            text: format!("sha256:{}", hex::encode(hash)).into(),
             colon: 6,
         }
     }

@@ -98,6 +98,11 @@ impl Reference {
         })
     }
 
+    /// `registry/repository[:tag]` without the digest: the key a tag resolves under.
+    pub fn tagged_name(&self) -> &str {
+        &self.text
+    }
+
     /// Registry host as written (normalised): `docker.io`, `localhost:5000`, `[::1]:5000`.
     pub fn registry(&self) -> &str {
         &self.text[..self.registry_len]

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
+
+use hashbrown::HashTable;
 use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, Shared, WeakShared};
@@ -27,20 +29,58 @@ impl CacheKey {
         reference: &Reference,
         credentials: Option<&Credentials>,
     ) -> Self {
-        let tag = reference.tag().unwrap_or(crate::reference::DEFAULT_TAG);
-        let mut text = String::with_capacity(
-            reference.registry().len() + reference.repository().len() + tag.len() + 2,
-        );
-        text.push_str(reference.registry());
-        text.push('/');
-        text.push_str(reference.repository());
-        text.push(':');
-        text.push_str(tag);
         CacheKey {
             engine: engine.clone(),
-            reference: text,
+            reference: reference.tagged_name().to_owned(),
             credentials: credentials.map(Credentials::fingerprint),
         }
+    }
+
+    fn as_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            engine: self.engine.name(),
+            reference: &self.reference,
+            credentials: self.credentials.as_ref(),
+        }
+    }
+}
+
+/// A borrowed key: a cache hit allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyRef<'a> {
+    pub(crate) engine: &'a str,
+    /// [`Reference::tagged_name`].
+    pub(crate) reference: &'a str,
+    pub(crate) credentials: Option<&'a [u8; 32]>,
+}
+
+impl KeyRef<'_> {
+    fn hash(&self) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        // A fixed seed per process: keys are not attacker-chosen in bulk, and a seeded hasher
+        // keeps flooding impractical anyway.
+        static SEED: std::sync::LazyLock<foldhash::fast::RandomState> =
+            std::sync::LazyLock::new(foldhash::fast::RandomState::default);
+        let mut hasher = SEED.build_hasher();
+        self.engine.hash(&mut hasher);
+        self.reference.hash(&mut hasher);
+        self.credentials.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: CacheKey,
+    digest: Digest,
+    stored: Instant,
+}
+
+impl Entry {
+    fn is(&self, key: &KeyRef<'_>) -> bool {
+        self.key.reference == key.reference
+            && self.key.engine.name() == key.engine
+            && self.key.credentials.as_ref() == key.credentials
     }
 }
 
@@ -48,36 +88,56 @@ impl CacheKey {
 /// decides how old an answer it accepts.
 #[derive(Debug)]
 pub(crate) struct DigestCache {
-    entries: RwLock<HashMap<CacheKey, (Digest, Instant)>>,
+    entries: RwLock<HashTable<Entry>>,
     max_entries: usize,
 }
 
 impl DigestCache {
     pub(crate) fn new(max_entries: usize) -> Self {
         DigestCache {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(HashTable::new()),
             max_entries: max_entries.max(1),
         }
     }
 
     /// The cached digest if it was stored less than `ttl` before `now`.
-    pub(crate) fn get(&self, key: &CacheKey, ttl: Duration, now: Instant) -> Option<Digest> {
+    pub(crate) fn get(&self, key: &KeyRef<'_>, ttl: Duration, now: Instant) -> Option<Digest> {
+        let hash = key.hash();
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let (digest, stored) = entries.get(key)?;
-        (now.saturating_duration_since(*stored) < ttl).then(|| digest.clone())
+        let entry = entries.find(hash, |e| e.is(key))?;
+        (now.saturating_duration_since(entry.stored) < ttl).then(|| entry.digest.clone())
     }
 
     pub(crate) fn put(&self, key: CacheKey, digest: Digest, now: Instant) {
+        let hash = key.as_ref().hash();
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.max_entries && !entries.contains_key(&key) {
-            // Full: drop the oldest half. Rare (only with more distinct references than the
-            // bound), and O(n) then.
-            let mut ages: Vec<Instant> = entries.values().map(|(_, t)| *t).collect();
-            ages.sort_unstable();
-            let cutoff = ages[ages.len() / 2];
-            entries.retain(|_, (_, t)| *t > cutoff);
+        let rehash = |e: &Entry| e.key.as_ref().hash();
+        match entries.entry(hash, |e| e.is(&key.as_ref()), rehash) {
+            hashbrown::hash_table::Entry::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                entry.digest = digest;
+                entry.stored = now;
+            }
+            hashbrown::hash_table::Entry::Vacant(_) => {
+                if entries.len() >= self.max_entries {
+                    // Full: drop the oldest half. Rare (only with more distinct references
+                    // than the bound), and O(n) then.
+                    let mut ages: Vec<Instant> = entries.iter().map(|e| e.stored).collect();
+                    ages.sort_unstable();
+                    let cutoff = ages[ages.len() / 2];
+                    entries.retain(|e| e.stored > cutoff);
+                }
+                entries.insert_unique(
+                    hash,
+                    Entry {
+                        key,
+                        digest,
+                        stored: now,
+                    },
+                    rehash,
+                );
+            }
         }
-        entries.insert(key, (digest, now));
     }
 
     pub(crate) fn len(&self) -> usize {

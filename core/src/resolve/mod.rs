@@ -17,7 +17,7 @@ use futures::FutureExt as _;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{BoxFuture, DigestSource, Engine, ResolveRequest, from_fn};
 
-use self::cache::{CacheKey, DigestCache, InFlight};
+use self::cache::{CacheKey, DigestCache, InFlight, KeyRef};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{DigestCause, Error, Result};
@@ -195,12 +195,10 @@ impl Resolver {
             return Ok(digest.clone());
         }
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
-        let key = CacheKey::new(engine, reference, credentials);
-        if !ttl.is_zero()
-            && let Some(digest) = self.inner.cache.get(&key, ttl, self.inner.clock.now())
-        {
+        if let Some(digest) = self.cache_hit(engine, reference, ttl, credentials) {
             return Ok(digest);
         }
+        let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
         let flight = self.inner.in_flight.join_or_start(&key, |id| {
             let inner = self.inner.clone();
@@ -246,15 +244,28 @@ impl Resolver {
         if let Some(digest) = reference.digest() {
             return Some(Ok(digest.clone()));
         }
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
+        self.cache_hit(engine, &reference, ttl, credentials).map(Ok)
+    }
+
+    /// A cached digest younger than `ttl` (never for a zero `ttl`), allocating nothing.
+    fn cache_hit(
+        &self,
+        engine: &Engine,
+        reference: &Reference,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Option<Digest> {
         if ttl.is_zero() {
             return None;
         }
-        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
-        let key = CacheKey::new(engine, &reference, credentials);
-        self.inner
-            .cache
-            .get(&key, ttl, self.inner.clock.now())
-            .map(Ok)
+        let fingerprint = credentials.map(Credentials::fingerprint);
+        let key = KeyRef {
+            engine: engine.name(),
+            reference: reference.tagged_name(),
+            credentials: fingerprint.as_ref(),
+        };
+        self.inner.cache.get(&key, ttl, self.inner.clock.now())
     }
 
     /// Resolve from a thread that is not running async code (FFI callers): the cached answer
