@@ -1,9 +1,11 @@
 //! `imagecheck resolve`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
 use futures::StreamExt as _;
+use imagecheck::resolve::{DaemonEndpoint, ResolverBuilder};
 use imagecheck::{Credentials, Engine, Reference, Resolver};
 use serde_json::json;
 
@@ -20,6 +22,7 @@ Exit codes: 0 all resolved; 3 invalid input; 4 a digest was unavailable. The hig
 Examples:
   imagecheck resolve nginx:1.27 ghcr.io/org/app:v2
   imagecheck resolve --engine docker --json nginx
+  imagecheck resolve --engine podman --podman-host unix:///run/user/1000/podman/podman.sock nginx
   imagecheck resolve --insecure-registry 127.0.0.1:5000 127.0.0.1:5000/test/hello:v1";
 
 /// How many references are resolved at once.
@@ -39,6 +42,16 @@ pub(crate) struct ResolveArgs {
     /// Print one JSON object per reference.
     #[arg(long)]
     json: bool,
+
+    /// The Docker daemon for --engine docker: unix:///path/to.sock (default: DOCKER_HOST,
+    /// else /var/run/docker.sock).
+    #[arg(long, value_name = "unix://PATH")]
+    docker_host: Option<String>,
+
+    /// The Podman service for --engine podman: unix:///path/to.sock (default: CONTAINER_HOST,
+    /// else podman's rootful or rootless socket).
+    #[arg(long, value_name = "unix://PATH")]
+    podman_host: Option<String>,
 
     #[command(flatten)]
     registry: RegistryArgs,
@@ -66,10 +79,29 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
         eprintln!("imagecheck: --ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
     };
-    let resolver = match args.registry.resolver() {
-        Ok(r) => r,
+    let mut builder = match args.registry.builder() {
+        Ok(b) => b,
         Err(code) => return code,
     };
+    for (flag, value, docker) in [
+        ("--docker-host", &args.docker_host, true),
+        ("--podman-host", &args.podman_host, false),
+    ] {
+        let Some(value) = value else { continue };
+        let Some(path) = DaemonEndpoint::from_host_value("", value)
+            .socket()
+            .map(Path::to_path_buf)
+        else {
+            eprintln!("imagecheck: {flag} must be unix:///path/to.sock, got {value:?}");
+            return exit::INVALID_INPUT;
+        };
+        builder = if docker {
+            builder.docker_socket(path)
+        } else {
+            builder.podman_socket(path)
+        };
+    }
+    let resolver = builder.build();
     let password = match args.registry.password() {
         Ok(p) => p,
         Err(code) => return code,
@@ -120,7 +152,8 @@ pub(crate) fn seconds(value: f64) -> Option<Duration> {
 }
 
 impl RegistryArgs {
-    pub(crate) fn resolver(&self) -> Result<Resolver, u8> {
+    /// The resolver's options from these arguments and the environment.
+    pub(crate) fn builder(&self) -> Result<ResolverBuilder, u8> {
         let Some(timeout) = seconds(self.timeout).filter(|t| !t.is_zero()) else {
             eprintln!("imagecheck: --timeout must be a positive number of seconds");
             return Err(exit::INVALID_INPUT);
@@ -128,8 +161,7 @@ impl RegistryArgs {
         Ok(Resolver::builder()
             .from_env()
             .insecure_registries(self.insecure_registries.iter().cloned())
-            .request_timeout(timeout)
-            .build())
+            .request_timeout(timeout))
     }
 
     /// The password from --password, IMAGECHECK_PASSWORD or stdin.

@@ -183,22 +183,3 @@ impl DigestSource for RegistrySource {
         )
     }
 }
-
-/// Placeholder for an engine whose daemon client is not part of this build yet.
-#[derive(Debug)]
-pub(crate) struct UnavailableSource(pub(crate) &'static str);
-
-impl DigestSource for UnavailableSource {
-    fn resolve<'a>(
-        &'a self,
-        _request: ResolveRequest<'a>,
-    ) -> BoxFuture<'a, Result<Digest, DigestCause>> {
-        let name = self.0;
-        Box::pin(async move {
-            Err(DigestCause::new(
-                CauseKind::NoDigestSource,
-                format!("the {name} engine is not available in this build"),
-            ))
-        })
-    }
-}

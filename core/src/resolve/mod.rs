@@ -6,15 +6,18 @@
 
 mod cache;
 pub mod clock;
+pub mod daemon;
 pub mod engine;
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
 use futures::FutureExt as _;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use daemon::{DaemonEndpoint, DaemonKind, DaemonSource, DockerSource, PodmanSource};
 pub use engine::{BoxFuture, DigestSource, Engine, ResolveRequest, from_fn};
 
 use self::cache::{CacheKey, DigestCache, InFlight, KeyRef};
@@ -54,6 +57,13 @@ pub struct ResolverBuilder {
     clock: Arc<dyn Clock>,
     engines: Vec<(String, Arc<dyn DigestSource>)>,
     max_entries: usize,
+    /// Explicit daemon sockets (builder options) win over the environment's.
+    docker_socket: Option<PathBuf>,
+    podman_socket: Option<PathBuf>,
+    /// `DOCKER_HOST` / `CONTAINER_HOST` as read by `from_env`.
+    docker_env: Option<DaemonEndpoint>,
+    podman_env: Option<DaemonEndpoint>,
+    pull_timeout: Duration,
 }
 
 impl Default for ResolverBuilder {
@@ -63,18 +73,49 @@ impl Default for ResolverBuilder {
             clock: Arc::new(SystemClock),
             engines: Vec::new(),
             max_entries: DEFAULT_MAX_ENTRIES,
+            docker_socket: None,
+            podman_socket: None,
+            docker_env: None,
+            podman_env: None,
+            pull_timeout: daemon::DEFAULT_PULL_TIMEOUT,
         }
     }
 }
 
 impl ResolverBuilder {
-    /// Take insecure registries from `IMAGECHECK_INSECURE_REGISTRIES` and configured
-    /// credentials from the usual files (see [`AuthSources::from_env`]).
+    /// Take insecure registries from `IMAGECHECK_INSECURE_REGISTRIES`, configured
+    /// credentials from the usual files (see [`AuthSources::from_env`]), and the daemons'
+    /// sockets from `DOCKER_HOST` and `CONTAINER_HOST` (`unix://…`; explicit
+    /// [`Self::docker_socket`] / [`Self::podman_socket`] still win).
     pub fn from_env(mut self) -> Self {
         if let Ok(list) = std::env::var(INSECURE_REGISTRIES_ENV) {
             self = self.insecure_registries(list.split(','));
         }
         self.registry.auth = AuthSources::from_env();
+        self.docker_env = Some(DaemonEndpoint::docker_from_env());
+        self.podman_env = Some(DaemonEndpoint::podman_from_env());
+        self
+    }
+
+    /// The Docker daemon's API socket for the `docker` engine (default: `DOCKER_HOST` when
+    /// read by [`Self::from_env`], else `/var/run/docker.sock`).
+    pub fn docker_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.docker_socket = Some(path.into());
+        self
+    }
+
+    /// The Podman service's API socket for the `podman` engine (default: `CONTAINER_HOST` when
+    /// read by [`Self::from_env`], else `/run/podman/podman.sock` for root and
+    /// `$XDG_RUNTIME_DIR/podman/podman.sock` otherwise).
+    pub fn podman_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.podman_socket = Some(path.into());
+        self
+    }
+
+    /// Limit for one pull by the docker or podman engine, progress included (default 600 s).
+    /// Other daemon requests use [`Self::request_timeout`].
+    pub fn pull_timeout(mut self, timeout: Duration) -> Self {
+        self.pull_timeout = timeout;
         self
     }
 
@@ -98,7 +139,8 @@ impl ResolverBuilder {
         self
     }
 
-    /// Limit for one registry request, body included (default 30 s).
+    /// Limit for one registry request, body included (default 30 s); also for each daemon
+    /// request of the docker and podman engines other than a pull.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.registry.request_timeout = timeout;
         self
@@ -136,13 +178,27 @@ impl ResolverBuilder {
             Arc::new(engine::RegistrySource::new(registry.clone())),
         );
         engines.insert("kubernetes".into(), Arc::new(engine::KubernetesSource));
+        let docker = match (self.docker_socket, self.docker_env) {
+            (Some(path), _) => DaemonEndpoint::Unix(path),
+            (None, Some(env)) => env,
+            (None, None) => DaemonEndpoint::docker_default(),
+        };
+        let podman = match (self.podman_socket, self.podman_env) {
+            (Some(path), _) => DaemonEndpoint::Unix(path),
+            (None, Some(env)) => env,
+            (None, None) => DaemonEndpoint::podman_default(),
+        };
         engines.insert(
             "docker".into(),
-            Arc::new(engine::UnavailableSource("docker")),
+            Arc::new(
+                DockerSource::new(docker, registry.clone()).with_pull_timeout(self.pull_timeout),
+            ),
         );
         engines.insert(
             "podman".into(),
-            Arc::new(engine::UnavailableSource("podman")),
+            Arc::new(
+                PodmanSource::new(podman, registry.clone()).with_pull_timeout(self.pull_timeout),
+            ),
         );
         for (name, source) in self.engines {
             engines.insert(name, source);
