@@ -3,7 +3,6 @@
 use imagecheck::ErrorKind;
 
 pub(crate) const OK: u8 = 0;
-#[allow(dead_code, reason = "used by verify, which lands next")]
 pub(crate) const NOT_VERIFIED: u8 = 1;
 pub(crate) const FAILED: u8 = 2;
 pub(crate) const INVALID_INPUT: u8 = 3;

@@ -3,11 +3,14 @@
 
 mod exit;
 mod output;
+mod policy_cmd;
+mod registry_args;
 mod resolve_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -42,37 +45,12 @@ enum Command {
     /// Resolve references to content digests, one line per reference in input order.
     #[command(after_help = resolve_cmd::AFTER_HELP)]
     Resolve(resolve_cmd::ResolveArgs),
-}
-
-/// Options shared by every command that talks to registries.
-#[derive(Debug, Args)]
-pub(crate) struct RegistryArgs {
-    /// Registry username for the references' registries.
-    #[arg(long, requires = "password_source")]
-    username: Option<String>,
-
-    /// Registry password (prefer --password-stdin or IMAGECHECK_PASSWORD: arguments are
-    /// visible to other users in the process list).
-    #[arg(
-        long,
-        env = "IMAGECHECK_PASSWORD",
-        hide_env_values = true,
-        group = "password_source"
-    )]
-    password: Option<String>,
-
-    /// Read the registry password from standard input.
-    #[arg(long, group = "password_source")]
-    password_stdin: bool,
-
-    /// Reach this registry (host:port) over plain HTTP; repeatable. Also read from
-    /// IMAGECHECK_INSECURE_REGISTRIES (comma-separated).
-    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
-    insecure_registries: Vec<String>,
-
-    /// Limit for each registry request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
+    /// Verify references against a policy's rules, one line per reference in input order.
+    #[command(after_help = verify_cmd::AFTER_HELP)]
+    Verify(verify_cmd::VerifyArgs),
+    /// Work with policy files.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +69,8 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Command::Resolve(args) => resolve_cmd::run(args).await,
+            Command::Verify(args) => verify_cmd::run(args).await,
+            Command::Policy(command) => policy_cmd::run(command),
         }
     });
     ExitCode::from(code)

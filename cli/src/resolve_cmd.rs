@@ -1,15 +1,15 @@
 //! `imagecheck resolve`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use clap::Args;
 use futures::StreamExt as _;
-use imagecheck::resolve::{DaemonEndpoint, ResolverBuilder};
-use imagecheck::{Credentials, Engine, Reference, Resolver};
+use imagecheck::Engine;
+use imagecheck::resolve::DaemonEndpoint;
 use serde_json::json;
 
-use crate::{RegistryArgs, exit, output};
+use crate::registry_args::{RegistryArgs, seconds};
+use crate::{exit, output};
 
 pub(crate) const AFTER_HELP: &str = "\
 Output: one line per reference, in input order:
@@ -142,53 +142,4 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
         }
     }
     worst
-}
-
-/// Non-negative seconds; negative means "always fresh" as in every binding.
-pub(crate) fn seconds(value: f64) -> Option<Duration> {
-    value
-        .is_finite()
-        .then(|| Duration::from_secs_f64(value.max(0.0)))
-}
-
-impl RegistryArgs {
-    /// The resolver's options from these arguments and the environment.
-    pub(crate) fn builder(&self) -> Result<ResolverBuilder, u8> {
-        let Some(timeout) = seconds(self.timeout).filter(|t| !t.is_zero()) else {
-            eprintln!("imagecheck: --timeout must be a positive number of seconds");
-            return Err(exit::INVALID_INPUT);
-        };
-        Ok(Resolver::builder()
-            .from_env()
-            .insecure_registries(self.insecure_registries.iter().cloned())
-            .request_timeout(timeout))
-    }
-
-    /// The password from --password, IMAGECHECK_PASSWORD or stdin.
-    pub(crate) fn password(&self) -> Result<Option<String>, u8> {
-        if self.password_stdin {
-            let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                eprintln!("imagecheck: cannot read the password from stdin: {e}");
-                return Err(exit::INVALID_INPUT);
-            }
-            return Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()));
-        }
-        Ok(self.password.clone())
-    }
-
-    /// Credentials for `reference`'s registry when a username was given.
-    pub(crate) fn credentials_for(
-        &self,
-        reference: &str,
-        password: Option<&str>,
-    ) -> Option<Credentials> {
-        let username = self.username.as_deref()?;
-        let registry = Reference::parse(reference).ok()?.registry().to_owned();
-        Some(Credentials::new(
-            registry,
-            username,
-            password.unwrap_or_default(),
-        ))
-    }
 }

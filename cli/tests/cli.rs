@@ -194,3 +194,108 @@ fn help_documents_commands_and_exit_codes() {
         assert!(resolve.contains(needle), "resolve --help lacks {needle:?}");
     }
 }
+
+fn signed(s: &Value) -> Value {
+    let dir = s["state_dir"].as_str().unwrap();
+    let text = std::fs::read_to_string(PathBuf::from(dir).join("signed.json"))
+        .expect("signed.json: run tests/harness/sign.py after the harness (tests/run does)");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn verify_prints_verdicts_and_the_highest_exit_code_wins() {
+    let s = state();
+    let signed = signed(&s);
+    let policy = signed["policies"]["key-a"].as_str().unwrap();
+    let image = |n: &str| {
+        signed["images"][n]["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let digest = |n: &str| signed["images"][n]["digest"].as_str().unwrap().to_owned();
+
+    let ok = imagecheck(&[
+        "verify",
+        "--policy",
+        policy,
+        &image("legacy"),
+        &image("bundle"),
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&ok),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let lines: Vec<String> = stdout(&ok).lines().map(str::to_owned).collect();
+    assert!(
+        lines[0].starts_with(&format!("{}\tverified\t", image("legacy"))),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains(&digest("legacy")), "{lines:?}");
+
+    let skip = imagecheck(&[
+        "verify",
+        "--policy",
+        policy,
+        &image("legacy"),
+        &image("skipped"),
+    ]);
+    assert_eq!(skip.status.code(), Some(1), "{}", stdout(&skip));
+    assert!(
+        stdout(&skip).contains("\tnot verified\t-\t"),
+        "{}",
+        stdout(&skip)
+    );
+
+    let failed = imagecheck(&[
+        "verify",
+        "--json",
+        "--policy",
+        policy,
+        &image("skipped"),
+        &image("unsigned"),
+        &image("denied"),
+    ]);
+    assert_eq!(failed.status.code(), Some(2));
+    let objects: Vec<Value> = stdout(&failed)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects[0]["verified"], false);
+    assert_eq!(objects[1]["error"]["kind"], "VerificationFailed");
+    assert_eq!(objects[2]["error"]["kind"], "Denied");
+}
+
+#[test]
+fn policy_check_lists_rules_and_rejects_bad_files() {
+    let s = state();
+    let signed = signed(&s);
+    let policy = signed["policies"]["key-a"].as_str().unwrap();
+    let out = imagecheck(&["policy", "check", policy]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("4 rule(s)")
+            && text.contains("rule 0")
+            && text.contains("skip")
+            && text.contains("public key (ECDSA P-256)"),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("imagecheck-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "rules:\n  - image: \"\"\n    skip: true\n").unwrap();
+    let out = imagecheck(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rule 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify_bad = imagecheck(&["verify", "--policy", bad.to_str().unwrap(), "nginx"]);
+    assert_eq!(verify_bad.status.code(), Some(3));
+}

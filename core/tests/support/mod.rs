@@ -219,3 +219,40 @@ pub fn unique(prefix: &str) -> String {
 pub fn settle() {
     std::thread::sleep(std::time::Duration::from_millis(300));
 }
+
+/// The signing stage's output (tests/harness/sign.py): signed images, policies, keys.
+pub fn signed() -> &'static Value {
+    static SIGNED: LazyLock<Value> = LazyLock::new(|| {
+        let path = harness().dir.join("signed.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {} ({e}): run tests/harness/sign.py --state-dir {} after the harness \
+                 (tests/run does)",
+                path.display(),
+                harness().dir.display()
+            )
+        });
+        serde_json::from_str(&text).expect("signed.json is JSON")
+    });
+    &SIGNED
+}
+
+/// `(reference, digest)` of a signed image.
+pub fn signed_image(name: &str) -> (String, String) {
+    let image = &signed()["images"][name];
+    (
+        image["reference"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no signed image {name}"))
+            .to_owned(),
+        image["digest"].as_str().unwrap().to_owned(),
+    )
+}
+
+pub fn signed_policy(name: &str) -> PathBuf {
+    PathBuf::from(
+        signed()["policies"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no policy {name}")),
+    )
+}

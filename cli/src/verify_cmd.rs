@@ -1,0 +1,143 @@
+//! `imagecheck verify`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use futures::StreamExt as _;
+use imagecheck::{Policy, Verification, Verifier};
+use serde_json::json;
+
+use crate::registry_args::{RegistryArgs, seconds};
+use crate::{exit, output};
+
+pub(crate) const AFTER_HELP: &str = "\
+Output: one line per reference, in input order:
+  REF<TAB>verified<TAB>DIGESTED_REF<TAB>MESSAGE        a rule's signature check passed
+  REF<TAB>not verified<TAB>DIGESTED_REF<TAB>MESSAGE    no rule matched, or a skip rule (DIGESTED_REF is - when unknown)
+  REF<TAB>error: KIND: MESSAGE                         VerificationFailed, Denied, InvalidReference, …
+With --json: {\"reference\", \"verified\", \"message\", \"digested_ref\"} or {\"reference\", \"error\": {\"kind\", \"message\"}}.
+
+Exit codes: 0 all verified; 1 some not verified (no rule, skip); 2 verification failed or denied;
+3 invalid input (reference, policy); 4 digest unavailable. The highest wins.
+
+Rules are tried top-down; the first whose image pattern matches decides. A tag is resolved to
+its digest on the way (always fresh unless --resolve-ttl is given).
+
+Example:
+  imagecheck verify --policy /etc/imagecheck/policy.yaml ghcr.io/org/app:v2";
+
+/// How many references are verified at once.
+const PARALLEL: usize = 16;
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Policy file: a Talos ImageVerificationConfig document, or the same rules as YAML/JSON.
+    #[arg(long, value_name = "FILE", env = "IMAGECHECK_POLICY")]
+    policy: PathBuf,
+
+    /// Accept a cached tag digest up to this many seconds old (default 0: always resolve).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    resolve_ttl: f64,
+
+    /// Print one JSON object per reference.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+
+    /// References: [REGISTRY/]REPOSITORY[:TAG][@DIGEST].
+    #[arg(required = true, value_name = "REF")]
+    references: Vec<String>,
+}
+
+pub(crate) async fn run(args: VerifyArgs) -> u8 {
+    let policy = match Policy::from_file(&args.policy) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("imagecheck: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    for warning in policy.warnings() {
+        eprintln!("imagecheck: warning: {warning}");
+    }
+    let Some(resolve_ttl) = seconds(args.resolve_ttl) else {
+        eprintln!("imagecheck: --resolve-ttl must be a finite number of seconds");
+        return exit::INVALID_INPUT;
+    };
+    let resolver = match args.registry.builder() {
+        Ok(b) => b.build(),
+        Err(code) => return code,
+    };
+    let password = match args.registry.password() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let verifier = Verifier::builder(policy)
+        .resolver(resolver)
+        .resolve_ttl(resolve_ttl)
+        .build();
+    let json = args.json;
+    let mut worst = exit::OK;
+    let mut results = futures::stream::iter(args.references.iter())
+        .map(|reference| {
+            let credentials = args
+                .registry
+                .credentials_for(reference, password.as_deref());
+            let verifier = &verifier;
+            async move {
+                (
+                    reference,
+                    verifier.verify(reference, credentials.as_ref()).await,
+                )
+            }
+        })
+        .buffered(PARALLEL);
+    while let Some((reference, answer)) = results.next().await {
+        match answer {
+            Ok(v) => {
+                if !v.verified {
+                    worst = worst.max(exit::NOT_VERIFIED);
+                }
+                output::line(&if json {
+                    verification_json(reference, &v)
+                } else {
+                    verification_line(reference, &v)
+                });
+            }
+            Err(error) => {
+                worst = worst.max(exit::for_kind(error.kind()));
+                if json {
+                    output::line(
+                        &json!({"reference": reference, "error": output::error_json(&error)})
+                            .to_string(),
+                    );
+                } else {
+                    output::line(&format!("{reference}\terror: {}: {error}", error.kind()));
+                }
+            }
+        }
+    }
+    worst
+}
+
+fn verification_line(reference: &str, v: &Verification) -> String {
+    let verdict = if v.verified {
+        "verified"
+    } else {
+        "not verified"
+    };
+    let pinned = v.digested_ref.as_deref().unwrap_or("-");
+    format!("{reference}\t{verdict}\t{pinned}\t{}", v.message)
+}
+
+fn verification_json(reference: &str, v: &Verification) -> String {
+    json!({
+        "reference": reference,
+        "verified": v.verified,
+        "message": v.message,
+        "digested_ref": v.digested_ref,
+    })
+    .to_string()
+}

@@ -1,0 +1,170 @@
+//! Verification against images signed by real cosign in the harness registries: request
+//! counts at the registry, the result cache, and agreement with `cosign verify` itself.
+//! The verdict table is tests/conformance/cases.json (run by conformance.rs).
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first surprise"
+)]
+
+mod support;
+
+use std::process::Command;
+
+use imagecheck::{ErrorKind, Policy, Verifier};
+use support::{harness, log_offset, requests_for, settle, signed, signed_image, signed_policy};
+
+fn verifier(policy: &str) -> Verifier {
+    Verifier::builder(Policy::from_file(&signed_policy(policy)).unwrap())
+        .resolver(harness().resolver_builder().build())
+        .build()
+}
+
+fn repository(reference: &str) -> String {
+    let path = reference.split_once('/').unwrap().1;
+    path.rsplit_once(':').map_or(path, |(r, _)| r).to_owned()
+}
+
+#[tokio::test]
+async fn cold_verify_from_a_tag_is_three_requests_once_the_registry_is_known_and_warm_is_none() {
+    let v = verifier("key-a");
+    let log = harness().log("plain");
+    // First contact with the registry walks DESIGN.md's order (referrers, tag fallback, .sig).
+    let (bundle, _) = signed_image("bundle");
+    assert!(v.verify(&bundle, None).await.unwrap().verified);
+    let (legacy, _) = signed_image("legacy");
+    assert!(v.verify(&legacy, None).await.unwrap().verified);
+
+    // Another legacy-signed image, cold: HEAD + .sig manifest + payload blob.
+    let (copied_from, digest) = signed_image("copied-from");
+    settle();
+    let offset = log_offset(&log);
+    let answer = v.verify(&copied_from, None).await.unwrap();
+    assert!(answer.verified, "{answer:?}");
+    settle();
+    let seen = requests_for(&log, offset, &repository(&copied_from));
+    assert_eq!(seen.len(), 3, "cold verify requests: {seen:#?}");
+    assert!(seen[0].contains("\"HEAD /v2/"), "{seen:#?}");
+
+    // Warm, by digest: no request at all.
+    let pinned = answer.digested_ref.unwrap();
+    assert!(pinned.ends_with(&digest));
+    settle();
+    let offset = log_offset(&log);
+    assert!(v.verify(&pinned, None).await.unwrap().verified);
+    // Warm, by tag with resolve_ttl 0: one HEAD (a moved tag is seen at once).
+    assert!(v.verify(&copied_from, None).await.unwrap().verified);
+    settle();
+    let seen = requests_for(&log, offset, &repository(&copied_from));
+    assert_eq!(
+        seen.len(),
+        1,
+        "warm: digest form none, tag form one HEAD: {seen:#?}"
+    );
+    assert!(seen[0].contains("\"HEAD /v2/"));
+}
+
+#[tokio::test]
+async fn failures_say_why_each_candidate_failed_and_are_not_cached() {
+    let v = verifier("key-a");
+    for (name, reason) in [
+        ("unsigned", "no signatures found"),
+        ("wrongkey", "signed by another key"),
+        ("copied", "digest mismatch"),
+        ("tampered", "signed by another key"),
+    ] {
+        let (reference, _) = signed_image(name);
+        for _ in 0..2 {
+            let err = v.verify(&reference, None).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{name}: {err}");
+            assert!(err.to_string().contains(reason), "{name}: {err}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_policy_swap_takes_effect_at_once() {
+    let v = verifier("key-a");
+    let (legacy, _) = signed_image("legacy");
+    assert!(v.verify(&legacy, None).await.unwrap().verified);
+    v.set_policy(Policy::from_file(&signed_policy("key-b")).unwrap());
+    let err = v.verify(&legacy, None).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::VerificationFailed,
+        "the cached success was dropped: {err}"
+    );
+}
+
+/// cosign's own verdict, with the key, ignoring the log as our public-key rules do.
+fn cosign_verifies(reference: &str, key: &str, registry: &str) -> bool {
+    let cosign = signed()["cosign"].as_str().unwrap();
+    let mut command = Command::new(cosign);
+    command.args([
+        "verify",
+        "--key",
+        key,
+        "--insecure-ignore-tlog=true",
+        "--allow-insecure-registry",
+        "--allow-http-registry",
+        "--output",
+        "json",
+    ]);
+    if registry == "token" {
+        let (user, password) = harness().user("token");
+        command.args([
+            "--registry-username",
+            &user,
+            "--registry-password",
+            &password,
+        ]);
+    }
+    let out = command.arg(reference).output().unwrap();
+    out.status.success()
+}
+
+#[tokio::test]
+async fn imagecheck_agrees_with_cosign_verify_on_every_signed_case() {
+    let key_a = signed()["keys"]["a"]["public"].as_str().unwrap().to_owned();
+    let key_b = signed()["keys"]["b"]["public"].as_str().unwrap().to_owned();
+    let (user, password) = harness().user("token");
+    for (policy, key) in [("key-a", &key_a), ("key-b", &key_b)] {
+        let v = verifier(policy);
+        for name in [
+            "legacy",
+            "bundle",
+            "unsigned",
+            "wrongkey",
+            "wrongkey-bundle",
+            "copied",
+            "tampered",
+            "moved",
+            "private",
+        ] {
+            let image = &signed()["images"][name];
+            let reference = image["reference"].as_str().unwrap();
+            let registry = image["registry"].as_str().unwrap();
+            let creds = (registry == "token")
+                .then(|| imagecheck::Credentials::new(harness().host("token"), &user, &password));
+            let ours = v
+                .verify(reference, creds.as_ref())
+                .await
+                .map(|r| r.verified)
+                .unwrap_or(false);
+            let theirs = cosign_verifies(reference, key, registry);
+            assert_eq!(
+                ours, theirs,
+                "{name} with {policy}: imagecheck says {ours}, cosign says {theirs}"
+            );
+        }
+    }
+}
+
+#[test]
+fn default_verifier_without_a_policy_matches_nothing() {
+    let v = imagecheck::default_verifier();
+    let answer =
+        imagecheck::runtime::block_on(async { v.verify("example.com/app:1", None).await }).unwrap();
+    assert!(!answer.verified);
+    assert!(answer.message.contains("no rule matched"), "{answer:?}");
+}

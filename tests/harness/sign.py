@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Signing stage of the test harness: real cosign signs harness images.
+
+    sign.py --state-dir DIR [--cosign PATH]
+
+Runs after `harness.py start --state-dir DIR`. Generates two cosign key pairs, pushes fresh
+images to the harness registries and signs them with real cosign (legacy `.sig` format and the
+cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wrong key, unsigned,
+a signature copied from another digest, a tampered payload, a tag moved after signing), writes
+policy files and DIR/signed.json:
+
+    {"images":   {NAME: {"reference": "HOST/REPO:TAG", "digest": "sha256:…", "registry": …}},
+     "policies": {NAME: "/abs/path.yaml"},
+     "keys":     {"a": {"public": path, "private": path}, "b": {...}},
+     "cosign":   "/path/to/cosign", "password": "…"}
+
+Tests substitute `{signed:NAME}`, `{signed-digest:NAME}` and `{policy:NAME}` from it
+(tests/conformance/README.md). Python 3.11, stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+PASSWORD = "imagecheck-test-key-password"
+
+
+def log(msg: str) -> None:
+    print(f"sign: {msg}", file=sys.stderr, flush=True)
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, what: str = "") -> str:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run(argv, env=full_env, capture_output=True, timeout=300)
+    if proc.returncode != 0:
+        raise harness.HarnessError(
+            f"{what or argv[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-2000:]}"
+        )
+    return proc.stdout.decode()
+
+
+class Signer:
+    def __init__(self, state_dir: Path, cosign: str) -> None:
+        self.state_dir = state_dir
+        self.state = harness.load_state(state_dir)
+        self.cosign = cosign
+        self.work = state_dir / "signing"
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        self.images: dict[str, dict[str, str]] = {}
+        self.keys: dict[str, dict[str, str]] = {}
+
+    def host(self, registry: str) -> str:
+        return str(self.state["registries"][registry]["host"])
+
+    def keypair(self, name: str) -> None:
+        prefix = self.work / f"key-{name}"
+        run(
+            [self.cosign, "generate-key-pair", "--output-key-prefix", str(prefix)],
+            env={"COSIGN_PASSWORD": PASSWORD},
+            what="cosign generate-key-pair",
+        )
+        self.keys[name] = {"public": f"{prefix}.pub", "private": f"{prefix}.key"}
+
+    def push(self, name: str, registry: str, repo_tag: str, seed: str | None = None) -> str:
+        layout = self.work / "layouts" / name
+        shutil.rmtree(layout, ignore_errors=True)
+        harness.make_layout(layout, seed or f"signed-{name}-{os.getpid()}")
+        pushed = harness.push_to(self.state_dir, layout, registry, repo_tag)
+        self.images[name] = {
+            "reference": f"{self.host(registry)}/{repo_tag}",
+            "digest": pushed.digest,
+            "registry": registry,
+        }
+        return pushed.digest
+
+    def sign(self, name: str, key: str, bundle: bool) -> None:
+        image = self.images[name]
+        repo = image["reference"].rsplit(":", 1)[0]
+        argv = [
+            self.cosign, "sign", "--yes", "--key", self.keys[key]["private"],
+            "--tlog-upload=false", "--allow-insecure-registry", "--allow-http-registry",
+            f"--new-bundle-format={'true' if bundle else 'false'}",
+        ]
+        creds = harness.registry_creds(self.state, image["registry"])
+        if creds:
+            user, password = creds.split(":", 1)
+            argv += ["--registry-username", user, "--registry-password", password]
+        argv.append(f"{repo}@{image['digest']}")
+        run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign {name}")
+
+    # -- direct registry writes for the forged cases (plain registry, no auth) -------------
+
+    def _url(self, repo: str, kind: str, ref: str) -> str:
+        return f"http://{self.host('plain')}/v2/{repo}/{kind}/{ref}"
+
+    def get(self, repo: str, kind: str, ref: str, accept: str = "") -> tuple[bytes, str]:
+        req = urllib.request.Request(self._url(repo, kind, ref))
+        req.add_header(
+            "Accept",
+            accept or "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.read(), resp.headers.get("Content-Type", "")
+
+    def put_blob(self, repo: str, data: bytes) -> str:
+        digest = harness.sha256_digest(data)
+        req = urllib.request.Request(f"http://{self.host('plain')}/v2/{repo}/blobs/uploads/", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            location = resp.headers["Location"]
+        if location.startswith("/"):
+            location = f"http://{self.host('plain')}{location}"
+        sep = "&" if "?" in location else "?"
+        put = urllib.request.Request(f"{location}{sep}digest={digest}", data=data, method="PUT")
+        put.add_header("Content-Type", "application/octet-stream")
+        urllib.request.urlopen(put, timeout=10).close()
+        return digest
+
+    def put_manifest(self, repo: str, tag: str, body: bytes, media_type: str) -> None:
+        req = urllib.request.Request(self._url(repo, "manifests", tag), data=body, method="PUT")
+        req.add_header("Content-Type", media_type)
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def copy_signature(self, source: str, target: str) -> None:
+        """Put `source`'s legacy signature manifest under `target`'s .sig tag (same repo)."""
+        src, dst = self.images[source], self.images[target]
+        repo = src["reference"].split("/", 1)[1].rsplit(":", 1)[0]
+        assert repo == dst["reference"].split("/", 1)[1].rsplit(":", 1)[0]
+        body, media_type = self.get(repo, "manifests", sig_tag(src["digest"]))
+        self.put_manifest(repo, sig_tag(dst["digest"]), body, media_type.split(";")[0])
+
+    def tamper_payload(self, name: str) -> None:
+        """Replace the payload of `name`'s legacy signature with other bytes, keeping the
+        signature annotation: the signature no longer covers the payload."""
+        image = self.images[name]
+        repo = image["reference"].split("/", 1)[1].rsplit(":", 1)[0]
+        body, media_type = self.get(repo, "manifests", sig_tag(image["digest"]))
+        manifest: dict[str, Any] = json.loads(body)
+        layer = manifest["layers"][0]
+        payload, _ = self.get(repo, "blobs", layer["digest"])
+        doc = json.loads(payload)
+        doc["optional"] = {"tampered": "yes"}
+        forged = json.dumps(doc, separators=(",", ":")).encode()
+        layer["digest"] = self.put_blob(repo, forged)
+        layer["size"] = len(forged)
+        self.put_manifest(repo, sig_tag(image["digest"]), json.dumps(manifest).encode(), media_type.split(";")[0])
+
+    def policy(self, name: str, key: str) -> str:
+        public = Path(self.keys[key]["public"]).read_text()
+        plain, token = self.host("plain"), self.host("token")
+        indent = "\n".join("          " + line for line in public.strip().splitlines())
+        text = f"""apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "{plain}/signed/skipped"
+    skip: true
+  - image: "{plain}/signed/denied"
+    deny: true
+  - image: "{plain}/signed/*"
+    publicKey:
+      certificate: |
+{indent}
+  - image: "{token}/private/*"
+    publicKey:
+      certificate: |
+{indent}
+"""
+        path = self.work / f"policy-{name}.yaml"
+        path.write_text(text)
+        return str(path)
+
+
+def sig_tag(digest: str) -> str:
+    return digest.replace(":", "-") + ".sig"
+
+
+def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
+    s = Signer(state_dir, cosign)
+    s.keypair("a")
+    s.keypair("b")
+    log("key pairs generated; pushing and signing images")
+    # Signed the two ways cosign signs, with the key the policy names.
+    s.push("legacy", "plain", "signed/legacy:v1")
+    s.sign("legacy", "a", bundle=False)
+    s.push("bundle", "plain", "signed/bundle:v1")
+    s.sign("bundle", "a", bundle=True)
+    # Negative cases.
+    s.push("unsigned", "plain", "signed/unsigned:v1")
+    s.push("wrongkey", "plain", "signed/wrongkey:v1")
+    s.sign("wrongkey", "b", bundle=False)
+    s.push("wrongkey-bundle", "plain", "signed/wrongkey-bundle:v1")
+    s.sign("wrongkey-bundle", "b", bundle=True)
+    # A signature copied from another digest of the same repository.
+    s.push("copied-from", "plain", "signed/copied:source")
+    s.sign("copied-from", "a", bundle=False)
+    s.push("copied", "plain", "signed/copied:v1")
+    s.copy_signature("copied-from", "copied")
+    # A payload changed after signing.
+    s.push("tampered", "plain", "signed/tampered:v1")
+    s.sign("tampered", "a", bundle=False)
+    s.tamper_payload("tampered")
+    # A tag moved to an unsigned image after its first image was signed.
+    s.push("moved-before", "plain", "signed/moved:v1")
+    s.sign("moved-before", "a", bundle=False)
+    s.push("moved", "plain", "signed/moved:v1", seed=f"moved-after-{os.getpid()}")
+    # Rules that never reach a registry.
+    s.push("skipped", "plain", "signed/skipped:v1")
+    s.push("denied", "plain", "signed/denied:v1")
+    # A signed private image behind token auth.
+    s.push("private", "token", "private/signed:v1")
+    s.sign("private", "a", bundle=False)
+    policies = {"key-a": s.policy("key-a", "a"), "key-b": s.policy("key-b", "b")}
+    signed = {
+        "images": s.images,
+        "policies": policies,
+        "keys": s.keys,
+        "cosign": cosign,
+        "password": PASSWORD,
+    }
+    harness.write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
+    return signed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--cosign", default=shutil.which("cosign") or str(Path.home() / "go/bin/cosign"))
+    args = parser.parse_args()
+    if not Path(args.cosign).exists():
+        print(f"sign: cosign not found at {args.cosign}; run tests/harness/install-cosign.sh", file=sys.stderr)
+        return 1
+    try:
+        signed = sign_all(args.state_dir.resolve(), args.cosign)
+    except harness.HarnessError as e:
+        print(f"sign: {e}", file=sys.stderr)
+        return 1
+    log(f"signed {len(signed['images'])} images; wrote {args.state_dir / 'signed.json'}")
+    print(args.state_dir / "signed.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
