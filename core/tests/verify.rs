@@ -35,14 +35,15 @@ async fn cold_verify_from_a_tag_is_three_requests_once_the_registry_is_known_and
     let (legacy, _) = signed_image("legacy");
     assert!(v.verify(&legacy, None).await.unwrap().verified);
 
-    // Another legacy-signed image, cold: HEAD + .sig manifest + payload blob.
-    let (copied_from, digest) = signed_image("copied-from");
+    // Another legacy-signed image (its repository is touched by no other test), cold:
+    // HEAD + .sig manifest + payload blob.
+    let (counted, digest) = signed_image("counted");
     settle();
     let offset = log_offset(&log);
-    let answer = v.verify(&copied_from, None).await.unwrap();
+    let answer = v.verify(&counted, None).await.unwrap();
     assert!(answer.verified, "{answer:?}");
     settle();
-    let seen = requests_for(&log, offset, &repository(&copied_from));
+    let seen = requests_for(&log, offset, &repository(&counted));
     assert_eq!(seen.len(), 3, "cold verify requests: {seen:#?}");
     assert!(seen[0].contains("\"HEAD /v2/"), "{seen:#?}");
 
@@ -53,9 +54,9 @@ async fn cold_verify_from_a_tag_is_three_requests_once_the_registry_is_known_and
     let offset = log_offset(&log);
     assert!(v.verify(&pinned, None).await.unwrap().verified);
     // Warm, by tag with resolve_ttl 0: one HEAD (a moved tag is seen at once).
-    assert!(v.verify(&copied_from, None).await.unwrap().verified);
+    assert!(v.verify(&counted, None).await.unwrap().verified);
     settle();
-    let seen = requests_for(&log, offset, &repository(&copied_from));
+    let seen = requests_for(&log, offset, &repository(&counted));
     assert_eq!(
         seen.len(),
         1,
@@ -130,6 +131,8 @@ async fn imagecheck_agrees_with_cosign_verify_on_every_signed_case() {
     let (user, password) = harness().user("token");
     for (policy, key) in [("key-a", &key_a), ("key-b", &key_b)] {
         let v = verifier(policy);
+        // "private" is left out: cosign's registry client refuses a token realm on a loopback
+        // address (an SSRF guard), so it cannot reach the harness's token registry at all.
         for name in [
             "legacy",
             "bundle",
@@ -139,7 +142,7 @@ async fn imagecheck_agrees_with_cosign_verify_on_every_signed_case() {
             "copied",
             "tampered",
             "moved",
-            "private",
+            "private-source",
         ] {
             let image = &signed()["images"][name];
             let reference = image["reference"].as_str().unwrap();
