@@ -299,3 +299,71 @@ fn policy_check_lists_rules_and_rejects_bad_files() {
     let verify_bad = imagecheck(&["verify", "--policy", bad.to_str().unwrap(), "nginx"]);
     assert_eq!(verify_bad.status.code(), Some(3));
 }
+
+#[path = "../../core/tests/support/fake_registry.rs"]
+#[allow(dead_code, reason = "shared with core's tests; only part is used here")]
+mod fake_registry;
+
+/// Peak RSS of a running process in MB, from /proc (last value read before it exits).
+fn watch_peak_rss_mb(child: &mut std::process::Child) -> u64 {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        let kb = std::fs::read_to_string(&status_path)
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            });
+        peak = peak.max(kb.unwrap_or(0) / 1024);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    peak
+}
+
+#[test]
+fn an_endless_or_huge_registry_answer_keeps_the_process_under_100_mb() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for mode in [
+        fake_registry::Body::Endless,
+        fake_registry::Body::ClaimLength(10 << 30),
+    ] {
+        let fake = runtime.block_on(fake_registry::start(move |method, _| {
+            let mut a = fake_registry::Answer::new(
+                200,
+                &[("content-type", "application/vnd.oci.image.manifest.v1+json")],
+                b"{}",
+            );
+            if method == "GET" {
+                a.mode = mode.clone();
+            }
+            a
+        }));
+        let started = std::time::Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+            .args([
+                "resolve",
+                "--timeout",
+                "10",
+                "--insecure-registry",
+                &fake.host,
+                &format!("{}/endless/app:v1", fake.host),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let peak = watch_peak_rss_mb(&mut child);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+        assert!(
+            stdout(&out).contains("invalid response"),
+            "{}",
+            stdout(&out)
+        );
+        assert!(peak > 0 && peak < 100, "peak RSS {peak} MB");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}

@@ -5,7 +5,10 @@
 //! Run (the harness and its signing stage must be up):
 //!   IMAGECHECK_HARNESS=DIR cargo bench -p imagecheck --bench verify
 
-#![allow(clippy::unwrap_used, reason = "a benchmark should stop at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark should stop at the first surprise"
+)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -51,13 +54,23 @@ fn main() {
     };
     let mut rows: Vec<(String, f64, f64)> = Vec::new();
 
-    let (ms, req) = measure(20, || block(&verifier(Duration::ZERO, Duration::ZERO), &reference));
-    rows.push(("library, cold, first contact with the registry (new verifier)".into(), ms, req));
+    let (ms, req) = measure(20, || {
+        block(&verifier(Duration::ZERO, Duration::ZERO), &reference)
+    });
+    rows.push((
+        "library, cold, first contact with the registry (new verifier)".into(),
+        ms,
+        req,
+    ));
 
     let known = verifier(Duration::ZERO, Duration::ZERO);
     block(&known, &reference);
     let (ms, req) = measure(50, || block(&known, &reference));
-    rows.push(("library, cold, registry known (no result cache)".into(), ms, req));
+    rows.push((
+        "library, cold, registry known (no result cache)".into(),
+        ms,
+        req,
+    ));
 
     let warm = verifier(Duration::from_secs(300), Duration::from_secs(300));
     block(&warm, &reference);
@@ -68,7 +81,10 @@ fn main() {
     rows.push(("library, warm, tag with resolve_ttl 300 s".into(), ms, req));
 
     let cli = support::repo_root().join("target/release/imagecheck");
-    assert!(cli.exists(), "build the CLI first: cargo build --release -p imagecheck-cli");
+    assert!(
+        cli.exists(),
+        "build the CLI first: cargo build --release -p imagecheck-cli"
+    );
     let insecure = harness().hosts().join(",");
     let policy = signed_policy("key-a");
     let (ms, req) = measure(10, || {
@@ -77,7 +93,11 @@ fn main() {
             .env("IMAGECHECK_INSECURE_REGISTRIES", &insecure)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     });
     rows.push(("imagecheck verify (CLI process)".into(), ms, req));
 
@@ -85,17 +105,39 @@ fn main() {
     let key = signed()["keys"]["a"]["public"].as_str().unwrap();
     let (cosign_ms, req) = measure(10, || {
         let out = Command::new(cosign)
-            .args(["verify", "--key", key, "--insecure-ignore-tlog=true", "--allow-insecure-registry", "--allow-http-registry", &reference])
+            .args([
+                "verify",
+                "--key",
+                key,
+                "--insecure-ignore-tlog=true",
+                "--allow-insecure-registry",
+                "--allow-http-registry",
+                &reference,
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
-    rows.push(("cosign verify --key --insecure-ignore-tlog (process)".into(), cosign_ms, req));
+    rows.push((
+        "cosign verify --key --insecure-ignore-tlog (process)".into(),
+        cosign_ms,
+        req,
+    ));
 
-    println!("| verify of a key-signed legacy image (tag form unless noted) | time per verify | registry requests per verify | cosign / this |");
+    println!(
+        "| verify of a key-signed legacy image (tag form unless noted) | time per verify | registry requests per verify | cosign / this |"
+    );
     println!("|---|---|---|---|");
     for (label, ms, req) in rows {
-        let time = if ms < 0.1 { format!("{:.2} µs", ms * 1000.0) } else { format!("{ms:.2} ms") };
+        let time = if ms < 0.1 {
+            format!("{:.2} µs", ms * 1000.0)
+        } else {
+            format!("{ms:.2} ms")
+        };
         println!("| {label} | {time} | {req:.2} | {:.0}× |", cosign_ms / ms);
     }
 }

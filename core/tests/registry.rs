@@ -420,7 +420,7 @@ async fn a_registry_lying_about_the_digest_is_an_invalid_response_and_not_cached
             )]
         },
         body: body.clone(),
-        delay: Duration::ZERO,
+        ..Default::default()
     })
     .await;
     let resolver = imagecheck::Resolver::builder()
@@ -457,7 +457,7 @@ async fn a_missing_digest_header_falls_back_to_hashing_the_manifest() {
             "application/vnd.oci.image.manifest.v1+json".into(),
         )],
         body: served.clone(),
-        delay: Duration::ZERO,
+        ..Default::default()
     })
     .await;
     let resolver = imagecheck::Resolver::builder()
@@ -479,8 +479,8 @@ async fn a_stalled_registry_times_out() {
     let fake = support::fake_registry::start(|_, _| support::fake_registry::Answer {
         status: 200,
         headers: vec![],
-        body: vec![],
         delay: Duration::from_secs(3),
+        ..Default::default()
     })
     .await;
     let resolver = imagecheck::Resolver::builder()

@@ -1,25 +1,64 @@
 //! A loopback registry that misbehaves on purpose (fault injection). Real registries are
 //! tested elsewhere; this one exists for answers a real registry never gives.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// How the body is sent.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    /// `content-length` and these bytes.
+    #[default]
+    Normal,
+    /// Close the connection without answering.
+    Reset,
+    /// Chunked, never ending.
+    Endless,
+    /// Claim this `content-length`, then send the body bytes and stall.
+    ClaimLength(u64),
+}
+
 /// What the fake answers to one request.
+#[derive(Clone, Debug, Default)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// Wait this long before answering (a stalled registry).
-    pub delay: std::time::Duration,
+    pub delay: Duration,
+    pub mode: Body,
+}
+
+impl Answer {
+    pub fn new(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        Answer {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.to_vec(),
+            ..Answer::default()
+        }
+    }
 }
 
 pub struct FakeRegistry {
     pub host: String,
     pub requests: Arc<AtomicUsize>,
+    /// The request line and headers of every request, in order.
+    pub heads: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeRegistry {
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
 }
 
 impl Drop for FakeRegistry {
@@ -36,14 +75,15 @@ where
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap().to_string();
     let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let (counter, seen) = (requests.clone(), heads.clone());
     let answer = Arc::new(answer);
     let task = tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
-            let (answer, counter) = (answer.clone(), counter.clone());
+            let (answer, counter, seen) = (answer.clone(), counter.clone(), seen.clone());
             tokio::spawn(async move {
                 loop {
                     let mut head = Vec::new();
@@ -56,25 +96,50 @@ where
                     }
                     counter.fetch_add(1, Ordering::SeqCst);
                     let text = String::from_utf8_lossy(&head).to_string();
+                    seen.lock().unwrap().push(text.clone());
                     let mut parts = text.split_whitespace();
                     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                     let a = answer(method, path);
                     tokio::time::sleep(a.delay).await;
-                    let mut out = format!(
-                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\n",
-                        a.status,
-                        a.body.len()
-                    );
+                    if matches!(a.mode, Body::Reset) {
+                        return;
+                    }
+                    let length = match a.mode {
+                        Body::Endless => None,
+                        Body::ClaimLength(n) => Some(n),
+                        _ => Some(a.body.len() as u64),
+                    };
+                    let mut out = format!("HTTP/1.1 {} X\r\n", a.status);
+                    match length {
+                        Some(n) => out.push_str(&format!("content-length: {n}\r\n")),
+                        None => out.push_str("transfer-encoding: chunked\r\n"),
+                    }
                     for (k, v) in &a.headers {
                         out.push_str(&format!("{k}: {v}\r\n"));
                     }
                     out.push_str("\r\n");
-                    let mut bytes = out.into_bytes();
-                    if method != "HEAD" {
-                        bytes.extend_from_slice(&a.body);
-                    }
-                    if socket.write_all(&bytes).await.is_err() {
+                    if socket.write_all(out.as_bytes()).await.is_err() || method == "HEAD" {
+                        if method == "HEAD" {
+                            continue;
+                        }
                         return;
+                    }
+                    match a.mode {
+                        Body::Endless => {
+                            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+                            while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+                            return;
+                        }
+                        Body::ClaimLength(_) => {
+                            let _ = socket.write_all(&a.body).await;
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            return;
+                        }
+                        _ => {
+                            if socket.write_all(&a.body).await.is_err() {
+                                return;
+                            }
+                        }
                     }
                 }
             });
@@ -83,6 +148,7 @@ where
     FakeRegistry {
         host,
         requests,
+        heads,
         task,
     }
 }

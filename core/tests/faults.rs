@@ -1,0 +1,299 @@
+//! Fault injection: a loopback registry that misbehaves on purpose. Each case must give a clear
+//! error of the right kind, no panic, no unbounded wait, nothing cached from a bad answer, and
+//! never `verified = true`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first surprise"
+)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use imagecheck::{CauseKind, Credentials, Engine, Error, ErrorKind, Policy, Resolver, Verifier};
+use support::fake_registry::{self, Answer, Body, FakeRegistry};
+
+const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
+const TTL: Duration = Duration::from_secs(60);
+
+fn resolver(fake: &FakeRegistry) -> Resolver {
+    Resolver::builder()
+        .insecure_registry(&fake.host)
+        .request_timeout(Duration::from_secs(2))
+        .build()
+}
+
+async fn resolve(fake: &FakeRegistry) -> Result<imagecheck::Digest, Error> {
+    resolver(fake)
+        .resolve(
+            &Engine::Registry,
+            &format!("{}/fault/app:v1", fake.host),
+            TTL,
+        )
+        .await
+}
+
+fn cause(e: &Error) -> CauseKind {
+    e.digest_cause()
+        .unwrap_or_else(|| panic!("not DigestUnavailable: {e}"))
+        .kind
+}
+
+#[tokio::test]
+async fn a_reset_connection_is_a_network_cause() {
+    let fake = fake_registry::start(|_, _| Answer {
+        mode: Body::Reset,
+        ..Default::default()
+    })
+    .await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::Network, "{err}");
+}
+
+#[tokio::test]
+async fn a_500_is_an_invalid_response_and_is_not_cached() {
+    let fake = fake_registry::start(|_, _| Answer::new(500, &[], b"boom")).await;
+    let r = resolver(&fake);
+    let reference = format!("{}/fault/app:v1", fake.host);
+    for _ in 0..2 {
+        let err = r
+            .resolve(&Engine::Registry, &reference, TTL)
+            .await
+            .unwrap_err();
+        assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+        assert!(err.to_string().contains("500"), "{err}");
+    }
+    assert_eq!(fake.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_429_is_rate_limited_and_says_when_to_retry() {
+    let fake = fake_registry::start(|_, _| Answer::new(429, &[("retry-after", "7")], b"")).await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+    assert!(err.to_string().contains("retry after 7"), "{err}");
+}
+
+/// HEAD without a digest forces a GET, which answers with `mode`.
+async fn get_fallback_with(
+    mode: Body,
+) -> (FakeRegistry, Result<imagecheck::Digest, Error>, Duration) {
+    let fake = fake_registry::start(move |method, _| {
+        let mut a = Answer::new(200, &[("content-type", OCI)], b"{}");
+        if method == "GET" {
+            a.mode = mode.clone();
+        }
+        a
+    })
+    .await;
+    let started = Instant::now();
+    let answer = resolve(&fake).await;
+    (fake, answer, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_claimed_ten_gigabyte_manifest_is_refused_without_reading_it() {
+    let (_fake, answer, took) = get_fallback_with(Body::ClaimLength(10 * 1024 * 1024 * 1024)).await;
+    let err = answer.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+    assert!(err.to_string().contains("limit"), "{err}");
+    assert!(
+        took < Duration::from_secs(2),
+        "refused from the header, not after a stall: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_manifest_stream_stops_at_the_limit_in_bounded_memory() {
+    let (_fake, answer, took) = get_fallback_with(Body::Endless).await;
+    let err = answer.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Memory is measured on a process of its own: cli/tests/cli.rs runs the CLI against an
+    // endless stream and reads its peak RSS (this process runs other tests in parallel).
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_an_invalid_response() {
+    let fake = fake_registry::start(|_, path| Answer::new(302, &[("location", path)], b"")).await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_never_carries_the_credentials() {
+    let digest = format!("sha256:{}", "c".repeat(64));
+    let other = {
+        let digest = digest.clone();
+        fake_registry::start(move |_, _| {
+            Answer::new(
+                200,
+                &[("docker-content-digest", &digest), ("content-type", OCI)],
+                b"",
+            )
+        })
+        .await
+    };
+    let target = format!("http://{}/v2/elsewhere/manifests/v1", other.host);
+    // The registry challenges first (so credentials are sent), then redirects elsewhere.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let first = fake_registry::start(move |_, _| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            Answer::new(401, &[("www-authenticate", "Basic realm=\"fake\"")], b"")
+        } else {
+            Answer::new(307, &[("location", &target)], b"")
+        }
+    })
+    .await;
+    let creds = Credentials::new(&first.host, "user", "s3cret-password");
+    let resolver = Resolver::builder().insecure_registry(&first.host).build();
+    let reference = format!("{}/fault/app:v1", first.host);
+    let answer = resolver
+        .resolve_with(&Engine::Registry, &reference, TTL, Some(&creds))
+        .await;
+    assert_eq!(answer.unwrap().as_str(), digest);
+    let sent = first.heads();
+    assert!(
+        sent.last()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("authorization: basic"),
+        "the registry itself received the credentials: {sent:?}"
+    );
+    assert!(!other.heads().is_empty());
+    for head in other.heads() {
+        assert!(
+            !head.to_ascii_lowercase().contains("authorization"),
+            "{head}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_realm_on_an_unreachable_host_is_a_network_cause_naming_the_token_server() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let challenge = format!("Bearer realm=\"http://127.0.0.1:{closed}/token\",service=\"fake\"");
+    let fake = fake_registry::start(move |_, _| {
+        Answer::new(401, &[("www-authenticate", &challenge)], b"")
+    })
+    .await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::Network, "{err}");
+    assert!(err.to_string().contains("token server"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_token_json_is_an_invalid_response() {
+    let tokens = fake_registry::start(|_, _| {
+        Answer::new(200, &[("content-type", "application/json")], b"{not json")
+    })
+    .await;
+    let challenge = format!(
+        "Bearer realm=\"http://{}/token\",service=\"fake\"",
+        tokens.host
+    );
+    let fake = fake_registry::start(move |_, _| {
+        Answer::new(401, &[("www-authenticate", &challenge)], b"")
+    })
+    .await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+    assert!(err.to_string().contains("malformed JSON"), "{err}");
+}
+
+#[tokio::test]
+async fn a_cancelled_resolve_returns_at_once_and_leaves_nothing_behind() {
+    let fake = fake_registry::start(|_, _| Answer {
+        delay: Duration::from_secs(30),
+        ..Answer::new(200, &[], b"")
+    })
+    .await;
+    let r = Resolver::builder().insecure_registry(&fake.host).build();
+    let reference = format!("{}/fault/app:v1", fake.host);
+    let started = Instant::now();
+    let cut = tokio::time::timeout(
+        Duration::from_millis(200),
+        r.resolve(&Engine::Registry, &reference, TTL),
+    )
+    .await;
+    assert!(cut.is_err());
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(r.cache_len(), 0);
+}
+
+/// A verifier whose rule covers the fake registry with a real cosign public key.
+fn verifier_for(fake: &FakeRegistry) -> Verifier {
+    let key = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/realworld/legacy-sig/containers-image-key-valid/cosign.pub"
+    ))
+    .expect("shared/fixtures beside the repository");
+    let indented: String = key.lines().map(|l| format!("        {l}\n")).collect();
+    let policy = Policy::parse(&format!(
+        "rules:\n  - image: \"{}/*\"\n    publicKey:\n      certificate: |\n{indented}",
+        fake.host
+    ))
+    .unwrap();
+    Verifier::builder(policy).resolver(resolver(fake)).build()
+}
+
+#[tokio::test]
+async fn broken_signature_storage_never_verifies() {
+    let digest = format!("sha256:{}", "e".repeat(64));
+    let sig_tag = format!("sha256-{}.sig", "e".repeat(64));
+    let huge = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI}","layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"sha256:{}","size":10,"annotations":{{"dev.cosignproject.cosign/signature":"AAAA"}}}}]}}"#,
+        "f".repeat(64)
+    );
+    for (what, sig_answer) in [
+        (
+            "malformed JSON",
+            Answer::new(200, &[("content-type", OCI)], b"{nope"),
+        ),
+        (
+            "an endless signature manifest",
+            Answer {
+                mode: Body::Endless,
+                ..Answer::new(200, &[("content-type", OCI)], b"")
+            },
+        ),
+        (
+            "a payload blob that is not there",
+            Answer::new(200, &[("content-type", OCI)], huge.as_bytes()),
+        ),
+        ("a 500", Answer::new(500, &[], b"")),
+    ] {
+        let (digest, sig_tag) = (digest.clone(), sig_tag.clone());
+        let fake = fake_registry::start(move |method, path| {
+            if method == "HEAD" && path.ends_with("/manifests/v1") {
+                Answer::new(
+                    200,
+                    &[("docker-content-digest", &digest), ("content-type", OCI)],
+                    b"",
+                )
+            } else if path.ends_with(&sig_tag) {
+                sig_answer.clone()
+            } else {
+                Answer::new(404, &[], b"")
+            }
+        })
+        .await;
+        let started = Instant::now();
+        let answer = verifier_for(&fake)
+            .verify(&format!("{}/fault/app:v1", fake.host), None)
+            .await;
+        match answer {
+            Ok(v) => assert!(!v.verified, "{what}: {v:?}"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::VerificationFailed, "{what}: {e}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: no unbounded wait"
+        );
+    }
+}
