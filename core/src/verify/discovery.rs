@@ -48,9 +48,9 @@ impl SignatureSource {
 
     pub fn describe(self) -> &'static str {
         match self {
-            SignatureSource::Referrers => "OCI referrers (sigstore bundle)",
-            SignatureSource::ReferrersTag => "sha256-<hex> referrers tag (sigstore bundle)",
-            SignatureSource::LegacyTag => "legacy .sig tag (simple signing)",
+            SignatureSource::Referrers => "OCI referrers API",
+            SignatureSource::ReferrersTag => "sha256-<hex> referrers tag",
+            SignatureSource::LegacyTag => "sha256-<hex>.sig tag",
         }
     }
 }

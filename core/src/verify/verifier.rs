@@ -285,7 +285,7 @@ impl Verifier {
                     return Ok(Verification {
                         verified: true,
                         message: format!(
-                            "verified by {rule} with {} ({}, {})",
+                            "verified by {rule} with {}: {} from the {}",
                             rule.describe_method(),
                             accepted.format,
                             source.describe()
