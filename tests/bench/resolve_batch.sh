@@ -1,64 +1,61 @@
 #!/usr/bin/env bash
-# Cold resolve against a local Distribution registry, in one run:
-#   - requests the registry sees per resolve (access log), for a batch of 100 tags;
-#   - wall time for those 100 tags: one `imagecheck resolve` call vs 100 `skopeo inspect` runs.
-# Usage: tests/bench/resolve_batch.sh   (builds the release CLI, starts its own harness)
+# Cold resolve of 100 tags against a local Distribution registry, in one run: one
+# `imagecheck resolve` process with 100 references vs 100 runs each of `crane digest`,
+# `skopeo inspect` and `curl -I`; requests counted in the registry's access log.
+# Uses the harness in $IMAGECHECK_HARNESS if set (tags t0..t99 of bench/app must exist there,
+# tests/bench/run pushes them); otherwise starts its own and pushes them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-tests/harness/install-deps.sh >/dev/null
-cargo build --release --quiet --locked -p imagecheck-cli
 cli=$root/target/release/imagecheck
-state=$(mktemp -d /tmp/imagecheck-bench.XXXXXX)
-trap 'python3 "$root/tests/harness/harness.py" stop --state-dir "$state" >/dev/null 2>&1 || true' EXIT
-python3 tests/harness/harness.py start --state-dir "$state" --owner-pid $$ >/dev/null
+[ -x "$cli" ] || cargo build --release --quiet --locked -p imagecheck-cli
+crane=${CRANE:-$(command -v crane || echo "$HOME/go/bin/crane")}
+
+if [ -z "${IMAGECHECK_HARNESS:-}" ]; then
+    state=$(mktemp -d /tmp/imagecheck-bench.XXXXXX)
+    trap 'python3 "$root/tests/harness/harness.py" stop --state-dir "$state" >/dev/null 2>&1 || true' EXIT
+    python3 tests/harness/harness.py start --state-dir "$state" --owner-pid $$ >/dev/null
+    IMAGECHECK_HARNESS=$state tests/bench/push_tags.sh
+else
+    state=$IMAGECHECK_HARNESS
+fi
 host=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['host'])")
 log=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['log'])")
 export IMAGECHECK_INSECURE_REGISTRIES=$host
-
-echo "tagging 100 tags of bench/app ..." >&2
-layout=$state/bench-layout
-python3 tests/harness/harness.py make-image --out "$layout" --seed bench-app >/dev/null
-python3 tests/harness/harness.py push --state-dir "$state" --layout "$layout" --registry plain --to bench/app:t0 >/dev/null
 refs=()
-for i in $(seq 0 99); do
-    [ "$i" = 0 ] || skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
-        "docker://$host/bench/app:t0" "docker://$host/bench/app:t$i"
-    refs+=("$host/bench/app:t$i")
-done
-sleep 0.5
+for i in $(seq 0 99); do refs+=("$host/bench/app:t$i"); done
+accept='application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
 
-count() { python3 - "$log" "$1" <<'PY'
-import sys
-path, offset = sys.argv[1], int(sys.argv[2])
-data = open(path, 'rb').read()[offset:].decode(errors='replace')
-lines = [l for l in data.splitlines() if '"HEAD /v2/bench/' in l or '"GET /v2/bench/' in l]
-heads = sum('"HEAD ' in l for l in lines)
-print(len(lines), heads)
-PY
+# run LABEL COMMAND...: time the command, count requests to bench/app made meanwhile.
+results=()
+run() {
+    local label=$1; shift
+    sleep 0.5
+    local offset; offset=$(stat -c %s "$log")
+    local t0 t1; t0=$(date +%s.%N)
+    "$@" >/dev/null
+    t1=$(date +%s.%N)
+    sleep 0.5
+    local n; n=$(tail -c +"$((offset + 1))" "$log" | grep -c -E '"(HEAD|GET) /v2/bench/' || true)
+    results+=("$label|$t0|$t1|$n")
 }
+each() { local tool=$1; shift; for r in "${refs[@]}"; do "$tool" "$@" "$r"; done; }
+crane_digest() { "$crane" digest --insecure "$1"; }
+skopeo_inspect() { skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$1"; }
+curl_head() { local r=$1 path=${1#*/}; curl -sfI -H "Accept: $accept" "http://$host/v2/${path%:*}/manifests/${r##*:}"; }
 
-offset=$(stat -c %s "$log")
-t0=$(date +%s.%N)
-"$cli" resolve "${refs[@]}" >/dev/null
-t1=$(date +%s.%N)
-sleep 0.5
-read -r ic_requests ic_heads < <(count "$offset")
+run "imagecheck resolve (1 process, 100 refs)" "$cli" resolve "${refs[@]}"
+run "crane digest (100 processes)" each crane_digest
+run "skopeo inspect (100 processes)" each skopeo_inspect
+run "curl -I with the Accept list (100 processes)" each curl_head
 
-offset=$(stat -c %s "$log")
-t2=$(date +%s.%N)
-for r in "${refs[@]}"; do skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$r" >/dev/null; done
-t3=$(date +%s.%N)
-sleep 0.5
-read -r sk_requests _ < <(count "$offset")
-
-python3 - "$t0" "$t1" "$t2" "$t3" "$ic_requests" "$ic_heads" "$sk_requests" <<'PY'
+python3 - "${results[@]}" <<'PY'
 import sys
-t0, t1, t2, t3 = map(float, sys.argv[1:5]); icr, ich, skr = map(int, sys.argv[5:8])
-ic, sk = (t1 - t0) / 100 * 1000, (t3 - t2) / 100 * 1000
-print(f"| tool | ms per reference (100 tags) | registry requests per reference |")
-print(f"|---|---|---|")
-print(f"| imagecheck resolve (1 process, 100 refs) | {ic:.2f} | {icr/100:.2f} ({ich} HEAD of {icr}) |")
-print(f"| skopeo inspect (100 processes) | {sk:.2f} | {skr/100:.2f} |")
-print(f"| ratio skopeo / imagecheck | {sk/ic:.1f}x | |")
+rows = [r.split("|") for r in sys.argv[1:]]
+base = (float(rows[0][2]) - float(rows[0][1])) / 100 * 1000
+print("| resolve, 100 tags, cold | ms per reference | registry requests per reference | this / imagecheck |")
+print("|---|---|---|---|")
+for label, t0, t1, n in rows:
+    ms = (float(t1) - float(t0)) / 100 * 1000
+    print(f"| {label} | {ms:.2f} | {int(n)/100:.2f} | {ms/base:.1f}x |")
 PY

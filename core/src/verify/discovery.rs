@@ -135,7 +135,7 @@ enum Pending {
     /// A legacy layer (payload blob) with its annotations.
     LegacyLayer {
         digest: Digest,
-        annotations: std::collections::HashMap<String, String>,
+        annotations: Annotations,
     },
 }
 
@@ -223,14 +223,8 @@ impl<'a> SignatureWalker<'a> {
     }
 
     fn queue_bundle_manifests(&mut self, index: &[u8]) -> Result<(), DigestCause> {
-        let index: Index = parse_json(index, "referrers index")?;
-        for descriptor in index.manifests {
-            if descriptor.artifact_type.as_deref() != Some(BUNDLE_V03_MEDIA_TYPE) {
-                continue;
-            }
-            if let Ok(digest) = Digest::parse(&descriptor.digest) {
-                self.pending.push_back(Pending::BundleManifest(digest));
-            }
+        for digest in bundle_manifests(index)? {
+            self.pending.push_back(Pending::BundleManifest(digest));
         }
         Ok(())
     }
@@ -330,6 +324,33 @@ impl<'a> SignatureWalker<'a> {
             Err(cause) => Err(cause),
         }
     }
+}
+
+/// The referrer manifests of a referrers index (API answer or `sha256-<hex>` tag) that carry a
+/// sigstore bundle.
+pub fn bundle_manifests(index: &[u8]) -> Result<Vec<Digest>, DigestCause> {
+    let index: Index = parse_json(index, "referrers index")?;
+    Ok(index
+        .manifests
+        .into_iter()
+        .filter(|d| d.artifact_type.as_deref() == Some(BUNDLE_V03_MEDIA_TYPE))
+        .filter_map(|d| Digest::parse(&d.digest).ok())
+        .collect())
+}
+
+/// Annotations of one layer.
+pub type Annotations = std::collections::HashMap<String, String>;
+
+/// The simple-signing layers of a legacy `.sig` manifest (within the payload bound), with
+/// their annotations.
+pub fn legacy_layers(manifest: &[u8]) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
+    let manifest: Manifest = parse_json(manifest, "signature manifest")?;
+    Ok(manifest
+        .layers
+        .into_iter()
+        .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE && l.size <= MAX_PAYLOAD_BYTES as u64)
+        .filter_map(|l| Digest::parse(&l.digest).ok().map(|d| (d, l.annotations)))
+        .collect())
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, DigestCause> {
