@@ -15,6 +15,16 @@ pub(crate) fn error_json(error: &Error) -> Value {
     object
 }
 
+/// Print the line for a reference that failed; returns the exit code it contributes.
+pub(crate) fn error(reference: &str, error: &Error, json: bool) -> u8 {
+    if json {
+        line(&json!({"reference": reference, "error": error_json(error)}).to_string());
+    } else {
+        line(&format!("{reference}\terror: {}: {error}", error.kind()));
+    }
+    crate::exit::for_kind(error.kind())
+}
+
 /// Write one line to stdout; a closed pipe (`| head`) ends output quietly.
 pub(crate) fn line(text: &str) {
     let mut out = std::io::stdout().lock();

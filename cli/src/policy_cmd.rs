@@ -24,17 +24,24 @@ pub(crate) fn run(command: PolicyCommand) -> u8 {
     }
 }
 
-fn check(file: &std::path::Path) -> u8 {
-    let policy = match Policy::from_file(file) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("imagecheck: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+/// Load a policy file, printing its warnings; an invalid file is reported and gives the exit
+/// code for invalid input.
+pub(crate) fn load(file: &std::path::Path) -> Result<Policy, u8> {
+    let policy = Policy::from_file(file).map_err(|e| {
+        eprintln!("imagecheck: {e}");
+        exit::INVALID_INPUT
+    })?;
     for warning in policy.warnings() {
         eprintln!("imagecheck: warning: {warning}");
     }
+    Ok(policy)
+}
+
+fn check(file: &std::path::Path) -> u8 {
+    let policy = match load(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     crate::output::line(&format!(
         "{}: {} rule(s), tried top-down",
         file.display(),

@@ -128,17 +128,7 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
                 &json!({"reference": reference, "digest": digest.as_str()}).to_string(),
             ),
             Ok(digest) => output::line(&format!("{reference}\t{digest}")),
-            Err(error) => {
-                worst = worst.max(exit::for_kind(error.kind()));
-                if json {
-                    output::line(
-                        &json!({"reference": reference, "error": output::error_json(&error)})
-                            .to_string(),
-                    );
-                } else {
-                    output::line(&format!("{reference}\terror: {}: {error}", error.kind()));
-                }
-            }
+            Err(error) => worst = worst.max(output::error(reference, &error, json)),
         }
     }
     worst

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures::StreamExt as _;
-use imagecheck::{Policy, Verification, Verifier};
+use imagecheck::{Verification, Verifier};
 use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
@@ -52,16 +52,10 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> u8 {
-    let policy = match Policy::from_file(&args.policy) {
+    let policy = match crate::policy_cmd::load(&args.policy) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("imagecheck: {e}");
-            return exit::INVALID_INPUT;
-        }
+        Err(code) => return code,
     };
-    for warning in policy.warnings() {
-        eprintln!("imagecheck: warning: {warning}");
-    }
     let Some(resolve_ttl) = seconds(args.resolve_ttl) else {
         eprintln!("imagecheck: --resolve-ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
@@ -106,17 +100,7 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
                     verification_line(reference, &v)
                 });
             }
-            Err(error) => {
-                worst = worst.max(exit::for_kind(error.kind()));
-                if json {
-                    output::line(
-                        &json!({"reference": reference, "error": output::error_json(&error)})
-                            .to_string(),
-                    );
-                } else {
-                    output::line(&format!("{reference}\terror: {}: {error}", error.kind()));
-                }
-            }
+            Err(error) => worst = worst.max(output::error(reference, &error, json)),
         }
     }
     worst
