@@ -84,8 +84,21 @@ fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, Strin
 
 /// Verify one DER TimeStampToken over `signature`; return its genTime (Unix seconds).
 pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<i64, String> {
-    let (content_info, _) = tlv::read(token).map_err(|_| bad("malformed DER"))?;
-    let ci = seq(content_info)?;
+    let (outer, _) = tlv::read(token).map_err(|_| bad("malformed DER"))?;
+    let mut ci = seq(outer)?;
+    // A TimeStampResp { status PKIStatusInfo, timeStampToken } or the bare token (ContentInfo).
+    if ci.first().is_some_and(|t| t.tag == 0x30) {
+        let status = seq(ci[0])?;
+        if status.first().map(|s| s.value) != Some(&[0][..])
+            && status.first().map(|s| s.value) != Some(&[1][..])
+        {
+            return Err(bad("the timestamp response is not a grant"));
+        }
+        let token = ci
+            .get(1)
+            .ok_or_else(|| bad("the response holds no token"))?;
+        ci = seq(*token)?;
+    }
     let explicit = ci.get(1).ok_or_else(|| bad("no SignedData"))?;
     let (signed_data, _) = tlv::read(explicit.value).map_err(|_| bad("malformed DER"))?;
     let sd = seq(signed_data)?;
@@ -172,6 +185,15 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
                     valid_for: authority.valid_for,
                 },
             ));
+        } else if let Some(only) = chain.first() {
+            // A lone certificate trusted as the TSA itself.
+            if certificate::verify_with_spki(&only.spki, sig_oid, &signed_attrs, sig) {
+                return if only.valid_at(gen_time) && authority.valid_for.contains(gen_time) {
+                    Ok(gen_time)
+                } else {
+                    Err(bad("genTime is outside the TSA's validity"))
+                };
+            }
         }
         // …or only its issuers, the signing certificate coming with the token.
         for cert in &embedded {
