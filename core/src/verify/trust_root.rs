@@ -140,6 +140,13 @@ struct RawValidFor {
     end: Option<String>,
 }
 
+/// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
+impl From<TrustRootError> for crate::Error {
+    fn from(error: TrustRootError) -> Self {
+        crate::Error::InvalidPolicy(error.to_string())
+    }
+}
+
 fn err(what: impl Into<String>) -> TrustRootError {
     TrustRootError(what.into())
 }
@@ -423,6 +430,18 @@ mod tests {
         assert_eq!(log.key.fingerprint().as_slice(), rekor.as_slice());
         assert_eq!(root.certificate_authorities()[1].chain.len(), 2);
         assert!(root.certificate_authorities()[0].valid_for.end.is_some());
+    }
+
+    #[test]
+    fn errors_are_invalid_policy() {
+        let e: crate::Error = TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
+            .unwrap_err()
+            .into();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidPolicy);
+        assert!(
+            e.to_string().contains("/nonexistent/trusted_root.json"),
+            "{e}"
+        );
     }
 
     #[test]

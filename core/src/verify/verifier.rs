@@ -378,3 +378,28 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
 pub fn default_verifier() -> &'static Verifier {
     &DEFAULT_VERIFIER
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_root_option_and_cache_key() {
+        let public = Verifier::builder(Policy::empty()).build();
+        assert_eq!(public.trust_root(), &TrustRoot::public_good());
+        let json = String::from_utf8(super::super::trust_root::PUBLIC_GOOD_JSON.to_vec())
+            .unwrap_or_default()
+            .replacen("\"ctlogs\"", "\"unusedCtlogs\"", 1);
+        let custom = TrustRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(custom.ctlogs().is_empty());
+        let private = Verifier::builder(Policy::empty())
+            .trusted_root(custom.clone())
+            .build();
+        assert_eq!(private.trust_root(), &custom);
+        assert_ne!(
+            public.trust_root().fingerprint(),
+            private.trust_root().fingerprint(),
+            "results verified under one root are never served under another"
+        );
+    }
+}
