@@ -13,6 +13,8 @@ use crate::digest::Digest;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub format: &'static str,
+    /// Something the success message must say (e.g. that SCTs were not checked).
+    pub note: Option<&'static str>,
 }
 
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
@@ -35,6 +37,7 @@ pub fn with_public_key(
                 .map_err(|e| CandidateFailure::from_key_signature_error(&e))?;
             Ok(Accepted {
                 format: "sigstore bundle",
+                note: None,
             })
         }
     }
@@ -56,5 +59,30 @@ fn legacy_with_key(
         .map_err(|e| CandidateFailure::from_payload_error(&e))?;
     Ok(Accepted {
         format: "legacy .sig signature",
+        note: None,
     })
+}
+
+/// Check `candidate` for image `digest` with a keyless rule: every check of
+/// [`super::keyless`], offline, against `trust_root`.
+pub fn keyless(
+    candidate: &Candidate,
+    digest: &Digest,
+    identity: &super::policy::KeylessIdentity,
+    trust_root: &super::trust_root::TrustRoot,
+) -> Result<Accepted, CandidateFailure> {
+    match candidate {
+        Candidate::Legacy(legacy) => {
+            super::keyless::verify_legacy(legacy, digest, identity, trust_root)
+        }
+        Candidate::Bundle(found) => {
+            let bundle = Bundle::parse(&found.json)?;
+            super::keyless::verify_bundle(
+                &bundle,
+                super::keyless::Subject::Image(digest),
+                super::keyless::Signer::Identity(identity),
+                trust_root,
+            )
+        }
+    }
 }

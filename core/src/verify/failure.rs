@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::digest::Digest;
 use crate::verify::payload::PayloadError;
+use crate::verify::policy::IdentityMismatch;
 use crate::verify::public_key::SignatureError;
 
 /// Why one signature candidate was not accepted.
@@ -34,6 +35,24 @@ pub enum CandidateFailure {
     Malformed(String),
     /// The payload is not a cosign image signature (`critical.type` differs).
     WrongPayloadType,
+    /// Keyless: the signing certificate does not chain to a Fulcio CA of the trust root (or is
+    /// missing, or is not a code-signing leaf).
+    UntrustedCertificate(String),
+    /// Keyless: the certificate's SAN or OIDC issuer does not match the rule.
+    IdentityMismatch(IdentityMismatch),
+    /// No transparency-log proof (no Rekor bundle / tlog entry, or no verified signing time).
+    MissingTransparencyProof(String),
+    /// The transparency-log proof does not verify (SET, inclusion proof, checkpoint, unknown
+    /// log).
+    BadTransparencyProof(String),
+    /// The log entry is valid but records another signature, payload or certificate.
+    TransparencyEntryMismatch(String),
+    /// The signing time is outside the certificate's (or its CA's) validity.
+    SignedOutsideValidity(String),
+    /// The certificate's SCT does not verify with a CT log of the trust root.
+    BadSct(String),
+    /// An RFC 3161 timestamp does not verify.
+    BadTimestamp(String),
 }
 
 impl CandidateFailure {
@@ -72,6 +91,22 @@ impl CandidateFailure {
             CandidateFailure::WrongKey => "signed by another key".into(),
             CandidateFailure::Malformed(detail) => format!("malformed ({detail})"),
             CandidateFailure::WrongPayloadType => "not a cosign image signature".into(),
+            CandidateFailure::UntrustedCertificate(why) => format!("untrusted certificate ({why})"),
+            CandidateFailure::IdentityMismatch(m) => format!("identity mismatch ({m})"),
+            CandidateFailure::MissingTransparencyProof(why) => {
+                format!("missing transparency-log proof ({why})")
+            }
+            CandidateFailure::BadTransparencyProof(why) => {
+                format!("bad transparency-log proof ({why})")
+            }
+            CandidateFailure::TransparencyEntryMismatch(why) => {
+                format!("transparency-log entry is for another signature ({why})")
+            }
+            CandidateFailure::SignedOutsideValidity(why) => {
+                format!("signed outside certificate validity ({why})")
+            }
+            CandidateFailure::BadSct(why) => format!("bad SCT ({why})"),
+            CandidateFailure::BadTimestamp(why) => format!("bad timestamp ({why})"),
         }
     }
 }

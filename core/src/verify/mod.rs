@@ -7,6 +7,8 @@
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
 //! * [`bundle`]: sigstore bundles (cosign v3): DSSE in-toto statements naming the image.
 //! * [`discovery`]: finding an image's stored signatures in its registry, lazily.
+//! * [`trust_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
+//! * [`keyless`]: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
 //! * [`check`]: one candidate signature against one rule.
 //! * [`failure`]: why each signature candidate failed, summarised in one line.
 //! * [`verifier`]: the [`Verifier`]: rules top-down, resolve on the way, result cache.
@@ -15,10 +17,12 @@ pub mod bundle;
 pub mod check;
 pub mod discovery;
 pub mod failure;
+pub mod keyless;
 pub mod pattern;
 pub mod payload;
 pub mod policy;
 pub mod public_key;
+pub mod trust_root;
 pub mod verifier;
 
 pub use failure::{CandidateFailure, summarize};
@@ -29,4 +33,5 @@ pub use policy::{
     PolicyWarning, Rule, RuleAction, StringMatch, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
+pub use trust_root::{TrustRoot, TrustRootError};
 pub use verifier::{POLICY_ENV, Verification, Verifier, VerifierBuilder, default_verifier};

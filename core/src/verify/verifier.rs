@@ -10,6 +10,7 @@ use super::check;
 use super::discovery::{SignatureSource, SignatureWalker};
 use super::failure::{CandidateFailure, summarize};
 use super::policy::{Policy, Rule, RuleAction};
+use super::trust_root::TrustRoot;
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -40,6 +41,7 @@ pub struct Verifier {
 struct Inner {
     policy: RwLock<std::result::Result<Arc<Policy>, Error>>,
     resolver: Resolver,
+    trust_root: TrustRoot,
     resolve_ttl: Duration,
     result_ttl: Duration,
     results: Mutex<HashMap<ResultKey, (Verification, Instant)>>,
@@ -54,6 +56,7 @@ struct ResultKey {
     name: String,
     digest: Digest,
     rule: [u8; 32],
+    trust_root: [u8; 32],
 }
 
 /// Options for a [`Verifier`].
@@ -61,6 +64,7 @@ struct ResultKey {
 pub struct VerifierBuilder {
     policy: Policy,
     resolver: Option<Resolver>,
+    trust_root: Option<TrustRoot>,
     resolve_ttl: Duration,
     result_ttl: Duration,
 }
@@ -69,6 +73,13 @@ impl VerifierBuilder {
     /// Resolve tags through `resolver` (default: the process-wide one, sharing its cache).
     pub fn resolver(mut self, resolver: Resolver) -> Self {
         self.resolver = Some(resolver);
+        self
+    }
+
+    /// Verify keyless signatures against `trust_root` (default: the embedded Sigstore
+    /// public-good root, [`TrustRoot::public_good`]).
+    pub fn trusted_root(mut self, trust_root: TrustRoot) -> Self {
+        self.trust_root = Some(trust_root);
         self
     }
 
@@ -88,6 +99,7 @@ impl VerifierBuilder {
         Verifier::with_policy_result(
             Ok(Arc::new(self.policy)),
             self.resolver.unwrap_or_else(|| default_resolver().clone()),
+            self.trust_root.unwrap_or_else(TrustRoot::public_good),
             self.resolve_ttl,
             self.result_ttl,
         )
@@ -101,6 +113,7 @@ impl Verifier {
         VerifierBuilder {
             policy,
             resolver: None,
+            trust_root: None,
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
         }
@@ -114,6 +127,7 @@ impl Verifier {
     fn with_policy_result(
         policy: std::result::Result<Arc<Policy>, Error>,
         resolver: Resolver,
+        trust_root: TrustRoot,
         resolve_ttl: Duration,
         result_ttl: Duration,
     ) -> Verifier {
@@ -121,6 +135,7 @@ impl Verifier {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
                 resolver,
+                trust_root,
                 resolve_ttl,
                 result_ttl,
                 results: Mutex::new(HashMap::new()),
@@ -160,6 +175,11 @@ impl Verifier {
         &self.inner.resolver
     }
 
+    /// The trust root keyless signatures are verified against.
+    pub fn trust_root(&self) -> &TrustRoot {
+        &self.inner.trust_root
+    }
+
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
     pub async fn verify(
         &self,
@@ -177,7 +197,7 @@ impl Verifier {
                 digested_ref: known_digest,
             });
         };
-        let key = match rule.action() {
+        let method = match rule.action() {
             RuleAction::Skip => {
                 return Ok(Verification {
                     verified: false,
@@ -192,15 +212,8 @@ impl Verifier {
                     pattern: rule.pattern().as_str().to_owned(),
                 });
             }
-            RuleAction::PublicKey(key) => key,
-            RuleAction::Keyless(_) => {
-                return Err(Error::VerificationFailed {
-                    reference: parsed.to_string(),
-                    reason: format!(
-                        "{rule} is keyless, and keyless verification is not available in this build"
-                    ),
-                });
-            }
+            RuleAction::PublicKey(key) => Method::Key(key),
+            RuleAction::Keyless(identity) => Method::Keyless(identity),
         };
         let digest = self
             .inner
@@ -216,12 +229,13 @@ impl Verifier {
             name: parsed.name(),
             digest: digest.clone(),
             rule: rule.fingerprint(),
+            trust_root: self.inner.trust_root.fingerprint(),
         };
         if let Some(cached) = self.cached_result(&result_key) {
             return Ok(cached);
         }
         let verification = self
-            .check_signatures(&parsed, &digest, rule, key, credentials)
+            .check_signatures(&parsed, &digest, rule, method, credentials)
             .await?;
         if !self.inner.result_ttl.is_zero() {
             self.inner
@@ -256,7 +270,7 @@ impl Verifier {
         reference: &Reference,
         digest: &Digest,
         rule: &Rule,
-        key: &super::public_key::PublicKey,
+        method: Method<'_>,
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
         let order = self.source_order(reference.registry());
@@ -275,7 +289,13 @@ impl Verifier {
             let Some((source, candidate)) = next else {
                 break;
             };
-            match check::with_public_key(&candidate, digest, key) {
+            let outcome = match method {
+                Method::Key(key) => check::with_public_key(&candidate, digest, key),
+                Method::Keyless(identity) => {
+                    check::keyless(&candidate, digest, identity, &self.inner.trust_root)
+                }
+            };
+            match outcome {
                 Ok(accepted) => {
                     self.inner
                         .preferred
@@ -285,10 +305,11 @@ impl Verifier {
                     return Ok(Verification {
                         verified: true,
                         message: format!(
-                            "verified by {rule} with {}: {} from the {}",
+                            "verified by {rule} with {}: {} from the {}{}",
                             rule.describe_method(),
                             accepted.format,
-                            source.describe()
+                            source.describe(),
+                            accepted.note.map(|n| format!("; {n}")).unwrap_or_default()
                         ),
                         digested_ref: Some(reference.pinned(digest)),
                     });
@@ -325,6 +346,13 @@ impl Verifier {
     }
 }
 
+/// How the matched rule verifies.
+#[derive(Debug, Clone, Copy)]
+enum Method<'a> {
+    Key(&'a super::public_key::PublicKey),
+    Keyless(&'a super::policy::KeylessIdentity),
+}
+
 static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     let policy = match std::env::var_os(POLICY_ENV).filter(|v| !v.is_empty()) {
         Some(path) => Policy::from_file(Path::new(&path))
@@ -338,6 +366,7 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     Verifier::with_policy_result(
         policy,
         default_resolver().clone(),
+        TrustRoot::public_good(),
         Duration::ZERO,
         DEFAULT_RESULT_TTL,
     )
@@ -348,4 +377,29 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
 /// default resolver's cache.
 pub fn default_verifier() -> &'static Verifier {
     &DEFAULT_VERIFIER
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_root_option_and_cache_key() {
+        let public = Verifier::builder(Policy::empty()).build();
+        assert_eq!(public.trust_root(), &TrustRoot::public_good());
+        let json = String::from_utf8(super::super::trust_root::PUBLIC_GOOD_JSON.to_vec())
+            .unwrap_or_default()
+            .replacen("\"ctlogs\"", "\"unusedCtlogs\"", 1);
+        let custom = TrustRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(custom.ctlogs().is_empty());
+        let private = Verifier::builder(Policy::empty())
+            .trusted_root(custom.clone())
+            .build();
+        assert_eq!(private.trust_root(), &custom);
+        assert_ne!(
+            public.trust_root().fingerprint(),
+            private.trust_root().fingerprint(),
+            "results verified under one root are never served under another"
+        );
+    }
 }

@@ -1,0 +1,296 @@
+//! X.509 for keyless checks: the signing (leaf) certificate's facts, and its chain to a
+//! certificate authority of the trust root, valid at the signing time.
+//!
+//! Chains are built from the trust root only: a chain shipped beside the signature (the
+//! `dev.sigstore.cosign/chain` annotation, a bundle's `x509CertificateChain`) is never trusted
+//! for anything (as in sigstore-go). Typed parsing is x509-cert 0.3; the exact signed bytes
+//! (`tbsCertificate`) come from the small DER walker in [`super::tlv`]; signatures are checked
+//! with aws-lc-rs.
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, Encode};
+use x509_cert::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
+
+use super::tlv;
+use crate::verify::trust_root::{CertificateAuthority, TrustRoot};
+
+const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+const OID_RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const OID_RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const OID_RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
+pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+/// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
+pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Embedded SCT list (RFC 6962).
+pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+
+/// One extension, undecoded.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub oid: ObjectIdentifier,
+    pub critical: bool,
+    pub value: Vec<u8>,
+}
+
+/// The facts of one certificate that the keyless checks use.
+#[derive(Debug, Clone)]
+pub struct Cert {
+    pub der: Vec<u8>,
+    /// The exact `tbsCertificate` bytes the issuer signed.
+    pub tbs: Vec<u8>,
+    pub signature_algorithm: ObjectIdentifier,
+    pub signature: Vec<u8>,
+    pub spki: Vec<u8>,
+    pub subject: Vec<u8>,
+    pub issuer: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub extensions: Vec<Extension>,
+}
+
+impl Cert {
+    /// Parse DER.
+    pub fn parse(der: &[u8]) -> Result<Cert, String> {
+        let cert = Certificate::from_der(der).map_err(|e| format!("bad certificate: {e}"))?;
+        let (outer, _) = tlv::read(der).map_err(|e| e.to_string())?;
+        let (tbs, _) = tlv::read(outer.value).map_err(|e| e.to_string())?;
+        let t = cert.tbs_certificate();
+        let enc = |r: Result<Vec<u8>, x509_cert::der::Error>| r.map_err(|e| e.to_string());
+        let secs = |time: x509_cert::time::Time| time.to_unix_duration().as_secs() as i64;
+        Ok(Cert {
+            der: der.to_vec(),
+            tbs: tbs.raw.to_vec(),
+            signature_algorithm: cert.signature_algorithm().oid,
+            signature: cert
+                .signature()
+                .as_bytes()
+                .ok_or("certificate signature has unused bits")?
+                .to_vec(),
+            spki: enc(t.subject_public_key_info().to_der())?,
+            subject: enc(t.subject().to_der())?,
+            issuer: enc(t.issuer().to_der())?,
+            not_before: secs(t.validity().not_before),
+            not_after: secs(t.validity().not_after),
+            extensions: t
+                .extensions()
+                .map(|exts| {
+                    exts.iter()
+                        .map(|e| Extension {
+                            oid: e.extn_id,
+                            critical: e.critical,
+                            value: e.extn_value.as_bytes().to_vec(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The value of extension `oid`, if present.
+    pub fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
+        self.extensions
+            .iter()
+            .find(|e| e.oid == oid)
+            .map(|e| e.value.as_slice())
+    }
+
+    /// Whether `time` (Unix seconds) is within notBefore..=notAfter.
+    pub fn valid_at(&self, time: i64) -> bool {
+        (self.not_before..=self.not_after).contains(&time)
+    }
+
+    /// Whether the certificate is its own issuer (a root).
+    pub fn is_self_issued(&self) -> bool {
+        self.subject == self.issuer
+    }
+
+    fn is_ca(&self) -> bool {
+        // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, … }
+        self.extension(OID_BASIC_CONSTRAINTS).is_some_and(|v| {
+            tlv::read(v)
+                .ok()
+                .and_then(|(seq, _)| tlv::children(seq.value).ok())
+                .and_then(|c| c.first().copied())
+                .is_some_and(|first| first.tag == 0x01 && first.value == [0xff])
+        })
+    }
+
+    fn has_code_signing(&self) -> bool {
+        self.extension(OID_EXT_KEY_USAGE).is_some_and(|v| {
+            tlv::read(v)
+                .ok()
+                .and_then(|(seq, _)| tlv::children(seq.value).ok())
+                .is_some_and(|oids| oids.iter().any(|o| o.value == OID_CODE_SIGNING))
+        })
+    }
+
+    /// Subject alternative names of the kinds identities use: e-mail, URI, DNS.
+    pub fn subject_alt_names(&self) -> Vec<String> {
+        let Some(value) = self.extension(OID_SAN) else {
+            return Vec::new();
+        };
+        let Ok((seq, _)) = tlv::read(value) else {
+            return Vec::new();
+        };
+        tlv::children(seq.value)
+            .unwrap_or_default()
+            .into_iter()
+            // [1] rfc822Name, [2] dNSName, [6] uniformResourceIdentifier (IMPLICIT IA5String)
+            .filter(|name| matches!(name.tag, 0x81 | 0x82 | 0x86))
+            .filter_map(|name| std::str::from_utf8(name.value).ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// Whether this certificate's signature verifies with `issuer`'s key.
+    pub fn signed_by(&self, issuer: &Cert) -> bool {
+        verify_with_spki(
+            &issuer.spki,
+            self.signature_algorithm,
+            &self.tbs,
+            &self.signature,
+        )
+    }
+}
+
+/// Verify `signature` over `message` with the key in `spki` (DER) for the signature algorithm
+/// `algorithm` (ECDSA or RSA PKCS#1 with SHA-2, or Ed25519).
+pub fn verify_with_spki(
+    spki: &[u8],
+    algorithm: ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Some(alg) = algorithm_for(spki, algorithm) else {
+        return false;
+    };
+    ParsedPublicKey::new(alg, spki).is_ok_and(|key| key.verify_sig(message, signature).is_ok())
+}
+
+fn algorithm_for(
+    spki: &[u8],
+    algorithm: ObjectIdentifier,
+) -> Option<&'static dyn VerificationAlgorithm> {
+    let parsed = SubjectPublicKeyInfoRef::from_der(spki).ok()?;
+    let (key_oid, curve) = parsed.algorithm.oids().ok()?;
+    Some(match (key_oid, curve, algorithm) {
+        (OID_EC_PUBLIC_KEY, Some(OID_P256), OID_ECDSA_SHA256) => &sig::ECDSA_P256_SHA256_ASN1,
+        (OID_EC_PUBLIC_KEY, Some(OID_P256), OID_ECDSA_SHA384) => &sig::ECDSA_P256_SHA384_ASN1,
+        (OID_EC_PUBLIC_KEY, Some(OID_P384), OID_ECDSA_SHA256) => &sig::ECDSA_P384_SHA256_ASN1,
+        (OID_EC_PUBLIC_KEY, Some(OID_P384), OID_ECDSA_SHA384) => &sig::ECDSA_P384_SHA384_ASN1,
+        (OID_EC_PUBLIC_KEY, Some(OID_P521), OID_ECDSA_SHA512) => &sig::ECDSA_P521_SHA512_ASN1,
+        (OID_RSA, _, OID_RSA_SHA256) => &sig::RSA_PKCS1_2048_8192_SHA256,
+        (OID_RSA, _, OID_RSA_SHA384) => &sig::RSA_PKCS1_2048_8192_SHA384,
+        (OID_RSA, _, OID_RSA_SHA512) => &sig::RSA_PKCS1_2048_8192_SHA512,
+        (OID_ED25519, _, OID_ED25519) => &sig::ED25519,
+        _ => return None,
+    })
+}
+
+/// Why a chain was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// No CA of the trust root issued the certificate (or the chain does not verify).
+    Untrusted(String),
+    /// A CA issued it, but a signing time falls outside the validity of a certificate or of
+    /// the CA's `validFor` window.
+    OutsideValidity(String),
+}
+
+/// Find the trust-root CA whose chain issued `leaf` (signatures checked up to a self-signed
+/// root) and check that every time in `times` lies within the validity of the leaf, of every
+/// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
+/// needs its key).
+pub fn verify_chain(
+    leaf: &Cert,
+    authorities: &[CertificateAuthority],
+    times: &[i64],
+    purpose_code_signing: bool,
+) -> Result<Cert, ChainError> {
+    if leaf.is_ca() {
+        return Err(ChainError::Untrusted(
+            "the signing certificate is a CA certificate".into(),
+        ));
+    }
+    if purpose_code_signing && !leaf.has_code_signing() {
+        return Err(ChainError::Untrusted(
+            "the signing certificate is not for code signing".into(),
+        ));
+    }
+    let mut outside = None;
+    for ca in authorities {
+        let Ok(chain) = ca
+            .chain
+            .iter()
+            .map(|d| Cert::parse(d))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            continue;
+        };
+        if !chain_verifies(leaf, &chain) {
+            continue;
+        }
+        let bad_time = times.iter().find(|&&t| {
+            !ca.valid_for.contains(t) || !leaf.valid_at(t) || chain.iter().any(|c| !c.valid_at(t))
+        });
+        match bad_time {
+            None => return Ok(chain[0].clone()),
+            Some(t) => {
+                let what = if !leaf.valid_at(*t) {
+                    format!(
+                        "signed at {t}, outside the certificate's validity {}..{}",
+                        leaf.not_before, leaf.not_after
+                    )
+                } else {
+                    format!("signed at {t}, outside the validity of CA {}", ca.uri)
+                };
+                outside = Some(what);
+            }
+        }
+    }
+    Err(match outside {
+        Some(what) => ChainError::OutsideValidity(what),
+        None => ChainError::Untrusted(
+            "the signing certificate does not chain to a certificate authority of the trust root"
+                .into(),
+        ),
+    })
+}
+
+fn chain_verifies(leaf: &Cert, chain: &[Cert]) -> bool {
+    let Some(first) = chain.first() else {
+        return false;
+    };
+    if leaf.issuer != first.subject || !leaf.signed_by(first) {
+        return false;
+    }
+    for pair in chain.windows(2) {
+        if !pair[0].is_ca() || pair[0].issuer != pair[1].subject || !pair[0].signed_by(&pair[1]) {
+            return false;
+        }
+    }
+    let Some(root) = chain.last() else {
+        return false;
+    };
+    // The trust root may end at an intermediate (a private deployment trusting it directly);
+    // a self-issued last certificate must verify itself.
+    root.is_ca() && (!root.is_self_issued() || root.signed_by(root))
+}
+
+/// The trust root's Fulcio CAs, for [`verify_chain`].
+pub fn fulcio(trust_root: &TrustRoot) -> &[CertificateAuthority] {
+    trust_root.certificate_authorities()
+}

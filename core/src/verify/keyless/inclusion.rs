@@ -1,0 +1,182 @@
+//! Merkle inclusion proofs (RFC 9162 §2.1.3.2) and their signed checkpoints (the
+//! transparency-dev "signed note" format), checked offline against the log key of the trust
+//! root. This is how Rekor v2 entries, which carry no SET, are proven to be in the log.
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::verify::trust_root::TransparencyLog;
+
+/// An entry's inclusion proof and the checkpoint it leads to.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub log_index: u64,
+    pub tree_size: u64,
+    pub root_hash: Vec<u8>,
+    pub hashes: Vec<Vec<u8>>,
+    pub checkpoint: String,
+}
+
+fn b64(text: &str) -> Result<Vec<u8>, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| "inclusion proof: bad base64".to_owned())
+}
+
+fn int(v: &serde_json::Value, key: &str) -> Result<u64, String> {
+    match v.get(key) {
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        None => Some(0),
+        _ => None,
+    }
+    .ok_or_else(|| format!("inclusion proof: {key} is not an integer"))
+}
+
+impl InclusionProof {
+    /// Read a bundle's `inclusionProof` object.
+    pub fn from_json(v: &serde_json::Value) -> Result<InclusionProof, String> {
+        let text = |key: &str| v.get(key).and_then(serde_json::Value::as_str);
+        Ok(InclusionProof {
+            log_index: int(v, "logIndex")?,
+            tree_size: int(v, "treeSize")?,
+            root_hash: b64(text("rootHash").ok_or("inclusion proof has no rootHash")?)?,
+            hashes: v
+                .get("hashes")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|h| b64(h.as_str().unwrap_or_default()))
+                        .collect()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            checkpoint: v
+                .pointer("/checkpoint/envelope")
+                .and_then(serde_json::Value::as_str)
+                .ok_or("inclusion proof has no checkpoint")?
+                .to_owned(),
+        })
+    }
+
+    /// Check that `body` is the leaf at `log_index` of the tree whose root the proof gives, and
+    /// that `log` signed a checkpoint for that tree.
+    pub fn verify(&self, body: &[u8], log: &TransparencyLog) -> Result<(), String> {
+        let leaf: [u8; 32] = Sha256::new()
+            .chain_update([0u8])
+            .chain_update(body)
+            .finalize()
+            .into();
+        let root = root_from_proof(self.log_index, self.tree_size, leaf, &self.hashes)?;
+        if root.as_slice() != self.root_hash {
+            return Err("the inclusion proof does not lead to its root hash".into());
+        }
+        let (size, checkpoint_root) = verify_checkpoint(&self.checkpoint, log)?;
+        if size != self.tree_size || checkpoint_root != self.root_hash {
+            return Err("the checkpoint is for another tree than the inclusion proof".into());
+        }
+        Ok(())
+    }
+}
+
+fn node(left: &[u8], right: &[u8]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update([1u8])
+        .chain_update(left)
+        .chain_update(right)
+        .finalize()
+        .into()
+}
+
+/// RFC 9162 §2.1.3.2.
+fn root_from_proof(
+    index: u64,
+    size: u64,
+    leaf: [u8; 32],
+    proof: &[Vec<u8>],
+) -> Result<[u8; 32], String> {
+    if index >= size {
+        return Err("the inclusion proof's index is outside its tree".into());
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = leaf;
+    for p in proof {
+        if p.len() != 32 {
+            return Err("an inclusion proof hash is not 32 bytes".into());
+        }
+        if s == 0 {
+            return Err("the inclusion proof is too long".into());
+        }
+        if f & 1 == 1 || f == s {
+            r = node(p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err("the inclusion proof is too short".into());
+    }
+    Ok(r)
+}
+
+/// Verify a signed note checkpoint with the log's key; return its tree size and root hash.
+fn verify_checkpoint(note: &str, log: &TransparencyLog) -> Result<(u64, Vec<u8>), String> {
+    let split = note
+        .find("\n\n")
+        .ok_or("the checkpoint is not a signed note")?;
+    let (text, signatures) = (&note[..=split], &note[split + 2..]);
+    let mut lines = text.lines();
+    let _origin = lines.next().ok_or("empty checkpoint")?;
+    let size: u64 = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .ok_or("the checkpoint has no tree size")?;
+    let root = lines
+        .next()
+        .map(b64)
+        .transpose()?
+        .ok_or("the checkpoint has no root hash")?;
+    let signed = signatures.lines().any(|line| {
+        let Some(rest) = line.strip_prefix("\u{2014} ") else {
+            return false;
+        };
+        let Some((_name, sig)) = rest.rsplit_once(' ') else {
+            return false;
+        };
+        let Ok(sig) = b64(sig) else {
+            return false;
+        };
+        // 4-byte key hint, then the signature.
+        sig.len() > 4 && log.key.verify(text.as_bytes(), &sig[4..]).is_ok()
+    });
+    if !signed {
+        return Err("the checkpoint is not signed by the log's key".into());
+    }
+    Ok((size, root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proof_of_a_four_leaf_tree() {
+        let leaves: Vec<[u8; 32]> = (0u8..4)
+            .map(|i| Sha256::new().chain_update([0, i]).finalize().into())
+            .collect();
+        let n01 = node(&leaves[0], &leaves[1]);
+        let n23 = node(&leaves[2], &leaves[3]);
+        let root = node(&n01, &n23);
+        let proof = vec![leaves[3].to_vec(), n01.to_vec()];
+        assert_eq!(root_from_proof(2, 4, leaves[2], &proof).unwrap(), root);
+        assert_ne!(root_from_proof(2, 4, leaves[1], &proof).unwrap(), root);
+        assert!(root_from_proof(4, 4, leaves[2], &proof).is_err());
+        assert!(root_from_proof(2, 4, leaves[2], &proof[..1]).is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! Signed Certificate Timestamps embedded in the Fulcio certificate (RFC 6962 §3.2–3.3),
+//! checked against the CT log keys of the trust root. sigstore-rs 0.15 skips this.
+//!
+//! The log signed the *precertificate*: the leaf's `tbsCertificate` without the SCT-list
+//! extension, together with the sha256 of the issuer's public key. At least one SCT must
+//! verify with a CT log of the trust root whose key was valid at the SCT's time. SCT
+//! extensions (non-empty for static-CT logs) are covered by the signature and otherwise
+//! ignored.
+
+use sha2::{Digest as _, Sha256};
+
+use super::certificate::Cert;
+use super::tlv;
+use crate::verify::trust_root::TrustRoot;
+
+/// DER contents of the OID 1.3.6.1.4.1.11129.2.4.2.
+const SCT_OID_BYTES: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
+
+struct Sct<'a> {
+    log_id: &'a [u8],
+    timestamp_ms: u64,
+    extensions: &'a [u8],
+    signature: &'a [u8],
+}
+
+fn take<'a>(input: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if input.len() < n {
+        return None;
+    }
+    let (head, rest) = input.split_at(n);
+    *input = rest;
+    Some(head)
+}
+
+fn take_u16_vec<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = take(input, 2)?;
+    take(input, usize::from(u16::from_be_bytes([len[0], len[1]])))
+}
+
+fn parse_list(value: &[u8]) -> Option<Vec<Sct<'_>>> {
+    let (octets, _) = tlv::read(value).ok()?;
+    if octets.tag != 0x04 {
+        return None;
+    }
+    let mut input = octets.value;
+    let mut list = take_u16_vec(&mut input)?;
+    let mut out = Vec::new();
+    while !list.is_empty() {
+        let mut sct = take_u16_vec(&mut list)?;
+        if take(&mut sct, 1)? != [0] {
+            continue; // only v1 SCTs exist
+        }
+        let log_id = take(&mut sct, 32)?;
+        let ts = take(&mut sct, 8)?;
+        let extensions = take_u16_vec(&mut sct)?;
+        let _algorithms = take(&mut sct, 2)?;
+        let signature = take_u16_vec(&mut sct)?;
+        out.push(Sct {
+            log_id,
+            timestamp_ms: u64::from_be_bytes(ts.try_into().ok()?),
+            extensions,
+            signature,
+        });
+    }
+    Some(out)
+}
+
+/// The leaf's TBS without the SCT-list extension.
+fn precert_tbs(leaf: &Cert) -> Option<Vec<u8>> {
+    let (tbs, _) = tlv::read(&leaf.tbs).ok()?;
+    let mut body = Vec::with_capacity(tbs.value.len());
+    for field in tlv::children(tbs.value).ok()? {
+        if field.tag != 0xa3 {
+            body.extend_from_slice(field.raw);
+            continue;
+        }
+        let (exts, _) = tlv::read(field.value).ok()?;
+        let mut kept = Vec::new();
+        for ext in tlv::children(exts.value).ok()? {
+            let (oid, _) = tlv::read(ext.value).ok()?;
+            if oid.value != SCT_OID_BYTES {
+                kept.extend_from_slice(ext.raw);
+            }
+        }
+        body.extend_from_slice(&tlv::wrap(0xa3, &tlv::wrap(0x30, &kept)));
+    }
+    Some(tlv::wrap(0x30, &body))
+}
+
+/// The outcome of a successful check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SctOutcome {
+    Verified,
+    /// The trust root lists no CT logs, so there is nothing to check against.
+    SkippedNoCtLogs,
+}
+
+/// Check the leaf's embedded SCTs. `issuer` is the CA certificate that issued the leaf.
+pub fn check(leaf: &Cert, issuer: &Cert, trust_root: &TrustRoot) -> Result<SctOutcome, String> {
+    if trust_root.ctlogs().is_empty() {
+        return Ok(SctOutcome::SkippedNoCtLogs);
+    }
+    let value = leaf
+        .extension(super::certificate::OID_SCT_LIST)
+        .ok_or("the certificate has no embedded SCT")?;
+    let scts = parse_list(value).ok_or("the certificate's SCT list is malformed")?;
+    let tbs = precert_tbs(leaf).ok_or("the certificate's TBS is malformed")?;
+    let issuer_key_hash: [u8; 32] = Sha256::digest(&issuer.spki).into();
+    let tbs_len = u32::try_from(tbs.len())
+        .ok()
+        .filter(|l| *l < 1 << 24)
+        .ok_or("certificate too large")?;
+    let mut unknown = true;
+    for sct in &scts {
+        let Some(log) = trust_root.ctlog(sct.log_id) else {
+            continue;
+        };
+        unknown = false;
+        let mut signed = Vec::with_capacity(tbs.len() + 64);
+        signed.extend_from_slice(&[0, 0]); // v1, certificate_timestamp
+        signed.extend_from_slice(&sct.timestamp_ms.to_be_bytes());
+        signed.extend_from_slice(&[0, 1]); // precert_entry
+        signed.extend_from_slice(&issuer_key_hash);
+        signed.extend_from_slice(&tbs_len.to_be_bytes()[1..]);
+        signed.extend_from_slice(&tbs);
+        signed.extend_from_slice(&(sct.extensions.len() as u16).to_be_bytes());
+        signed.extend_from_slice(sct.extensions);
+        let time = (sct.timestamp_ms / 1000) as i64;
+        if log.key.verify(&signed, sct.signature).is_ok() && log.valid_for.contains(time) {
+            return Ok(SctOutcome::Verified);
+        }
+    }
+    Err(if unknown {
+        "no SCT is from a CT log of the trust root".into()
+    } else {
+        "the SCT does not verify with the CT log's key".into()
+    })
+}

@@ -1,0 +1,218 @@
+//! RFC 3161 signed timestamps (`timestampVerificationData.rfc3161Timestamps`), checked against
+//! the timestamp authorities of the trust root. sigstore-rs 0.15 skips these; Rekor v2 entries
+//! carry no integrated time, so for them a timestamp is the only signing time.
+//!
+//! Checked: the token is CMS SignedData over a TSTInfo; the TSTInfo's message imprint is the
+//! hash of the signature being timestamped; the signed attributes' messageDigest is the hash
+//! of the TSTInfo; the signer's signature over the signed attributes verifies with a
+//! certificate that is (or chains to) a timestamp authority of the trust root, valid at
+//! genTime, inside the authority's `validFor`. Read with the DER walker in [`super::tlv`]
+//! (the `cms` crate would add a dependency for four fields).
+
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
+use x509_cert::spki::ObjectIdentifier;
+
+use super::certificate::{self, Cert};
+use super::tlv::{self, Tlv};
+use crate::verify::trust_root::{CertificateAuthority, TrustRoot};
+
+const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
+const SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
+/// 1.2.840.113549.1.9.4
+const MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+/// 1.2.840.113549.1.9.16.1.4
+const TST_INFO: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+
+fn bad(what: &str) -> String {
+    format!("timestamp: {what}")
+}
+
+fn seq(t: Tlv<'_>) -> Result<Vec<Tlv<'_>>, String> {
+    tlv::children(t.value).map_err(|_| bad("malformed DER"))
+}
+
+fn hash(alg: &[u8], data: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+    Ok(match alg {
+        SHA256 => (Sha256::digest(data).to_vec(), "256"),
+        SHA384 => (Sha384::digest(data).to_vec(), "384"),
+        SHA512 => (Sha512::digest(data).to_vec(), "512"),
+        _ => return Err(bad("unsupported hash algorithm")),
+    })
+}
+
+/// The OID inside an AlgorithmIdentifier SEQUENCE, as DER contents.
+fn alg_oid<'a>(t: &Tlv<'a>) -> Result<&'a [u8], String> {
+    let (oid, _) = tlv::read(t.value).map_err(|_| bad("malformed algorithm"))?;
+    Ok(oid.value)
+}
+
+/// `YYYYMMDDHHMMSS[.f*]Z` to Unix seconds.
+fn generalized_time(value: &[u8]) -> Result<i64, String> {
+    let s = std::str::from_utf8(value).map_err(|_| bad("bad genTime"))?;
+    if s.len() < 15 || !s.ends_with('Z') {
+        return Err(bad("bad genTime"));
+    }
+    let text = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[8..10],
+        &s[10..12],
+        &s[12..14]
+    );
+    crate::verify::trust_root::parse_rfc3339(&text).ok_or_else(|| bad("bad genTime"))
+}
+
+fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, String> {
+    let from_bytes = |b: &[u8]| ObjectIdentifier::from_bytes(b).map_err(|_| bad("bad OID"));
+    let oid = from_bytes(sig_alg)?;
+    let text = match (oid.to_string().as_str(), digest) {
+        ("1.2.840.10045.2.1", "256") => "1.2.840.10045.4.3.2",
+        ("1.2.840.10045.2.1", "384") => "1.2.840.10045.4.3.3",
+        ("1.2.840.10045.2.1", "512") => "1.2.840.10045.4.3.4",
+        ("1.2.840.113549.1.1.1", "256") => "1.2.840.113549.1.1.11",
+        ("1.2.840.113549.1.1.1", "384") => "1.2.840.113549.1.1.12",
+        ("1.2.840.113549.1.1.1", "512") => "1.2.840.113549.1.1.13",
+        _ => return Ok(oid),
+    };
+    ObjectIdentifier::new(text).map_err(|_| bad("bad OID"))
+}
+
+/// Verify one DER TimeStampToken over `signature`; return its genTime (Unix seconds).
+pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<i64, String> {
+    let (outer, _) = tlv::read(token).map_err(|_| bad("malformed DER"))?;
+    let mut ci = seq(outer)?;
+    // A TimeStampResp { status PKIStatusInfo, timeStampToken } or the bare token (ContentInfo).
+    if ci.first().is_some_and(|t| t.tag == 0x30) {
+        let status = seq(ci[0])?;
+        if status.first().map(|s| s.value) != Some(&[0][..])
+            && status.first().map(|s| s.value) != Some(&[1][..])
+        {
+            return Err(bad("the timestamp response is not a grant"));
+        }
+        let token = ci
+            .get(1)
+            .ok_or_else(|| bad("the response holds no token"))?;
+        ci = seq(*token)?;
+    }
+    let explicit = ci.get(1).ok_or_else(|| bad("no SignedData"))?;
+    let (signed_data, _) = tlv::read(explicit.value).map_err(|_| bad("malformed DER"))?;
+    let sd = seq(signed_data)?;
+    // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
+    let encap = seq(*sd.get(2).ok_or_else(|| bad("no content"))?)?;
+    if encap.first().map(|t| t.value) != Some(TST_INFO) {
+        return Err(bad("the token does not hold a TSTInfo"));
+    }
+    let econtent = encap.get(1).ok_or_else(|| bad("no TSTInfo"))?;
+    let (octets, _) = tlv::read(econtent.value).map_err(|_| bad("malformed DER"))?;
+    let tst_der = octets.value;
+    let (tst, _) = tlv::read(tst_der).map_err(|_| bad("malformed TSTInfo"))?;
+    let tst = seq(tst)?;
+    let imprint = seq(*tst.get(2).ok_or_else(|| bad("no messageImprint"))?)?;
+    let (imprint_alg, imprint_hash) = match imprint.as_slice() {
+        [alg, hashed] => (alg_oid(alg)?, hashed.value),
+        _ => return Err(bad("malformed messageImprint")),
+    };
+    if hash(imprint_alg, signature)?.0 != imprint_hash {
+        return Err(bad("the timestamp is for another signature"));
+    }
+    let gen_time = generalized_time(tst.get(4).ok_or_else(|| bad("no genTime"))?.value)?;
+
+    let embedded: Vec<Cert> = sd
+        .iter()
+        .find(|t| t.tag == 0xa0)
+        .map(|certs| tlv::children(certs.value).unwrap_or_default())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| Cert::parse(c.raw).ok())
+        .collect();
+    let signer_infos = sd
+        .last()
+        .filter(|t| t.tag == 0x31)
+        .ok_or_else(|| bad("no signerInfos"))?;
+    let signer_info = tlv::children(signer_infos.value)
+        .ok()
+        .and_then(|s| s.first().copied())
+        .ok_or_else(|| bad("no signerInfo"))?;
+    let si = seq(signer_info)?;
+    // version, sid, digestAlgorithm, [0] signedAttrs, signatureAlgorithm, signature
+    let attrs = si
+        .iter()
+        .find(|t| t.tag == 0xa0)
+        .ok_or_else(|| bad("no signed attributes"))?;
+    let digest_alg = alg_oid(si.get(2).ok_or_else(|| bad("no digestAlgorithm"))?)?;
+    let (tst_hash, digest_bits) = hash(digest_alg, tst_der)?;
+    let message_digest = tlv::children(attrs.value)
+        .map_err(|_| bad("malformed attributes"))?
+        .into_iter()
+        .filter_map(|a| tlv::children(a.value).ok())
+        .find(|a| a.first().map(|o| o.value) == Some(MESSAGE_DIGEST))
+        .and_then(|a| a.get(1).and_then(|set| tlv::read(set.value).ok()))
+        .map(|(v, _)| v.value)
+        .ok_or_else(|| bad("no messageDigest attribute"))?;
+    if message_digest != tst_hash {
+        return Err(bad("the signed attributes do not cover the TSTInfo"));
+    }
+    let rest: Vec<&Tlv<'_>> = si.iter().skip_while(|t| t.tag != 0xa0).skip(1).collect();
+    let (sig_alg, sig) = match rest.as_slice() {
+        [alg, sig, ..] if sig.tag == 0x04 => (alg_oid(alg)?, sig.value),
+        _ => return Err(bad("malformed signerInfo")),
+    };
+    let sig_oid = signature_oid(sig_alg, digest_bits)?;
+    let signed_attrs = tlv::wrap(0x31, attrs.value);
+
+    for authority in trust_root.timestamp_authorities() {
+        let Ok(chain) = authority
+            .chain
+            .iter()
+            .map(|d| Cert::parse(d))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            continue;
+        };
+        let mut candidates: Vec<(Cert, CertificateAuthority)> = Vec::new();
+        // The trust root may name the TSA's own certificate first…
+        if chain.len() > 1 {
+            candidates.push((
+                chain[0].clone(),
+                CertificateAuthority {
+                    uri: authority.uri.clone(),
+                    chain: authority.chain[1..].to_vec(),
+                    valid_for: authority.valid_for,
+                },
+            ));
+        } else if let Some(only) = chain.first() {
+            // A lone certificate trusted as the TSA itself.
+            if certificate::verify_with_spki(&only.spki, sig_oid, &signed_attrs, sig) {
+                return if only.valid_at(gen_time) && authority.valid_for.contains(gen_time) {
+                    Ok(gen_time)
+                } else {
+                    Err(bad("genTime is outside the TSA's validity"))
+                };
+            }
+        }
+        // …or only its issuers, the signing certificate coming with the token.
+        for cert in &embedded {
+            candidates.push((cert.clone(), authority.clone()));
+        }
+        for (signer, ca) in candidates {
+            if !certificate::verify_with_spki(&signer.spki, sig_oid, &signed_attrs, sig) {
+                continue;
+            }
+            return match certificate::verify_chain(
+                &signer,
+                std::slice::from_ref(&ca),
+                &[gen_time],
+                false,
+            ) {
+                Ok(_) => Ok(gen_time),
+                Err(e) => Err(bad(&format!("{e:?}"))),
+            };
+        }
+    }
+    Err(bad("not signed by a timestamp authority of the trust root"))
+}

@@ -1,0 +1,361 @@
+//! Keyless sigstore bundles: the real cosign v3 image bundles, and the sigstore-conformance
+//! blob cases run through the same bundle verification with an artifact instead of an image.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test should stop at the first surprise"
+)]
+
+#[path = "support/keyless.rs"]
+mod fixtures;
+
+use bytes::Bytes;
+use fixtures::*;
+use imagecheck::Digest;
+use imagecheck::verify::bundle::Bundle;
+use imagecheck::verify::check;
+use imagecheck::verify::discovery::{BundleSignature, Candidate};
+use imagecheck::verify::keyless::{self, Signer, Subject};
+use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustRoot};
+use serde_json::Value;
+
+const KUBEWARDEN: &str = "bundle-v03-image/kubewarden-controller-v1.34.0";
+const KUBEWARDEN_SUBJECT: &str = "https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0";
+
+fn image_bundle(case: &str) -> (Vec<u8>, Digest) {
+    (
+        read(&format!("{case}/bundle.sigstore.json")),
+        digest_file(&format!("{case}/image-digest.txt")),
+    )
+}
+
+fn check_image(
+    json: &[u8],
+    digest: &Digest,
+    id: &KeylessIdentity,
+    root: &TrustRoot,
+) -> Result<check::Accepted, CandidateFailure> {
+    let candidate = Candidate::Bundle(BundleSignature {
+        json: Bytes::copy_from_slice(json),
+        manifest_digest: Digest::sha256_of(json),
+    });
+    check::keyless(&candidate, digest, id, root)
+}
+
+fn kubewarden() -> (Vec<u8>, Digest, KeylessIdentity) {
+    let (json, digest) = image_bundle(KUBEWARDEN);
+    (json, digest, identity(GITHUB_ACTIONS, KUBEWARDEN_SUBJECT))
+}
+
+/// Edit the bundle JSON.
+fn edit(json: &[u8], f: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(json).unwrap();
+    f(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn kubewarden_image_bundle_is_valid_for_its_digest_only() {
+    let (json, digest, id) = kubewarden();
+    let accepted = check_image(&json, &digest, &id, &public_good()).unwrap();
+    assert_eq!(accepted.note, None);
+    assert!(matches!(
+        check_image(&json, &Digest::sha256_of(b"x"), &id, &public_good()).unwrap_err(),
+        CandidateFailure::DigestMismatch { .. }
+    ));
+}
+
+#[test]
+fn kubewarden_negative_variants() {
+    let (json, digest, id) = kubewarden();
+    let root = public_good();
+    // Wrong identity / issuer.
+    let other = identity(
+        GITHUB_ACTIONS,
+        "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main",
+    );
+    assert!(matches!(
+        check_image(&json, &digest, &other, &root).unwrap_err(),
+        CandidateFailure::IdentityMismatch(_)
+    ));
+    let other = identity(GITHUB_LOGIN, KUBEWARDEN_SUBJECT);
+    assert!(matches!(
+        check_image(&json, &digest, &other, &root).unwrap_err(),
+        CandidateFailure::IdentityMismatch(_)
+    ));
+    // Changed payloadType.
+    let changed = edit(&json, |b| {
+        b["dsseEnvelope"]["payloadType"] = "text/plain".into()
+    });
+    assert_eq!(
+        check_image(&changed, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::WrongPayloadType
+    );
+    // 0 or 2 DSSE signatures.
+    let none = edit(&json, |b| {
+        b["dsseEnvelope"]["signatures"] = serde_json::json!([])
+    });
+    assert!(matches!(
+        check_image(&none, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::Malformed(_)
+    ));
+    let two = edit(&json, |b| {
+        let sig = b["dsseEnvelope"]["signatures"][0].clone();
+        b["dsseEnvelope"]["signatures"] = serde_json::json!([sig.clone(), sig]);
+    });
+    assert!(matches!(
+        check_image(&two, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::Malformed(_)
+    ));
+    // A wrong Rekor key: the SET does not verify.
+    let (legacy, _) = legacy_case("salrashid123-server_image-email");
+    let _ = legacy;
+    let fake = edited_root(|r| {
+        r["tlogs"][0]["publicKey"]["rawBytes"] = r["ctlogs"][1]["publicKey"]["rawBytes"].clone();
+    });
+    assert!(matches!(
+        check_image(&json, &digest, &id, &fake).unwrap_err(),
+        CandidateFailure::BadTransparencyProof(_)
+    ));
+    // No tlog entry at all.
+    let no_log = edit(&json, |b| {
+        b["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+    });
+    assert!(matches!(
+        check_image(&no_log, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::MissingTransparencyProof(_)
+    ));
+    // A corrupted RFC 3161 timestamp.
+    let bad_tsa = edit(&json, |b| {
+        let t = &mut b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+            ["signedTimestamp"];
+        let mut text = t.as_str().unwrap().to_owned();
+        let mid = text.len() / 2;
+        let c = if &text[mid..=mid] == "A" { "B" } else { "A" };
+        text.replace_range(mid..=mid, c);
+        *t = text.into();
+    });
+    assert!(matches!(
+        check_image(&bad_tsa, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::BadTimestamp(_)
+    ));
+}
+
+#[test]
+fn kubewarden_checks_each_fail_alone() {
+    let (json, digest, id) = kubewarden();
+    // The TSA's window ends before the timestamp: the timestamp check fails.
+    let root = edited_root(|r| {
+        r["timestampAuthorities"][0]["validFor"]["end"] = "2025-12-31T00:00:00Z".into();
+    });
+    assert!(matches!(
+        check_image(&json, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::BadTimestamp(_)
+    ));
+    // Unknown Fulcio CA.
+    let staging = staging_json();
+    let root =
+        edited_root(|r| r["certificateAuthorities"] = staging["certificateAuthorities"].clone());
+    assert!(matches!(
+        check_image(&json, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::UntrustedCertificate(_)
+    ));
+    // CA window closed before the signing time.
+    let root = edited_root(|r| {
+        r["certificateAuthorities"][1]["validFor"]["end"] = "2025-12-31T00:00:00Z".into();
+    });
+    assert!(matches!(
+        check_image(&json, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::SignedOutsideValidity(_)
+    ));
+    // Staging CT keys.
+    let root = edited_root(|r| r["ctlogs"] = staging["ctlogs"].clone());
+    assert!(matches!(
+        check_image(&json, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::BadSct(_)
+    ));
+    // Another certificate in the bundle: the signature no longer verifies with its key.
+    let cosign = read("bundle-v03-image/cosign-oci-attestation-empty-image/bundle.sigstore.json");
+    let cosign: Value = serde_json::from_slice(&cosign).unwrap();
+    let swapped = edit(&json, |b| {
+        b["verificationMaterial"]["certificate"] =
+            cosign["verificationMaterial"]["certificate"].clone();
+    });
+    assert_eq!(
+        check_image(&swapped, &digest, &id, &public_good()).unwrap_err(),
+        CandidateFailure::BadSignature
+    );
+    // The tlog entry of another bundle (its SET and proof are genuine).
+    let other_entry = edit(&json, |b| {
+        b["verificationMaterial"]["tlogEntries"] =
+            cosign["verificationMaterial"]["tlogEntries"].clone();
+    });
+    assert!(matches!(
+        check_image(&other_entry, &digest, &id, &public_good()).unwrap_err(),
+        CandidateFailure::TransparencyEntryMismatch(_)
+    ));
+}
+
+#[test]
+fn attestation_bundle_is_not_an_image_signature() {
+    let (json, digest) = image_bundle("bundle-v03-image/cosign-oci-attestation-empty-image");
+    let id = identity(GITHUB_LOGIN, "cody@soyland.com");
+    assert_eq!(
+        check_image(&json, &digest, &id, &public_good()).unwrap_err(),
+        CandidateFailure::WrongPayloadType
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// sigstore-conformance (blob artifacts)
+// ---------------------------------------------------------------------------------------------
+
+/// Run one conformance case from EXPECTATIONS.json; `Ok` when it verifies.
+fn conformance_case(case: &Value) -> Result<check::Accepted, CandidateFailure> {
+    let id = case["id"].as_str().unwrap();
+    let bundle = read(&format!("{id}/bundle.sigstore.json"));
+    let artifact = read(case["artifact"].as_str().unwrap());
+    let root_path = case["trust"]["trusted_root"].as_str().unwrap();
+    let root = if root_path == "trust/public-good-trusted_root.json" {
+        public_good()
+    } else {
+        TrustRoot::from_json(&read(root_path)).unwrap()
+    };
+    let bundle = Bundle::parse(&bundle)?;
+    if let Some(key) = case["trust"]["public_key"].as_str() {
+        // managed-key-wrong-key_fail's key.pub does not even parse: that is a failure too.
+        let key = PublicKey::from_pem(&read_text(key))
+            .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
+        return keyless::verify_bundle(
+            &bundle,
+            Subject::Artifact(&artifact),
+            Signer::Key(&key),
+            &root,
+        );
+    }
+    let ident = &case["identity"];
+    let id = identity(
+        ident["issuer"].as_str().unwrap(),
+        ident["san"].as_str().unwrap(),
+    );
+    keyless::verify_bundle(
+        &bundle,
+        Subject::Artifact(&artifact),
+        Signer::Identity(&id),
+        &root,
+    )
+}
+
+#[test]
+fn sigstore_conformance_cases() {
+    let expectations: Value = serde_json::from_slice(&read("EXPECTATIONS.json")).unwrap();
+    let mut wrong = Vec::new();
+    let mut count = 0;
+    for case in expectations["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        if !id.starts_with("conformance/") {
+            continue;
+        }
+        count += 1;
+        let expected_valid = case["expected"] == "valid";
+        assert_eq!(expected_valid, !id.ends_with("_fail"), "{id}");
+        let outcome = conformance_case(case);
+        let verdict = match &outcome {
+            Ok(_) => "valid".to_owned(),
+            Err(e) => format!("invalid: {e}"),
+        };
+        println!(
+            "{id:60} expected {:7} got {verdict}",
+            case["expected"].as_str().unwrap()
+        );
+        if outcome.is_ok() != expected_valid {
+            wrong.push(format!("{id}: {verdict}"));
+        }
+    }
+    assert_eq!(count, 24);
+    assert!(
+        wrong.is_empty(),
+        "{} cases wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// The failing cases fail for the reason their README gives.
+#[test]
+fn sigstore_conformance_failure_reasons() {
+    let expectations: Value = serde_json::from_slice(&read("EXPECTATIONS.json")).unwrap();
+    let find = |name: &str| {
+        expectations["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == format!("conformance/{name}"))
+            .cloned()
+            .unwrap()
+    };
+    use CandidateFailure as F;
+    let reason = |name: &str| conformance_case(&find(name)).unwrap_err();
+    assert!(matches!(
+        reason("bundle-from-wrong-instance_fail"),
+        F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("bundle-with-root-cert_fail"),
+        F::UntrustedCertificate(_)
+    ));
+    assert!(matches!(
+        reason("checkpoint-wrong-roothash_fail"),
+        F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("dsse-mismatch-sig_fail"),
+        F::BadSignature | F::TransparencyEntryMismatch(_)
+    ));
+    assert!(matches!(
+        reason("inclusion-proof-corrupted-hash_fail"),
+        F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("incorrect-public-key_fail"),
+        F::TransparencyEntryMismatch(_) | F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("integrated-time-in-future_fail"),
+        F::SignedOutsideValidity(_)
+    ));
+    assert!(matches!(
+        reason("intoto-expired-certificate_fail"),
+        F::SignedOutsideValidity(_)
+    ));
+    assert!(matches!(
+        reason("intoto-set-outside-signing-cert-validity_fail"),
+        F::SignedOutsideValidity(_)
+    ));
+    assert!(matches!(reason("invalid-ct-key_fail"), F::BadSct(_)));
+    assert!(matches!(
+        reason("invalid-inclusion-proof_fail"),
+        F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("managed-key-wrong-key_fail"),
+        F::WrongKey | F::Malformed(_)
+    ));
+    assert!(matches!(
+        reason("message-digest-mismatch_fail"),
+        F::DigestMismatch { .. }
+    ));
+    assert!(matches!(
+        reason("rekor2-no-timestamp_fail"),
+        F::MissingTransparencyProof(_)
+    ));
+    assert!(matches!(
+        reason("set-invalid-signature_fail"),
+        F::BadTransparencyProof(_)
+    ));
+    assert!(matches!(reason("signature-mismatch_fail"), F::BadSignature));
+    assert!(matches!(
+        reason("wrong-material_fail"),
+        F::DigestMismatch { .. }
+    ));
+}
