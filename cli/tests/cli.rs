@@ -301,7 +301,6 @@ fn policy_check_lists_rules_and_rejects_bad_files() {
 }
 
 #[path = "../../core/tests/support/fake_registry.rs"]
-#[allow(dead_code, reason = "shared with core's tests; only part is used here")]
 mod fake_registry;
 
 /// Peak RSS of a running process in MB, from /proc (last value read before it exits).

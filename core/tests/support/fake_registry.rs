@@ -1,6 +1,11 @@
 //! A loopback registry that misbehaves on purpose (fault injection). Real registries are
 //! tested elsewhere; this one exists for answers a real registry never gives.
 
+#![allow(
+    dead_code,
+    reason = "shared by several test crates; each uses a different part"
+)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
