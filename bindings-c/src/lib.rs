@@ -26,6 +26,9 @@ mod resolver;
 mod util;
 mod verifier;
 
+#[cfg(test)]
+mod tests;
+
 pub use cancel::*;
 pub use engine::*;
 pub use error::*;
