@@ -1,0 +1,277 @@
+package imagecheck
+
+/*
+#include <stdlib.h>
+#include "imagecheck.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Engine names where a digest comes from. Custom engines registered with [RegisterEngine] are
+// named by any other Engine value (lowercase letters, digits, '-', '_', '.').
+type Engine string
+
+// The built-in engines.
+const (
+	Registry   Engine = "registry"   // ask the registry over the OCI distribution API (default)
+	Docker     Engine = "docker"     // the local Docker daemon (image inspect, pull if absent)
+	Podman     Engine = "podman"     // the local Podman API socket
+	Kubernetes Engine = "kubernetes" // no digest source: always ErrDigestUnavailable
+)
+
+// Credentials are per-call registry credentials for one registry Host (as references spell
+// it: "ghcr.io", "127.0.0.1:5000"). They are used only for references on that host, and an
+// answer obtained with them is never served to a caller with other or no credentials.
+type Credentials struct {
+	Host     string
+	Username string
+	Password string
+}
+
+// cCredentials holds C copies of Credentials for one call.
+type cCredentials struct {
+	c C.imagecheck_credentials_t
+}
+
+func newCCredentials(c *Credentials) *cCredentials {
+	if c == nil {
+		return nil
+	}
+	return &cCredentials{c: C.imagecheck_credentials_t{
+		host:     C.CString(c.Host),
+		username: C.CString(c.Username),
+		password: C.CString(c.Password),
+	}}
+}
+
+func (c *cCredentials) ptr() *C.imagecheck_credentials_t {
+	if c == nil {
+		return nil
+	}
+	return &c.c
+}
+
+func (c *cCredentials) free() {
+	if c == nil {
+		return
+	}
+	C.free(unsafe.Pointer(c.c.host))
+	C.free(unsafe.Pointer(c.c.username))
+	C.free(unsafe.Pointer(c.c.password))
+}
+
+// Resolver resolves image references to content digests with a TTL cache. Safe for concurrent
+// use. Get the process-wide one with [Default] or a private one with [NewResolver].
+type Resolver struct {
+	p       unsafe.Pointer // *C.imagecheck_resolver_t; nil after Close (atomic)
+	shared  bool
+	cleanup runtime.Cleanup
+}
+
+// ResolverOption configures [NewResolver].
+type ResolverOption func(*resolverOptions)
+
+type resolverOptions struct {
+	InsecureRegistries []string `json:"insecure_registries,omitempty"`
+	RequestTimeoutMS   *int64   `json:"request_timeout_ms,omitempty"`
+	FromEnv            *bool    `json:"from_env,omitempty"`
+}
+
+// WithInsecureRegistries marks registries ("host:port") reached over plain HTTP.
+func WithInsecureRegistries(hosts ...string) ResolverOption {
+	return func(o *resolverOptions) { o.InsecureRegistries = append(o.InsecureRegistries, hosts...) }
+}
+
+// WithRequestTimeout bounds each registry request.
+func WithRequestTimeout(d time.Duration) ResolverOption {
+	return func(o *resolverOptions) { ms := d.Milliseconds(); o.RequestTimeoutMS = &ms }
+}
+
+// WithoutEnv ignores the environment (IMAGECHECK_INSECURE_REGISTRIES, DOCKER_CONFIG,
+// REGISTRY_AUTH_FILE), which a new resolver otherwise reads as the default one does.
+func WithoutEnv() ResolverOption {
+	return func(o *resolverOptions) { f := false; o.FromEnv = &f }
+}
+
+func newResolver(p *C.imagecheck_resolver_t, shared bool) *Resolver {
+	r := &Resolver{shared: shared}
+	atomic.StorePointer(&r.p, unsafe.Pointer(p))
+	if !shared {
+		r.cleanup = runtime.AddCleanup(r, func(p *C.imagecheck_resolver_t) {
+			C.imagecheck_resolver_free(p)
+		}, p)
+	}
+	return r
+}
+
+var defaultResolver = sync.OnceValue(func() *Resolver {
+	var p *C.imagecheck_resolver_t
+	if err := takeError(C.imagecheck_resolver_default(&p)); err != nil {
+		panic(err) // cannot happen: only argument errors are possible, and there are none
+	}
+	return newResolver(p, true)
+})
+
+// Default is the process-wide resolver, built on first use from the environment
+// (IMAGECHECK_INSECURE_REGISTRIES, DOCKER_CONFIG, REGISTRY_AUTH_FILE). Its cache is shared by
+// every caller in the process (and by [DefaultVerifier]). Close on it does nothing.
+func Default() *Resolver { return defaultResolver() }
+
+// NewResolver is a resolver with its own cache. Close it when done (a cleanup frees it
+// otherwise once it is unreachable).
+func NewResolver(opts ...ResolverOption) (*Resolver, error) {
+	var o resolverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	text, err := json.Marshal(o)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidArgument, Message: err.Error()}
+	}
+	ctext := C.CString(string(text))
+	defer C.free(unsafe.Pointer(ctext))
+	var p *C.imagecheck_resolver_t
+	maybeGC()
+	if err := takeError(C.imagecheck_resolver_new(ctext, &p)); err != nil {
+		return nil, err
+	}
+	return newResolver(p, false), nil
+}
+
+func (r *Resolver) ptr() *C.imagecheck_resolver_t {
+	p := (*C.imagecheck_resolver_t)(atomic.LoadPointer(&r.p))
+	if p == nil {
+		panic("imagecheck: Resolver used after Close")
+	}
+	maybeGC()
+	return p
+}
+
+// Close frees the resolver. Idempotent; a no-op on [Default]. The resolver must not be in use.
+func (r *Resolver) Close() error {
+	if r.shared {
+		return nil
+	}
+	if p := atomic.SwapPointer(&r.p, nil); p != nil {
+		r.cleanup.Stop()
+		C.imagecheck_resolver_free((*C.imagecheck_resolver_t)(p))
+	}
+	return nil
+}
+
+// Resolve returns the digest ("sha256:…") that ref points at now, asking engine. A cached answer
+// younger than ttl is served without I/O; ttl <= 0 always asks the engine (and refreshes the
+// cache for others). When ctx ends first, Resolve returns ctx.Err() at once and the request is
+// abandoned. On [ErrDigestUnavailable] callers fall back to the tag.
+func (r *Resolver) Resolve(ctx context.Context, engine Engine, ref string, ttl time.Duration) (string, error) {
+	return r.ResolveWith(ctx, engine, ref, ttl, nil)
+}
+
+// ResolveWith is [Resolver.Resolve] with per-call credentials (nil: none).
+func (r *Resolver) ResolveWith(ctx context.Context, engine Engine, ref string, ttl time.Duration, creds *Credentials) (string, error) {
+	ms := ttlMillis(ttl)
+	if creds == nil {
+		if digest, ok, err := r.cached(engine, ref, ms); ok || err != nil {
+			return digest, err
+		}
+	}
+	return r.resolve(ctx, engine, ref, ms, creds)
+}
+
+func ttlMillis(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
+	ms := ttl.Milliseconds()
+	if ttl%time.Millisecond != 0 {
+		ms++ // never turn a small positive TTL into "skip the cache"
+	}
+	return ms
+}
+
+// digestBufSize fits every digest core accepts (sha512 is 135 bytes).
+const digestBufSize = 160
+
+// cached is the allocation-light fast path: a cache lookup in Rust with no I/O, no runtime work,
+// no C strings (Go memory is passed as pointer + length).
+func (r *Resolver) cached(engine Engine, ref string, ms int64) (string, bool, error) {
+	var buf [digestBufSize]byte
+	var n C.size_t
+	p := r.ptr()
+	e := C.imagecheck_resolver_cached(p,
+		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(string(engine)))), C.size_t(len(engine)),
+		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(ref))), C.size_t(len(ref)),
+		C.int64_t(ms), nil,
+		(*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
+	runtime.KeepAlive(r)
+	if e != nil {
+		return "", false, takeError(e)
+	}
+	if n == 0 {
+		return "", false, nil
+	}
+	return string(buf[:n]), true, nil
+}
+
+func (r *Resolver) resolve(ctx context.Context, engine Engine, ref string, ms int64, creds *Credentials) (string, error) {
+	cengine := C.CString(string(engine))
+	defer C.free(unsafe.Pointer(cengine))
+	cref := C.CString(ref)
+	defer C.free(unsafe.Pointer(cref))
+	ccreds := newCCredentials(creds)
+	defer ccreds.free()
+	var out *C.char
+	err := withCancel(ctx, func(cancel *C.imagecheck_cancel_t) error {
+		p := r.ptr()
+		e := C.imagecheck_resolver_resolve(p, cengine, cref, C.int64_t(ms), ccreds.ptr(), cancel, &out)
+		runtime.KeepAlive(r)
+		return takeError(e)
+	})
+	if err != nil {
+		return "", err
+	}
+	defer C.imagecheck_string_free(out)
+	return C.GoString(out), nil
+}
+
+// withCancel runs call with a cancel token that fires when ctx ends (nil when ctx cannot end),
+// and returns ctx.Err() for a call that ctx cancelled.
+func withCancel(ctx context.Context, call func(*C.imagecheck_cancel_t) error) error {
+	if ctx.Done() == nil {
+		return call(nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cancel := C.imagecheck_cancel_new()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.imagecheck_cancel_cancel(cancel)
+		close(fired)
+	})
+	err := call(cancel)
+	if !stop() {
+		<-fired // the AfterFunc started: let it finish before the token is freed
+	}
+	C.imagecheck_cancel_free(cancel)
+	return ctxError(ctx, err)
+}
+
+// CacheLen is the number of entries in the resolver's cache (for tests and diagnostics).
+func (r *Resolver) CacheLen() int {
+	n := C.imagecheck_resolver_cache_len(r.ptr())
+	runtime.KeepAlive(r)
+	return int(n)
+}
+
+// Version is the version of the linked imagecheck library.
+func Version() string { return C.GoString(C.imagecheck_version()) }
