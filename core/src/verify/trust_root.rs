@@ -45,6 +45,8 @@ pub struct CertificateAuthority {
     pub chain: Vec<Vec<u8>>,
     /// `chain`, parsed once at load.
     pub certs: Vec<super::keyless::certificate::Cert>,
+    /// Whether `certs` verify among themselves up to their root (checked once, at load).
+    pub chain_verified: bool,
     pub valid_for: ValidFor,
 }
 
@@ -218,6 +220,7 @@ fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootEr
         valid_for: valid_for(raw.valid_for, what)?,
         uri: raw.uri,
         chain,
+        chain_verified: super::keyless::certificate::ca_chain_verifies(&certs),
         certs,
     })
 }

@@ -402,7 +402,8 @@ fn transparency(
                 sha256: logged_hash,
                 signature,
                 certificate: leaf.map(|l| l.der.as_slice()),
-                key_spki: Some(key.spki_der()),
+                // Keyless: the entry must name the certificate, not merely its key.
+                key_spki: leaf.is_none().then(|| key.spki_der()),
             },
         )
         .map_err(CandidateFailure::TransparencyEntryMismatch)?;

@@ -176,6 +176,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
                     uri: authority.uri.clone(),
                     chain: authority.chain[1..].to_vec(),
                     certs: chain[1..].to_vec(),
+                    chain_verified: certificate::ca_chain_verifies(&chain[1..]),
                     valid_for: authority.valid_for,
                 },
             ));
