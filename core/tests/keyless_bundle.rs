@@ -396,3 +396,24 @@ fn attestation_bundle_verifies_as_an_attestation_of_its_image() {
         CandidateFailure::IdentityMismatch(_)
     ));
 }
+
+#[test]
+fn kubewarden_tampered_statement_fails_the_signature_check() {
+    use base64::Engine as _;
+    let (json, digest, id) = kubewarden();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let tampered = edit(&json, |b| {
+        let payload = engine
+            .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+            .unwrap();
+        let mut statement: Value = serde_json::from_slice(&payload).unwrap();
+        statement["predicate"] = serde_json::json!({"tampered": true});
+        b["dsseEnvelope"]["payload"] = engine
+            .encode(serde_json::to_vec(&statement).unwrap())
+            .into();
+    });
+    assert_eq!(
+        check_image(&tampered, &digest, &id, &public_good()).unwrap_err(),
+        CandidateFailure::BadSignature
+    );
+}
