@@ -359,3 +359,61 @@ fn sigstore_conformance_failure_reasons() {
         F::DigestMismatch { .. }
     ));
 }
+
+#[test]
+fn attestation_bundle_verifies_as_an_attestation_of_its_image() {
+    let (json, digest) = image_bundle("bundle-v03-image/cosign-oci-attestation-empty-image");
+    let bundle = Bundle::parse(&json).unwrap();
+    let id = identity(GITHUB_LOGIN, "cody@soyland.com");
+    let root = public_good();
+    keyless::verify_bundle(
+        &bundle,
+        Subject::Attestation(&digest),
+        Signer::Identity(&id),
+        &root,
+    )
+    .unwrap();
+    let other = Digest::sha256_of(b"another image");
+    assert!(matches!(
+        keyless::verify_bundle(
+            &bundle,
+            Subject::Attestation(&other),
+            Signer::Identity(&id),
+            &root
+        )
+        .unwrap_err(),
+        CandidateFailure::DigestMismatch { .. }
+    ));
+    let someone = identity(GITHUB_LOGIN, "someone@example.com");
+    assert!(matches!(
+        keyless::verify_bundle(
+            &bundle,
+            Subject::Attestation(&digest),
+            Signer::Identity(&someone),
+            &root
+        )
+        .unwrap_err(),
+        CandidateFailure::IdentityMismatch(_)
+    ));
+}
+
+#[test]
+fn kubewarden_tampered_statement_fails_the_signature_check() {
+    use base64::Engine as _;
+    let (json, digest, id) = kubewarden();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let tampered = edit(&json, |b| {
+        let payload = engine
+            .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+            .unwrap();
+        let mut statement: Value = serde_json::from_slice(&payload).unwrap();
+        statement["predicate"] = serde_json::json!({"tampered": true});
+        b["dsseEnvelope"]["payload"] = engine
+            .encode(serde_json::to_vec(&statement).unwrap())
+            .into();
+    });
+    assert_eq!(
+        check_image(&tampered, &digest, &id, &public_good()).unwrap_err(),
+        CandidateFailure::BadSignature
+    );
+}

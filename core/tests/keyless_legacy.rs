@@ -381,3 +381,18 @@ fn corrupted_signature_fails_the_signature_check() {
         CandidateFailure::BadSignature
     );
 }
+
+#[test]
+fn trust_root_chain_that_does_not_verify_is_not_trusted() {
+    // The current CA's chain with its intermediate replaced by the 2021 root: the intermediate
+    // no longer verifies under the root, so the CA is unusable.
+    let root = edited_root(|root| {
+        let old = root["certificateAuthorities"][0]["certChain"]["certificates"][0].clone();
+        root["certificateAuthorities"][1]["certChain"]["certificates"][1] = old;
+    });
+    let (legacy, digest, id) = email_case();
+    assert!(matches!(
+        run(&legacy, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::UntrustedCertificate(_)
+    ));
+}

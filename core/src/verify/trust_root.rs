@@ -43,6 +43,10 @@ impl ValidFor {
 pub struct CertificateAuthority {
     pub uri: String,
     pub chain: Vec<Vec<u8>>,
+    /// `chain`, parsed once at load.
+    pub certs: Vec<super::keyless::certificate::Cert>,
+    /// Whether `certs` verify among themselves up to their root (checked once, at load).
+    pub chain_verified: bool,
     pub valid_for: ValidFor,
 }
 
@@ -207,14 +211,17 @@ fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootEr
     if chain.is_empty() {
         return Err(err(format!("{what} {} has an empty chain", raw.uri)));
     }
-    for der in &chain {
-        super::keyless::certificate::Cert::parse(der)
-            .map_err(|e| err(format!("{what} {}: {e}", raw.uri)))?;
-    }
+    let certs = chain
+        .iter()
+        .map(|der| super::keyless::certificate::Cert::parse(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(format!("{what} {}: {e}", raw.uri)))?;
     Ok(CertificateAuthority {
         valid_for: valid_for(raw.valid_for, what)?,
         uri: raw.uri,
         chain,
+        chain_verified: super::keyless::certificate::ca_chain_verifies(&certs),
+        certs,
     })
 }
 

@@ -13,7 +13,7 @@ use x509_cert::der::{Decode, Encode};
 use x509_cert::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::tlv;
-use crate::verify::trust_root::{CertificateAuthority, TrustRoot};
+use crate::verify::trust_root::CertificateAuthority;
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -232,15 +232,8 @@ pub fn verify_chain(
     }
     let mut outside = None;
     for ca in authorities {
-        let Ok(chain) = ca
-            .chain
-            .iter()
-            .map(|d| Cert::parse(d))
-            .collect::<Result<Vec<_>, _>>()
-        else {
-            continue;
-        };
-        if !chain_verifies(leaf, &chain) {
+        let chain = &ca.certs;
+        if !chain_verifies(leaf, ca) {
             continue;
         }
         let bad_time = times.iter().find(|&&t| {
@@ -270,13 +263,17 @@ pub fn verify_chain(
     })
 }
 
-fn chain_verifies(leaf: &Cert, chain: &[Cert]) -> bool {
-    let Some(first) = chain.first() else {
+fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
+    let Some(first) = ca.certs.first() else {
         return false;
     };
-    if leaf.issuer != first.subject || !leaf.signed_by(first) {
-        return false;
-    }
+    ca.chain_verified && leaf.issuer == first.subject && leaf.signed_by(first)
+}
+
+/// Whether a CA chain (issuing CA first) is internally sound: each certificate a CA signed by
+/// the next, the last a CA that, if self-issued, verifies itself. Computed once per trust-root
+/// load ([`CertificateAuthority::chain_verified`]), so a verification checks only the leaf.
+pub fn ca_chain_verifies(chain: &[Cert]) -> bool {
     for pair in chain.windows(2) {
         if !pair[0].is_ca() || pair[0].issuer != pair[1].subject || !pair[0].signed_by(&pair[1]) {
             return false;
@@ -288,9 +285,4 @@ fn chain_verifies(leaf: &Cert, chain: &[Cert]) -> bool {
     // The trust root may end at an intermediate (a private deployment trusting it directly);
     // a self-issued last certificate must verify itself.
     root.is_ca() && (!root.is_self_issued() || root.signed_by(root))
-}
-
-/// The trust root's Fulcio CAs, for [`verify_chain`].
-pub fn fulcio(trust_root: &TrustRoot) -> &[CertificateAuthority] {
-    trust_root.certificate_authorities()
 }

@@ -58,3 +58,73 @@ pub enum IdentityCheckError {
     Malformed(String),
     Mismatch(IdentityMismatch),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REALWORLD: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/realworld"
+    );
+
+    /// A real 2026 Fulcio certificate (it carries both issuer extensions).
+    fn fulcio_cert() -> Cert {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(format!(
+                "{REALWORLD}/legacy-sig/salrashid123-server_image-email/sig-manifest.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
+            .as_str()
+            .unwrap();
+        Cert::parse(pem::parse(pem_text).unwrap().contents()).unwrap()
+    }
+
+    #[test]
+    fn issuer_from_v2_or_v1_extension() {
+        let cert = fulcio_cert();
+        assert!(cert.extension(OID_ISSUER_V1).is_some() && cert.extension(OID_ISSUER_V2).is_some());
+        assert_eq!(
+            oidc_issuer(&cert).unwrap().as_deref(),
+            Some("https://github.com/login/oauth")
+        );
+        // v2 only (what sigstore-rs 0.15 cannot read).
+        let mut v2_only = cert.clone();
+        v2_only.extensions.retain(|e| e.oid != OID_ISSUER_V1);
+        assert_eq!(
+            oidc_issuer(&v2_only).unwrap().as_deref(),
+            Some("https://github.com/login/oauth")
+        );
+        // v1 only (older certificates).
+        let mut v1_only = cert.clone();
+        v1_only.extensions.retain(|e| e.oid != OID_ISSUER_V2);
+        assert_eq!(
+            oidc_issuer(&v1_only).unwrap().as_deref(),
+            Some("https://github.com/login/oauth")
+        );
+        // Neither.
+        let mut none = v1_only.clone();
+        none.extensions.retain(|e| e.oid != OID_ISSUER_V1);
+        assert_eq!(oidc_issuer(&none).unwrap(), None);
+        // Disagreeing extensions are refused rather than one picked.
+        let mut split = cert.clone();
+        for e in &mut split.extensions {
+            if e.oid == OID_ISSUER_V1 {
+                e.value = b"https://evil.example".to_vec();
+            }
+        }
+        assert!(oidc_issuer(&split).is_err());
+        // v2 must be a DER UTF8String.
+        let mut raw_v2 = v2_only.clone();
+        for e in &mut raw_v2.extensions {
+            if e.oid == OID_ISSUER_V2 {
+                e.value = b"https://github.com/login/oauth".to_vec();
+            }
+        }
+        assert!(oidc_issuer(&raw_v2).is_err());
+        assert_eq!(cert.subject_alt_names(), ["salrashid123@gmail.com"]);
+    }
+}

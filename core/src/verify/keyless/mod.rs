@@ -64,6 +64,9 @@ pub enum Subject<'a> {
     Image(&'a Digest),
     /// A file: a message signature over it, or an in-toto statement naming its sha256.
     Artifact(&'a [u8]),
+    /// An attestation about a container image: an in-toto statement of any predicate type
+    /// whose subject names this digest (`cosign attest`), not a signature of the image.
+    Attestation(&'a Digest),
 }
 
 const SCT_SKIPPED: &str = "SCT not checked: the trust root lists no CT logs";
@@ -175,45 +178,20 @@ fn signed_content(
                 payload_type,
                 signatures,
             },
-        ) => {
-            if payload_type != IN_TOTO_PAYLOAD_TYPE {
-                return Err(CandidateFailure::WrongPayloadType);
-            }
-            let [signature] = signatures.as_slice() else {
-                return Err(CandidateFailure::Malformed(format!(
-                    "DSSE envelope has {} signatures, expected 1",
-                    signatures.len()
-                )));
-            };
-            let expected = Digest::sha256_of(artifact);
-            let statement: serde_json::Value = serde_json::from_slice(payload)
-                .map_err(|e| CandidateFailure::Malformed(format!("in-toto statement: {e}")))?;
-            let subjects = statement
-                .get("subject")
-                .and_then(serde_json::Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let names = |s: &serde_json::Value| {
-                s.pointer("/digest/sha256")
-                    .and_then(serde_json::Value::as_str)
-                    == Some(expected.hex())
-            };
-            if !subjects.iter().any(names) {
-                let found = subjects
-                    .iter()
-                    .find_map(|s| s.pointer("/digest/sha256")?.as_str())
-                    .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok());
-                return Err(match found {
-                    Some(found) => CandidateFailure::DigestMismatch { expected, found },
-                    None => CandidateFailure::Malformed("statement names no sha256 subject".into()),
-                });
-            }
-            Ok((
-                super::bundle::pae(payload_type, payload),
-                signature.clone(),
-                Sha256::digest(payload).into(),
-            ))
-        }
+        ) => statement_content(
+            payload,
+            payload_type,
+            signatures,
+            &Digest::sha256_of(artifact),
+        ),
+        (
+            Subject::Attestation(digest),
+            Content::Dsse {
+                payload,
+                payload_type,
+                signatures,
+            },
+        ) => statement_content(payload, payload_type, signatures, digest),
         (
             Subject::Artifact(artifact),
             Content::MessageSignature {
@@ -239,10 +217,59 @@ fn signed_content(
                 Sha256::digest(artifact).into(),
             ))
         }
-        (Subject::Image(_), Content::MessageSignature { .. }) => Err(CandidateFailure::Malformed(
-            "a message-signature bundle signs a blob, not an image".into(),
-        )),
+        (Subject::Image(_) | Subject::Attestation(_), Content::MessageSignature { .. }) => {
+            Err(CandidateFailure::Malformed(
+                "a message-signature bundle signs a blob, not an image".into(),
+            ))
+        }
     }
+}
+
+/// A DSSE in-toto statement whose subject names `expected`: the PAE bytes, the one signature,
+/// and the payload hash.
+fn statement_content(
+    payload: &[u8],
+    payload_type: &str,
+    signatures: &[Vec<u8>],
+    expected: &Digest,
+) -> Result<SignedContent, CandidateFailure> {
+    let expected = expected.clone();
+    if payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return Err(CandidateFailure::WrongPayloadType);
+    }
+    let [signature] = signatures else {
+        return Err(CandidateFailure::Malformed(format!(
+            "DSSE envelope has {} signatures, expected 1",
+            signatures.len()
+        )));
+    };
+    let statement: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| CandidateFailure::Malformed(format!("in-toto statement: {e}")))?;
+    let subjects = statement
+        .get("subject")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let names = |s: &serde_json::Value| {
+        s.pointer("/digest/sha256")
+            .and_then(serde_json::Value::as_str)
+            == Some(expected.hex())
+    };
+    if !subjects.iter().any(names) {
+        let found = subjects
+            .iter()
+            .find_map(|s| s.pointer("/digest/sha256")?.as_str())
+            .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok());
+        return Err(match found {
+            Some(found) => CandidateFailure::DigestMismatch { expected, found },
+            None => CandidateFailure::Malformed("statement names no sha256 subject".into()),
+        });
+    }
+    Ok((
+        super::bundle::pae(payload_type, payload),
+        signature.clone(),
+        Sha256::digest(payload).into(),
+    ))
 }
 
 /// Verify a sigstore bundle (v0.1–v0.3) offline: content, signature, transparency log,
@@ -280,7 +307,11 @@ pub fn verify_bundle(
         (Some(leaf), _) => PublicKey::from_certificate_der(&leaf.der)
             .map_err(|e| CandidateFailure::Malformed(e.to_string()))?,
         (None, Signer::Key(key)) => key.clone(),
-        (None, Signer::Identity(_)) => unreachable!("rejected above"),
+        (None, Signer::Identity(_)) => {
+            return Err(CandidateFailure::UntrustedCertificate(
+                "the bundle has no certificate".into(),
+            ));
+        }
     };
 
     let (signed, signature, logged_hash) = signed_content(bundle, subject)?;
@@ -371,7 +402,8 @@ fn transparency(
                 sha256: logged_hash,
                 signature,
                 certificate: leaf.map(|l| l.der.as_slice()),
-                key_spki: Some(key.spki_der()),
+                // Keyless: the entry must name the certificate, not merely its key.
+                key_spki: leaf.is_none().then(|| key.spki_der()),
             },
         )
         .map_err(CandidateFailure::TransparencyEntryMismatch)?;

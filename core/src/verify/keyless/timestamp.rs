@@ -166,14 +166,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
     let signed_attrs = tlv::wrap(0x31, attrs.value);
 
     for authority in trust_root.timestamp_authorities() {
-        let Ok(chain) = authority
-            .chain
-            .iter()
-            .map(|d| Cert::parse(d))
-            .collect::<Result<Vec<_>, _>>()
-        else {
-            continue;
-        };
+        let chain = &authority.certs;
         let mut candidates: Vec<(Cert, CertificateAuthority)> = Vec::new();
         // The trust root may name the TSA's own certificate first…
         if chain.len() > 1 {
@@ -182,6 +175,8 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
                 CertificateAuthority {
                     uri: authority.uri.clone(),
                     chain: authority.chain[1..].to_vec(),
+                    certs: chain[1..].to_vec(),
+                    chain_verified: certificate::ca_chain_verifies(&chain[1..]),
                     valid_for: authority.valid_for,
                 },
             ));
