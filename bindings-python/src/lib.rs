@@ -11,6 +11,7 @@ mod logging;
 mod resolver;
 mod types;
 mod verifier;
+mod wait;
 
 use pyo3::prelude::*;
 

@@ -14,6 +14,7 @@ use crate::aio;
 use crate::convert::{Seconds, engine};
 use crate::errors::to_pyerr;
 use crate::types::PyCredentials;
+use crate::wait;
 
 /// Resolves image references to content digests through engines, with a shared TTL cache.
 #[pyclass(frozen, module = "imagecheck", name = "Resolver")]
@@ -57,7 +58,7 @@ impl PyResolver {
 
     /// The digest `reference` points at, from the cache when an answer younger than `ttl`
     /// exists (no I/O, the GIL is kept: a few hundred nanoseconds), else from `engine` with
-    /// the GIL released.
+    /// the GIL released (Ctrl-C interrupts the wait and cancels the request).
     #[pyo3(signature = (reference, engine = "registry", ttl = Seconds::from_secs(30), credentials = None))]
     fn resolve(
         &self,
@@ -69,16 +70,20 @@ impl PyResolver {
     ) -> PyResult<String> {
         let engine = self::engine(py, engine)?;
         let credentials = self::credentials(credentials);
-        let answer = match self.inner.cached(&engine, &reference, ttl.0, credentials) {
-            Some(answer) => answer,
-            None => py.detach(|| {
-                self.inner
-                    .resolve_blocking(&engine, &reference, ttl.0, credentials)
-            }),
-        };
-        answer
-            .map(|d| d.as_str().to_owned())
-            .map_err(|e| to_pyerr(py, &e))
+        if let Some(answer) = self.inner.cached(&engine, &reference, ttl.0, credentials) {
+            return answer
+                .map(|d| d.as_str().to_owned())
+                .map_err(|e| to_pyerr(py, &e));
+        }
+        let resolver = self.inner.clone();
+        let reference = String::from(&*reference);
+        let credentials = credentials.cloned();
+        let digest = wait::wait(py, async move {
+            resolver
+                .resolve_with(&engine, &reference, ttl.0, credentials.as_ref())
+                .await
+        })?;
+        Ok(digest.as_str().to_owned())
     }
 
     /// `await resolver.resolve_async(...)`: the same as `resolve`, on the caller's event loop.

@@ -12,6 +12,7 @@ use crate::convert::Seconds;
 use crate::errors::to_pyerr;
 use crate::resolver::PyResolver;
 use crate::types::{PyCredentials, PyVerification};
+use crate::wait;
 
 /// Why `trusted_root=` is refused for now.
 const NO_CUSTOM_TRUST_ROOT: &str = "custom trusted roots arrive with keyless verification; \
@@ -133,10 +134,13 @@ impl PyVerifier {
         reference: PyBackedStr,
         credentials: Option<&Bound<'_, PyCredentials>>,
     ) -> PyResult<PyVerification> {
-        let credentials = credentials.map(|c| &c.get().inner);
-        py.detach(|| self.inner.verify_blocking(&reference, credentials))
-            .map(PyVerification::from)
-            .map_err(|e| to_pyerr(py, &e))
+        let credentials = credentials.map(|c| c.get().inner.clone());
+        let verifier = self.inner.clone();
+        let reference = String::from(&*reference);
+        wait::wait(py, async move {
+            verifier.verify(&reference, credentials.as_ref()).await
+        })
+        .map(PyVerification::from)
     }
 
     /// `await verifier.verify_async(...)`; cancelling the awaiting task cancels the work.

@@ -69,3 +69,24 @@ def test_threads_share_the_default_resolver_cache(threads: int) -> None:
     with ThreadPoolExecutor(threads) as pool:
         answers = set(pool.map(lambda _: imagecheck.default_resolver().resolve(ref), range(1000)))
     assert answers == {"sha256:" + "c" * 64}
+
+
+def test_ctrl_c_interrupts_a_blocking_resolve(stalled: StalledServer) -> None:
+    import os
+    import signal
+
+    assert threading.current_thread() is threading.main_thread()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resolver = imagecheck.Resolver(insecure_registries=[stalled.host], from_env=False, timeout=60)
+
+    def interrupt() -> None:
+        if stalled.connected.wait(5):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        resolver.resolve(f"{stalled.host}/stall/me:v1", ttl=0)
+    assert time.monotonic() - started < 5
+    # The task was cancelled: its connection is closed instead of waiting 60 s.
+    assert stalled.closed.wait(5), "the request was not cancelled"
