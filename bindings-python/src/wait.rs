@@ -1,9 +1,11 @@
 //! Blocking calls from Python threads: the work runs as a task on the core runtime while this
 //! thread waits with the GIL released, waking every 50 ms to let Python handle signals, so
 //! Ctrl-C (KeyboardInterrupt) interrupts a slow resolve or verify and cancels its task.
+//! A call that completes without I/O is answered on the calling thread (see [`wait`]).
 
 use std::future::Future;
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -21,8 +23,24 @@ where
     F: Future<Output = imagecheck::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
+    let runtime = imagecheck::runtime::runtime();
+    let mut work = Box::pin(work);
+    // One poll here first, inside the runtime's context and without the GIL (the first poll
+    // may build a client or read credentials): a call that needs no I/O (a cached
+    // verification, a no-match, skip or deny rule) is answered now, without a trip to a
+    // runtime thread. Anything else returns Pending at its first I/O (connecting is
+    // non-blocking), and the same, partly polled future moves to the runtime below; its next
+    // poll there registers the task's waker in place of this no-op one.
+    let first = py.detach(|| {
+        let _context = runtime.enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        work.as_mut().poll(&mut cx)
+    });
+    if let Poll::Ready(answer) = first {
+        return answer.map_err(|e| to_pyerr(py, &e));
+    }
     let (sender, receiver) = sync_channel(1);
-    let task = imagecheck::runtime::runtime().spawn(async move {
+    let task = runtime.spawn(async move {
         // The receiver is gone only if the caller was interrupted: nobody wants the answer.
         let _ = sender.send(work.await);
     });
