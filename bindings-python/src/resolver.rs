@@ -1,0 +1,267 @@
+//! `Resolver`, `default_resolver()` and custom engines backed by Python callables.
+
+use std::sync::Arc;
+
+use imagecheck::resolve::DigestSource;
+use imagecheck::{CauseKind, Digest, DigestCause};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+use crate::aio;
+use crate::convert::{Seconds, engine};
+use crate::errors::to_pyerr;
+use crate::types::PyCredentials;
+use crate::wait;
+
+/// Resolves image references to content digests through engines, with a shared TTL cache.
+#[pyclass(frozen, module = "imagecheck", name = "Resolver")]
+pub(crate) struct PyResolver {
+    pub(crate) inner: imagecheck::Resolver,
+}
+
+fn credentials<'a>(
+    given: Option<&'a Bound<'_, PyCredentials>>,
+) -> Option<&'a imagecheck::Credentials> {
+    given.map(|c| &c.get().inner)
+}
+
+#[pymethods]
+impl PyResolver {
+    #[new]
+    #[pyo3(signature = (
+        *,
+        insecure_registries = Vec::new(),
+        timeout = Seconds::from_secs(30),
+        from_env = true,
+        max_cache_entries = 65_536,
+    ))]
+    fn new(
+        insecure_registries: Vec<String>,
+        timeout: Seconds,
+        from_env: bool,
+        max_cache_entries: usize,
+    ) -> Self {
+        let mut builder = imagecheck::Resolver::builder();
+        if from_env {
+            builder = builder.from_env();
+        }
+        let inner = builder
+            .insecure_registries(insecure_registries)
+            .request_timeout(timeout.0)
+            .max_cache_entries(max_cache_entries)
+            .build();
+        PyResolver { inner }
+    }
+
+    /// The digest `reference` points at, from the cache when an answer younger than `ttl`
+    /// exists (no I/O, the GIL is kept: a few hundred nanoseconds), else from `engine` with
+    /// the GIL released (Ctrl-C interrupts the wait and cancels the request).
+    #[pyo3(signature = (reference, engine = "registry", ttl = Seconds::from_secs(30), credentials = None))]
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        reference: PyBackedStr,
+        engine: &str,
+        ttl: Seconds,
+        credentials: Option<&Bound<'_, PyCredentials>>,
+    ) -> PyResult<String> {
+        let engine = self::engine(py, engine)?;
+        let credentials = self::credentials(credentials);
+        if let Some(answer) = self.inner.cached(&engine, &reference, ttl.0, credentials) {
+            return answer
+                .map(|d| d.as_str().to_owned())
+                .map_err(|e| to_pyerr(py, &e));
+        }
+        let resolver = self.inner.clone();
+        let reference = String::from(&*reference);
+        let credentials = credentials.cloned();
+        let digest = wait::wait(py, async move {
+            resolver
+                .resolve_with(&engine, &reference, ttl.0, credentials.as_ref())
+                .await
+        })?;
+        Ok(digest.as_str().to_owned())
+    }
+
+    /// `await resolver.resolve_async(...)`: the same as `resolve`, on the caller's event loop.
+    /// Cancelling the awaiting task cancels the request.
+    #[pyo3(signature = (reference, engine = "registry", ttl = Seconds::from_secs(30), credentials = None))]
+    fn resolve_async<'py>(
+        &self,
+        py: Python<'py>,
+        reference: PyBackedStr,
+        engine: &str,
+        ttl: Seconds,
+        credentials: Option<&Bound<'_, PyCredentials>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = match self::engine(py, engine) {
+            Ok(engine) => engine,
+            Err(e) => return aio::failed(py, e),
+        };
+        let credentials = self::credentials(credentials).cloned();
+        match self
+            .inner
+            .cached(&engine, &reference, ttl.0, credentials.as_ref())
+        {
+            Some(Ok(digest)) => return aio::ready(py, digest.as_str()),
+            Some(Err(e)) => return aio::failed(py, to_pyerr(py, &e)),
+            None => {}
+        }
+        let resolver = self.inner.clone();
+        let reference = String::from(&*reference);
+        aio::spawn(
+            py,
+            async move {
+                resolver
+                    .resolve_with(&engine, &reference, ttl.0, credentials.as_ref())
+                    .await
+            },
+            |py, digest| Ok(PyString::new(py, digest.as_str()).into_any()),
+        )
+    }
+
+    /// Register (or replace) engine `name`: `function(reference: str) -> str` returns the
+    /// digest; it may be `async def`. It runs on a worker thread (a coroutine on a private
+    /// event loop there). An exception becomes DigestUnavailable with cause "engine error".
+    fn register_engine(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        function: Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        if !function.is_callable() {
+            return Err(PyTypeError::new_err(
+                "register_engine needs a callable: function(reference: str) -> str",
+            ));
+        }
+        let source = python_source(name, function.unbind());
+        self.inner
+            .register_engine(name, source)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Names of every engine this resolver knows, sorted.
+    fn engine_names(&self) -> Vec<String> {
+        self.inner.engine_names()
+    }
+
+    /// Registries reached over plain HTTP, sorted.
+    #[getter]
+    fn insecure_registries(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.inner.insecure_registries().iter().cloned().collect();
+        hosts.sort();
+        hosts
+    }
+
+    /// Number of cached digests.
+    fn cache_len(&self) -> usize {
+        self.inner.cache_len()
+    }
+
+    /// Drop every cached digest.
+    fn clear_cache(&self) {
+        self.inner.clear_cache();
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Resolver(insecure_registries={:?}, engines={:?})",
+            self.insecure_registries(),
+            self.inner.engine_names()
+        )
+    }
+}
+
+static DEFAULT_RESOLVER: PyOnceLock<Py<PyResolver>> = PyOnceLock::new();
+
+/// The process-wide resolver (built from the environment on first use); every caller in the
+/// process shares its cache.
+#[pyfunction]
+pub(crate) fn default_resolver(py: Python<'_>) -> PyResult<Py<PyResolver>> {
+    DEFAULT_RESOLVER
+        .get_or_try_init(py, || {
+            Py::new(
+                py,
+                PyResolver {
+                    inner: imagecheck::default_resolver().clone(),
+                },
+            )
+        })
+        .map(|r| r.clone_ref(py))
+}
+
+/// `default_resolver().register_engine(name, function)`.
+#[pyfunction]
+pub(crate) fn register_engine(
+    py: Python<'_>,
+    name: &str,
+    function: Bound<'_, PyAny>,
+) -> PyResult<()> {
+    default_resolver(py)?
+        .get()
+        .register_engine(py, name, function)
+}
+
+fn python_source(name: &str, function: Py<PyAny>) -> Arc<dyn DigestSource> {
+    let function = Arc::new(function);
+    let label: Arc<str> = Arc::from(name);
+    imagecheck::resolve::from_fn(name, move |reference, _credentials| {
+        let function = function.clone();
+        let label = label.clone();
+        async move {
+            let text = reference.to_string();
+            let name = label.clone();
+            tokio::task::spawn_blocking(move || call_engine(&function, &name, &text))
+                .await
+                .unwrap_or_else(|_| Err(engine_error(format!("engine {label:?} panicked"))))
+        }
+    })
+}
+
+fn engine_error(detail: String) -> DigestCause {
+    DigestCause::new(CauseKind::Engine, detail)
+}
+
+static ASYNCIO_RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static IS_COROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Call the Python engine function with the GIL (on a blocking-pool thread).
+fn call_engine(function: &Py<PyAny>, name: &str, reference: &str) -> Result<Digest, DigestCause> {
+    Python::try_attach(|py| {
+        let returned = function.bind(py).call1((reference,)).and_then(|value| {
+            let is_coroutine = IS_COROUTINE
+                .import(py, "asyncio", "iscoroutine")?
+                .call1((&value,))?
+                .is_truthy()?;
+            if is_coroutine {
+                ASYNCIO_RUN.import(py, "asyncio", "run")?.call1((value,))
+            } else {
+                Ok(value)
+            }
+        });
+        let value = returned.map_err(|e| engine_error(format!("engine {name:?} raised {e}")))?;
+        let text: String = value.extract().map_err(|_| {
+            engine_error(format!(
+                "engine {name:?} returned {}, not a digest string",
+                value
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        Digest::parse(&text).map_err(|e| {
+            engine_error(format!(
+                "engine {name:?} returned {text:?}, not a digest: {e}"
+            ))
+        })
+    })
+    .unwrap_or_else(|| {
+        Err(engine_error(
+            "the Python interpreter is shutting down".to_owned(),
+        ))
+    })
+}
