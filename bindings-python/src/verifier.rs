@@ -14,10 +14,6 @@ use crate::resolver::PyResolver;
 use crate::types::{PyCredentials, PyVerification};
 use crate::wait;
 
-/// Why `trusted_root=` is refused for now.
-const NO_CUSTOM_TRUST_ROOT: &str = "custom trusted roots arrive with keyless verification; \
-     leave trusted_root unset (the embedded Sigstore public-good root is used)";
-
 /// Verifies image references against an ordered rule list (the policy).
 #[pyclass(frozen, module = "imagecheck", name = "Verifier")]
 pub(crate) struct PyVerifier {
@@ -33,13 +29,17 @@ fn build(
     insecure_registries: Vec<String>,
     resolver: Option<&Bound<'_, PyResolver>>,
 ) -> PyResult<PyVerifier> {
-    if trusted_root.is_some() {
-        // TODO(keyless): load a custom trusted_root.json once core accepts one.
-        return Err(to_pyerr(
-            py,
-            &Error::InvalidPolicy(NO_CUSTOM_TRUST_ROOT.into()),
-        ));
-    }
+    // A path (str or os.PathLike) to a trusted_root.json; None: the embedded public-good root.
+    let trust_root = match trusted_root {
+        None => None,
+        Some(path) => {
+            let path: PathBuf = path.extract()?;
+            Some(
+                imagecheck::verify::TrustRoot::from_file(&path)
+                    .map_err(|e| to_pyerr(py, &Error::from(e)))?,
+            )
+        }
+    };
     let policy = policy.map_err(|e| to_pyerr(py, &e))?;
     let resolver = match (resolver, insecure_registries.is_empty()) {
         (Some(_), false) => {
@@ -57,10 +57,13 @@ fn build(
             .insecure_registries(insecure_registries)
             .build(),
     };
-    let inner = imagecheck::Verifier::builder(policy)
+    let mut builder = imagecheck::Verifier::builder(policy)
         .resolver(resolver)
-        .resolve_ttl(resolve_ttl.0)
-        .build();
+        .resolve_ttl(resolve_ttl.0);
+    if let Some(root) = trust_root {
+        builder = builder.trusted_root(root);
+    }
+    let inner = builder.build();
     Ok(PyVerifier { inner })
 }
 

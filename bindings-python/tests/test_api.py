@@ -197,7 +197,14 @@ def test_verifier_rules(hosts: dict[str, str], images: dict[str, Any]) -> None:
 def test_verifier_options(hosts: dict[str, str], tmp_path: Path) -> None:
     with pytest.raises(imagecheck.InvalidPolicy) as raised:
         imagecheck.Verifier(policy(hosts), trusted_root="/some/trusted_root.json")
-    assert "keyless" in str(raised.value)
+    assert "trusted_root.json" in str(raised.value)
+    bad_root = tmp_path / "trusted_root.json"
+    bad_root.write_text("{not json")
+    with pytest.raises(imagecheck.InvalidPolicy):
+        imagecheck.Verifier(policy(hosts), trusted_root=bad_root)
+    public_good = Path(__file__).resolve().parents[2] / "core/trust/public-good-trusted_root.json"
+    custom = imagecheck.Verifier(policy(hosts), trusted_root=public_good)
+    assert custom.rule_count() == 1
     with pytest.raises(ValueError):
         imagecheck.Verifier("rules: [{image: '*', skp: true}]")
     with pytest.raises(imagecheck.InvalidArgument):

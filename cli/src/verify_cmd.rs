@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures::StreamExt as _;
+use imagecheck::verify::TrustRoot;
 use imagecheck::{Verification, Verifier};
 use serde_json::json;
 
@@ -34,6 +35,11 @@ pub(crate) struct VerifyArgs {
     /// Policy file: a Talos ImageVerificationConfig document, or the same rules as YAML/JSON.
     #[arg(long, value_name = "FILE", env = "IMAGECHECK_POLICY")]
     policy: PathBuf,
+
+    /// Sigstore trust root (trusted_root.json) for keyless rules of a private Sigstore
+    /// deployment; default: the embedded Sigstore public-good root.
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
 
     /// Accept a cached tag digest up to this many seconds old (default 0: always resolve).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
@@ -68,10 +74,19 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let verifier = Verifier::builder(policy)
+    let mut builder = Verifier::builder(policy)
         .resolver(resolver)
-        .resolve_ttl(resolve_ttl)
-        .build();
+        .resolve_ttl(resolve_ttl);
+    if let Some(path) = &args.trusted_root {
+        match TrustRoot::from_file(path) {
+            Ok(root) => builder = builder.trusted_root(root),
+            Err(e) => {
+                eprintln!("imagecheck: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    }
+    let verifier = builder.build();
     let json = args.json;
     let mut worst = exit::OK;
     let mut results = futures::stream::iter(args.references.iter())

@@ -298,6 +298,37 @@ fn policy_check_lists_rules_and_rejects_bad_files() {
     );
     let verify_bad = imagecheck(&["verify", "--policy", bad.to_str().unwrap(), "nginx"]);
     assert_eq!(verify_bad.status.code(), Some(3));
+    let bad_root = dir.join("trusted_root.json");
+    std::fs::write(&bad_root, "{not json").unwrap();
+    let root_bad = imagecheck(&[
+        "verify",
+        "--policy",
+        policy,
+        "--trusted-root",
+        bad_root.to_str().unwrap(),
+        "nginx",
+    ]);
+    assert_eq!(
+        root_bad.status.code(),
+        Some(3),
+        "an unloadable trust root is invalid input"
+    );
+    let public_good = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/trust/public-good-trusted_root.json");
+    let root_ok = imagecheck(&[
+        "verify",
+        "--policy",
+        policy,
+        "--trusted-root",
+        public_good.to_str().unwrap(),
+        "example.com/app:1",
+    ]);
+    assert_eq!(
+        root_ok.status.code(),
+        Some(1),
+        "loads; no rule matches: {}",
+        stdout(&root_ok)
+    );
 }
 
 #[path = "../../core/tests/support/fake_registry.rs"]
