@@ -148,7 +148,7 @@ fn main() {
                     ),
                 ],
                 body,
-                delay: std::time::Duration::ZERO,
+                ..Default::default()
             }
         })
         .await;
