@@ -1,0 +1,182 @@
+//! `Resolver`: tag-to-digest resolution with the core's shared cache.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use imagecheck::{Digest, Engine};
+
+use crate::error::ImageCheckError;
+use crate::task;
+
+/// Per-call registry credentials `{host, username, password}`, used only for references on
+/// `host`.
+///
+/// An object rather than a record on purpose: a record becomes a Kotlin `data class` (a Swift
+/// struct, a Python dataclass) whose generated `toString` prints every field, and DESIGN.md
+/// forbids the password appearing in any print. Building it once also computes the cache
+/// fingerprint once, not on every call that reuses it.
+#[derive(uniffi::Object)]
+pub struct Credentials {
+    inner: imagecheck::Credentials,
+}
+
+#[uniffi::export]
+impl Credentials {
+    /// `host` as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
+    #[uniffi::constructor]
+    pub fn new(host: String, username: String, password: String) -> Arc<Self> {
+        Arc::new(Credentials {
+            inner: imagecheck::Credentials::new(host, username, password),
+        })
+    }
+
+    /// The normalised registry host these credentials apply to.
+    pub fn host(&self) -> String {
+        self.inner.host().to_owned()
+    }
+
+    pub fn username(&self) -> String {
+        self.inner.username().to_owned()
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The core type redacts the password.
+        self.inner.fmt(f)
+    }
+}
+
+impl Credentials {
+    pub(crate) fn core(&self) -> &imagecheck::Credentials {
+        &self.inner
+    }
+}
+
+/// Options for [`Resolver::new`].
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ResolverOptions {
+    /// Registries (`host:port`) reached over plain HTTP instead of HTTPS.
+    #[uniffi(default)]
+    pub insecure_registries: Vec<String>,
+    /// Timeout of each registry request (`None`: the core's default).
+    #[uniffi(default)]
+    pub request_timeout: Option<Duration>,
+    /// Also read the environment, as the default resolver does
+    /// (`IMAGECHECK_INSECURE_REGISTRIES`, docker `config.json`, containers `auth.json`).
+    #[uniffi(default = true)]
+    pub from_env: bool,
+}
+
+/// Resolves references to content digests through engines (`registry`, `docker`, `podman`,
+/// `kubernetes`), with a TTL cache whose freshness each call chooses and single-flight
+/// upstream requests. Resolvers are independent: each has its own cache.
+#[derive(Debug, uniffi::Object)]
+pub struct Resolver {
+    inner: imagecheck::Resolver,
+}
+
+#[uniffi::export]
+impl Resolver {
+    /// A resolver of its own (own cache, own connections).
+    #[uniffi::constructor]
+    pub fn new(options: ResolverOptions) -> Arc<Self> {
+        let mut builder = imagecheck::Resolver::builder();
+        if options.from_env {
+            builder = builder.from_env();
+        }
+        builder = builder.insecure_registries(options.insecure_registries);
+        if let Some(timeout) = options.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
+        Arc::new(Resolver {
+            inner: builder.build(),
+        })
+    }
+
+    /// The digest (`sha256:…`) `reference` points at, blocking the calling thread while the
+    /// engine answers. A cached digest younger than `ttl` is served without I/O (zero: always
+    /// ask, and refresh the cache). `engine`: `registry`, `docker`, `podman`, `kubernetes`.
+    #[uniffi::method(default(engine = "registry", credentials = None))]
+    pub fn resolve_blocking(
+        &self,
+        reference: String,
+        ttl: Duration,
+        engine: String,
+        credentials: Option<Arc<Credentials>>,
+    ) -> Result<String, ImageCheckError> {
+        let engine = Engine::parse(&engine)?;
+        let credentials = credentials.as_deref().map(Credentials::core);
+        answer(
+            self.inner
+                .resolve_blocking(&engine, &reference, ttl, credentials),
+        )
+    }
+
+    /// [`Self::resolve_blocking`] as an async call (a Kotlin `suspend fun`, a Swift `async`
+    /// func, a Python coroutine). The work runs on the library's runtime; cancelling the caller
+    /// cancels it.
+    #[uniffi::method(default(engine = "registry", credentials = None))]
+    pub async fn resolve(
+        &self,
+        reference: String,
+        ttl: Duration,
+        engine: String,
+        credentials: Option<Arc<Credentials>>,
+    ) -> Result<String, ImageCheckError> {
+        let engine = Engine::parse(&engine)?;
+        // A warm answer needs no task at all.
+        let core_credentials = credentials.as_deref().map(Credentials::core);
+        if let Some(cached) = self
+            .inner
+            .cached(&engine, &reference, ttl, core_credentials)
+        {
+            return answer(cached);
+        }
+        let resolver = self.inner.clone();
+        task::spawn(async move {
+            let credentials = credentials.as_deref().map(Credentials::core);
+            resolver
+                .resolve_with(&engine, &reference, ttl, credentials)
+                .await
+        })
+        .await
+        .map(|digest| digest.as_str().to_owned())
+    }
+
+    /// Number of cached digests.
+    pub fn cache_len(&self) -> u64 {
+        self.inner.cache_len() as u64
+    }
+
+    /// Drop every cached digest.
+    pub fn clear_cache(&self) {
+        self.inner.clear_cache();
+    }
+}
+
+impl Resolver {
+    pub(crate) fn core(&self) -> &imagecheck::Resolver {
+        &self.inner
+    }
+}
+
+fn answer(result: imagecheck::Result<Digest>) -> Result<String, ImageCheckError> {
+    result
+        .map(|digest| digest.as_str().to_owned())
+        .map_err(ImageCheckError::from)
+}
+
+static DEFAULT: LazyLock<Arc<Resolver>> = LazyLock::new(|| {
+    Arc::new(Resolver {
+        inner: imagecheck::default_resolver().clone(),
+    })
+});
+
+/// The process-wide resolver (built on first use from the environment); every caller in the
+/// process shares its cache. "Process" means this loaded library: another library embedding its
+/// own copy of imagecheck has its own.
+#[uniffi::export]
+pub fn default_resolver() -> Arc<Resolver> {
+    DEFAULT.clone()
+}
