@@ -12,8 +12,15 @@ references = os.environ["DEMO_REFERENCES"].split()
 resolver = imagecheck.Resolver(insecure_registries=[registry])
 app = f"{registry}/demo/app:1.0"
 print(f"python  resolve        {app} -> {resolver.resolve(app, ttl=0)}")
-digest = asyncio.run(resolver.resolve_async(app, ttl=30.0))
-print(f"python  resolve_async  {app} -> {digest} (served from the cache)")
+
+
+async def resolve_many() -> list[str]:
+    # 20 concurrent awaits of one tag: the resolver answers them from one cached entry.
+    return await asyncio.gather(*(resolver.resolve_async(app, ttl=30.0) for _ in range(20)))
+
+
+digests = asyncio.run(resolve_many())
+print(f"python  resolve_async  {app} x{len(digests)} -> {digests[0]} (one cached answer)")
 
 verifier = imagecheck.Verifier.from_file(policy, insecure_registries=[registry])
 for reference in references:

@@ -30,7 +30,11 @@ func main() {
 	defer resolver.Close()
 	app := registry + "/demo/app:1.0"
 	digest, err := resolver.Resolve(ctx, imagecheck.Registry, app, 0)
-	fmt.Printf("go      resolve        %s -> %s %v\n", app, digest, errOrEmpty(err))
+	if err != nil {
+		fmt.Printf("go      resolve        %s: %v (fall back to the tag)\n", app, err)
+	} else {
+		fmt.Printf("go      resolve        %s -> %s\n", app, digest)
+	}
 
 	verifier, err := imagecheck.NewVerifier(string(policy), imagecheck.WithResolver(resolver))
 	if err != nil {
@@ -53,11 +57,4 @@ func main() {
 			fmt.Printf("go      not verified   %s: %s\n", ref, v.Message)
 		}
 	}
-}
-
-func errOrEmpty(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
