@@ -41,6 +41,7 @@ type VerifierOption func(*verifierOptions)
 type verifierOptions struct {
 	ResolveTTLMS *int64 `json:"resolve_ttl_ms,omitempty"`
 	ResultTTLMS  *int64 `json:"result_ttl_ms,omitempty"`
+	TrustedRoot  string `json:"trusted_root,omitempty"`
 	resolver     *Resolver
 }
 
@@ -58,6 +59,13 @@ func WithResolveTTL(d time.Duration) VerifierOption {
 // WithResultTTL reuses successful verifications this long (default 5 minutes; 0 disables).
 func WithResultTTL(d time.Duration) VerifierOption {
 	return func(o *verifierOptions) { ms := ttlMillis(d); o.ResultTTLMS = &ms }
+}
+
+// WithTrustedRoot verifies keyless rules against the Sigstore trusted_root.json at path (a
+// private Sigstore deployment) instead of the embedded public-good root. A file that cannot be
+// loaded makes [NewVerifier] fail with [ErrInvalidPolicy].
+func WithTrustedRoot(path string) VerifierOption {
+	return func(o *verifierOptions) { o.TrustedRoot = path }
 }
 
 func newVerifier(p *C.imagecheck_verifier_t, shared bool) *Verifier {

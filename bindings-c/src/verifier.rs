@@ -34,6 +34,8 @@ pub struct imagecheck_verification_t {
 struct VerifierOptions {
     resolve_ttl_ms: Option<u64>,
     result_ttl_ms: Option<u64>,
+    /// Path of a Sigstore `trusted_root.json` (private deployments); default: public-good.
+    trusted_root: Option<String>,
 }
 
 fn new_handle(out: *mut *mut imagecheck_verifier_t, verifier: Verifier) {
@@ -62,7 +64,9 @@ pub unsafe extern "C" fn imagecheck_verifier_default(
 /// A new verifier with the rules in `policy` (YAML or JSON text: a Talos
 /// `ImageVerificationConfig`, a `rules:` document or a bare rule list). `options_json` (NULL:
 /// defaults) is a JSON object with optional `resolve_ttl_ms` (accept a cached tag digest this
-/// old; default 0) and `result_ttl_ms` (reuse successful verifications; default 300000).
+/// old; default 0), `result_ttl_ms` (reuse successful verifications; default 300000) and
+/// `trusted_root` (path of a Sigstore `trusted_root.json` for keyless rules of a private
+/// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY).
 /// `resolver` (NULL: the process-wide one) resolves tags; it is shared, not consumed.
 ///
 /// # Safety
@@ -101,6 +105,11 @@ pub unsafe extern "C" fn imagecheck_verifier_new(
         }
         if let Some(ms) = options.result_ttl_ms {
             builder = builder.result_ttl(Duration::from_millis(ms));
+        }
+        if let Some(path) = &options.trusted_root {
+            let root = imagecheck_core::verify::TrustRoot::from_file(Path::new(path))
+                .map_err(Error::from)?;
+            builder = builder.trusted_root(root);
         }
         new_handle(out, builder.build());
         Ok(())

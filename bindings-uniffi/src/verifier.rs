@@ -42,6 +42,10 @@ pub struct VerifierOptions {
     /// How long a successful verification is reused (`None`: the core's default, 5 minutes).
     #[uniffi(default)]
     pub result_ttl: Option<Duration>,
+    /// Path of a Sigstore `trusted_root.json` for keyless rules of a private deployment
+    /// (`None`: the embedded public-good root). An unloadable file is `InvalidPolicy`.
+    #[uniffi(default)]
+    pub trusted_root: Option<String>,
 }
 
 /// Verifies references against an ordered rule list (a Talos `ImageVerificationConfig` or the
@@ -66,6 +70,11 @@ impl Verifier {
         }
         if let Some(ttl) = options.result_ttl {
             builder = builder.result_ttl(ttl);
+        }
+        if let Some(path) = &options.trusted_root {
+            let root = imagecheck::verify::TrustRoot::from_file(std::path::Path::new(path))
+                .map_err(imagecheck::Error::from)?;
+            builder = builder.trusted_root(root);
         }
         Ok(Arc::new(Verifier {
             inner: builder.build(),
