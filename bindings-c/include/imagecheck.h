@@ -392,7 +392,9 @@ imagecheck_error_t *imagecheck_verifier_default(imagecheck_verifier_t **out);
 // A new verifier with the rules in `policy` (YAML or JSON text: a Talos
 // `ImageVerificationConfig`, a `rules:` document or a bare rule list). `options_json` (NULL:
 // defaults) is a JSON object with optional `resolve_ttl_ms` (accept a cached tag digest this
-// old; default 0) and `result_ttl_ms` (reuse successful verifications; default 300000).
+// old; default 0), `result_ttl_ms` (reuse successful verifications; default 300000) and
+// `trusted_root` (path of a Sigstore `trusted_root.json` for keyless rules of a private
+// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY).
 // `resolver` (NULL: the process-wide one) resolves tags; it is shared, not consumed.
 //
 // # Safety
