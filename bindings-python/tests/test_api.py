@@ -204,7 +204,7 @@ def test_verifier_options(hosts: dict[str, str], tmp_path: Path) -> None:
         imagecheck.Verifier(policy(hosts), trusted_root=bad_root)
     public_good = Path(__file__).resolve().parents[2] / "core/trust/public-good-trusted_root.json"
     custom = imagecheck.Verifier(policy(hosts), trusted_root=public_good)
-    assert custom.rule_count() == 1
+    assert custom.rule_count() == 3
     with pytest.raises(ValueError):
         imagecheck.Verifier("rules: [{image: '*', skp: true}]")
     with pytest.raises(imagecheck.InvalidArgument):
