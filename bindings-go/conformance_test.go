@@ -40,6 +40,7 @@ type conformanceCases struct {
 		Policy      string  `json:"policy"`
 		Reference   string  `json:"reference"`
 		Credentials *string `json:"credentials"`
+		TrustedRoot *string `json:"trusted_root"`
 		Expect      struct {
 			Verified        *bool  `json:"verified"`
 			DigestedRef     string `json:"digested_ref"`
@@ -218,6 +219,11 @@ func TestConformanceVerify(t *testing.T) {
 	}
 	for _, c := range cases.Verify {
 		t.Run(c.Name, func(t *testing.T) {
+			if c.TrustedRoot != nil {
+				// TODO(lead): the Go binding has no trusted-root option yet; run these cases
+				// once it does (tests/conformance/README.md, verify[].trusted_root).
+				t.Skipf("trusted_root %s: the Go binding cannot set a trust root yet", *c.TrustedRoot)
+			}
 			v, err := imagecheck.NewVerifier("[]")
 			if err != nil {
 				t.Fatal(err)

@@ -30,7 +30,7 @@ def substitute(text: str, state: dict[str, Any]) -> str:
         out = out.replace("{" + name + "}", reg["host"])
     for image in state["images"]:
         out = out.replace("{digest:" + image["name"] + "}", image["digest"])
-    if "{signed" in out or "{policy:" in out:
+    if "{signed" in out or "{policy:" in out or "{trust-root:" in out:
         signed_path = harness_dir() / "signed.json"
         if not signed_path.is_file():
             raise RuntimeError(f"{signed_path} is missing: run tests/harness/sign.py after the harness")
@@ -40,6 +40,8 @@ def substitute(text: str, state: dict[str, Any]) -> str:
             out = out.replace("{signed-digest:" + name + "}", image["digest"])
         for name, path in signed["policies"].items():
             out = out.replace("{policy:" + name + "}", path)
+        for name, path in signed.get("trust_roots", {}).items():
+            out = out.replace("{trust-root:" + name + "}", path)
     assert "{" not in out, f"unknown placeholder left in {out!r}"
     return out
 
@@ -96,8 +98,9 @@ def test_resolve(case: dict[str, Any], state: dict[str, Any], hosts: dict[str, s
 
 def run_verify_case(case: dict[str, Any], state: dict[str, Any], hosts: dict[str, str]) -> None:
     name = case["name"]
+    trusted_root = substitute(case["trusted_root"], state) if case.get("trusted_root") else None
     verifier = imagecheck.Verifier.from_file(
-        substitute(case["policy"], state), resolver=make_resolver(hosts)
+        substitute(case["policy"], state), resolver=make_resolver(hosts), trusted_root=trusted_root
     )
     reference = substitute(case["reference"], state)
     creds = credentials(case, reference, state)

@@ -270,6 +270,44 @@ fn verify_prints_verdicts_and_the_highest_exit_code_wins() {
 }
 
 #[test]
+fn verify_with_the_test_ca_trust_root_accepts_a_cosign_certificate_signature() {
+    // Signed by real cosign with a test CA standing in for Fulcio (sign.py, testca.py).
+    let s = state();
+    let signed = signed(&s);
+    let policy = signed["policies"]["keyless-email"].as_str().unwrap();
+    let root = signed["trust_roots"]["test-ca"].as_str().unwrap();
+    let reference = signed["images"]["keyless-email"]["reference"]
+        .as_str()
+        .unwrap();
+    let ok = imagecheck(&[
+        "verify",
+        "--policy",
+        policy,
+        "--trusted-root",
+        root,
+        reference,
+    ]);
+    let text = stdout(&ok);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        text.starts_with(&format!("{reference}\tverified\t")),
+        "{text}"
+    );
+    assert!(
+        text.contains("transparency log and SCT not checked"),
+        "{text}"
+    );
+    // The embedded public-good root does not trust the test CA: verification failed.
+    let refused = imagecheck(&["verify", "--policy", policy, reference]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+}
+
+#[test]
 fn policy_check_lists_rules_and_rejects_bad_files() {
     let s = state();
     let signed = signed(&s);

@@ -29,7 +29,7 @@ fn substitute(text: &str) -> String {
     for image in h.images() {
         out = out.replace(&format!("{{digest:{}}}", image.name), &image.digest);
     }
-    if out.contains("{signed") || out.contains("{policy:") {
+    if out.contains("{signed") || out.contains("{policy:") || out.contains("{trust-root:") {
         let signed: Value =
             serde_json::from_str(&std::fs::read_to_string(h.dir.join("signed.json")).expect(
                 "signed.json: run tests/harness/sign.py after the harness (tests/run does)",
@@ -47,6 +47,9 @@ fn substitute(text: &str) -> String {
         }
         for (name, path) in signed["policies"].as_object().unwrap() {
             out = out.replace(&format!("{{policy:{name}}}"), path.as_str().unwrap());
+        }
+        for (name, path) in signed["trust_roots"].as_object().into_iter().flatten() {
+            out = out.replace(&format!("{{trust-root:{name}}}"), path.as_str().unwrap());
         }
     }
     assert!(!out.contains('{'), "unknown placeholder left in {out:?}");
@@ -152,9 +155,15 @@ async fn verify() {
             case["policy"].as_str().unwrap(),
         )))
         .unwrap();
-        let verifier = imagecheck::Verifier::builder(policy)
-            .resolver(harness().resolver_builder().build())
-            .build();
+        let mut builder =
+            imagecheck::Verifier::builder(policy).resolver(harness().resolver_builder().build());
+        if let Some(root) = case["trusted_root"].as_str() {
+            builder = builder.trusted_root(
+                imagecheck::verify::TrustRoot::from_file(std::path::Path::new(&substitute(root)))
+                    .unwrap(),
+            );
+        }
+        let verifier = builder.build();
         let reference = substitute(case["reference"].as_str().unwrap());
         let creds = credentials(case, &reference);
         let answer = verifier.verify(&reference, creds.as_ref()).await;

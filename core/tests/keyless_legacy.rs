@@ -396,3 +396,57 @@ fn trust_root_chain_that_does_not_verify_is_not_trusted() {
         CandidateFailure::UntrustedCertificate(_)
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A trust root without any transparency log (private deployments without Rekor)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_trust_root_that_lists_tlogs_still_requires_the_rekor_bundle() {
+    // The public-good root lists Rekor logs: no bundle is MissingTransparencyProof, also when
+    // its CT logs are removed (only the tlog list decides).
+    let (mut legacy, digest, id) = email_case();
+    legacy.rekor_bundle = None;
+    for root in [
+        public_good(),
+        edited_root(|root| root["ctlogs"] = serde_json::json!([])),
+    ] {
+        assert!(matches!(
+            run(&legacy, &digest, &id, &root).unwrap_err(),
+            CandidateFailure::MissingTransparencyProof(_)
+        ));
+    }
+}
+
+#[test]
+fn a_trust_root_without_tlogs_skips_the_log_and_checks_the_certificate_now() {
+    // No tlogs: the log proof is not required, so the certificate is checked at the current
+    // time; the real Fulcio certificate lived 10 minutes in February 2026, so it is refused
+    // as outside its validity (never silently accepted).
+    let root = edited_root(|root| root["tlogs"] = serde_json::json!([]));
+    let (mut legacy, digest, id) = email_case();
+    legacy.rekor_bundle = None;
+    assert!(matches!(
+        run(&legacy, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::SignedOutsideValidity(_)
+    ));
+    // The other checks still run first: a signature of another payload is refused.
+    let (other, _) = legacy_case(GHA_14);
+    let mut forged = legacy.clone();
+    forged.signature = other.signature;
+    assert_eq!(
+        run(&forged, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::BadSignature
+    );
+}
+
+#[test]
+fn a_trust_root_without_tlogs_still_checks_a_present_rekor_bundle() {
+    // A Rekor bundle that is present must verify: with no log key in the root it cannot.
+    let root = edited_root(|root| root["tlogs"] = serde_json::json!([]));
+    let (legacy, digest, id) = email_case();
+    assert!(matches!(
+        run(&legacy, &digest, &id, &root).unwrap_err(),
+        CandidateFailure::BadTransparencyProof(_)
+    ));
+}

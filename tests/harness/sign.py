@@ -7,10 +7,13 @@ Runs after `harness.py start --state-dir DIR`. Generates two cosign key pairs, p
 images to the harness registries and signs them with real cosign (legacy `.sig` format and the
 cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wrong key, unsigned,
 a signature copied from another digest, a tampered payload, a tag moved after signing), writes
-policy files and DIR/signed.json:
+policy files and DIR/signed.json. Also keyless-style signatures by real cosign with a test CA
+standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
+images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`:
 
     {"images":   {NAME: {"reference": "HOST/REPO:TAG", "digest": "sha256:…", "registry": …}},
      "policies": {NAME: "/abs/path.yaml"},
+     "trust_roots": {NAME: "/abs/trusted_root.json"},
      "keys":     {"a": {"public": path, "private": path}, "b": {...}},
      "cosign":   "/path/to/cosign", "password": "…"}
 
@@ -33,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
+import testca  # noqa: E402
 
 PASSWORD = "imagecheck-test-key-password"
 
@@ -202,6 +206,71 @@ rules:
         return str(path)
 
 
+    # -- keyless: a test CA standing in for Fulcio ----------------------------------------
+
+    def sign_with_certificate(self, name: str, leaf: dict[str, str]) -> None:
+        """Legacy `.sig` keyless-style signature by real cosign with a leaf of the test CA
+        (`--certificate`, `--certificate-chain`), no transparency log."""
+        image = self.images[name]
+        prefix = Path(leaf["key"]).with_suffix("").with_suffix("")
+        run(
+            [self.cosign, "import-key-pair", "--key", leaf["key"], "--output-key-prefix", str(prefix)],
+            env={"COSIGN_PASSWORD": PASSWORD},
+            what="cosign import-key-pair",
+        )
+        repo = image["reference"].rsplit(":", 1)[0]
+        argv = [
+            self.cosign, "sign", "--yes", "--key", f"{prefix}.key",
+            "--certificate", leaf["certificate"], "--certificate-chain", leaf["chain"],
+            "--tlog-upload=false", "--use-signing-config=false",
+            "--allow-insecure-registry", "--allow-http-registry", "--new-bundle-format=false",
+            f"{repo}@{image['digest']}",
+        ]
+        run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
+
+    def keyless_policy(self, name: str, identity: dict[str, str]) -> str:
+        fields = "\n".join(f"      {k}: {json.dumps(v)}" for k, v in identity.items())
+        text = f"""apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "{self.host('plain')}/keyless/*"
+    keyless:
+{fields}
+"""
+        path = self.work / f"policy-{name}.yaml"
+        path.write_text(text)
+        return str(path)
+
+
+def sign_keyless(s: Signer) -> tuple[dict[str, str], dict[str, str]]:
+    """Images signed by real cosign with the test CA's leaves; returns (policies, trust roots)."""
+    ca = testca.make_test_ca(s.work / "test-ca")
+    leaves: dict[str, dict[str, str]] = ca["leaves"]  # type: ignore[assignment]
+    s.push("keyless-email", "plain", "keyless/email:v1")
+    s.sign_with_certificate("keyless-email", leaves["email"])
+    s.push("keyless-uri", "plain", "keyless/uri:v1")
+    s.sign_with_certificate("keyless-uri", leaves["uri"])
+    policies = {
+        "keyless-email": s.keyless_policy(
+            "keyless-email", {"issuer": testca.EMAIL_ISSUER, "subject": testca.EMAIL_SUBJECT}
+        ),
+        "keyless-wrong-subject": s.keyless_policy(
+            "keyless-wrong-subject", {"issuer": testca.EMAIL_ISSUER, "subject": "someone-else@imagecheck.test"}
+        ),
+        "keyless-wrong-issuer": s.keyless_policy(
+            "keyless-wrong-issuer", {"issuer": testca.URI_ISSUER, "subject": testca.EMAIL_SUBJECT}
+        ),
+        "keyless-uri-regex": s.keyless_policy(
+            "keyless-uri-regex",
+            {
+                "issuer": testca.URI_ISSUER,
+                "subjectRegex": r"^https://ci\.imagecheck\.test/workflows/release\.yaml@refs/tags/v[0-9.]+$",
+            },
+        ),
+    }
+    return policies, {"test-ca": str(ca["trusted_root"])}
+
+
 def sig_tag(digest: str) -> str:
     return digest.replace(":", "-") + ".sig"
 
@@ -248,9 +317,12 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     s.push("private", "token", "private/signed:v1", seed=private_seed)
     s.copy_signature_to("private-source", "private")
     policies = {"key-a": s.policy("key-a", "a"), "key-b": s.policy("key-b", "b")}
+    keyless_policies, trust_roots = sign_keyless(s)
+    policies.update(keyless_policies)
     signed = {
         "images": s.images,
         "policies": policies,
+        "trust_roots": trust_roots,
         "keys": s.keys,
         "cosign": cosign,
         "password": PASSWORD,

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | the signature verifies with the certificate's key (legacy: over the payload; bundle: DSSE PAE or the artifact) | `BadSignature` |
 //! | the signed payload / statement / message digest names the digest being verified | `DigestMismatch` |
-//! | a transparency-log entry is present (and, for bundles, a verified signing time) | `MissingTransparencyProof` |
+//! | a transparency-log entry is present (and, for bundles, a verified signing time); legacy only: skipped, and said, if the trust root lists no transparency log (the certificate is then checked at the current time) | `MissingTransparencyProof` |
 //! | its SET verifies with a log key of the trust root, and/or its inclusion proof and signed checkpoint | `BadTransparencyProof` |
 //! | the entry body records this signature, this payload hash and this certificate | `TransparencyEntryMismatch` |
 //! | RFC 3161 timestamps verify with a TSA of the trust root | `BadTimestamp` |
@@ -70,6 +70,17 @@ pub enum Subject<'a> {
 }
 
 const SCT_SKIPPED: &str = "SCT not checked: the trust root lists no CT logs";
+const TLOG_SKIPPED: &str = "transparency log not checked: the trust root lists no transparency \
+     logs (certificate validity checked at the current time)";
+const TLOG_AND_SCT_SKIPPED: &str = "transparency log and SCT not checked: the trust root lists \
+     no transparency logs and no CT logs (certificate validity checked at the current time)";
+
+/// The current time, seconds since the Unix epoch.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 fn b64(text: &str, what: &str) -> Result<Vec<u8>, CandidateFailure> {
     base64::engine::general_purpose::STANDARD
@@ -130,9 +141,26 @@ pub fn verify_legacy(
     SimpleSigningPayload::parse_for(legacy.payload.clone(), digest)
         .map_err(|e| CandidateFailure::from_payload_error(&e))?;
 
-    let annotation = legacy.rekor_bundle.as_deref().ok_or_else(|| {
-        CandidateFailure::MissingTransparencyProof("the signature has no Rekor bundle".into())
-    })?;
+    // A trust root that lists no transparency log (a private deployment without Rekor) cannot
+    // require a log proof: the signature is accepted without one, the certificate is checked
+    // at the current time, and the success message says the log was not checked. A trust root
+    // that lists a log (the public-good one) always requires the SET.
+    let Some(annotation) = legacy.rekor_bundle.as_deref() else {
+        if !trust_root.tlogs().is_empty() {
+            return Err(CandidateFailure::MissingTransparencyProof(
+                "the signature has no Rekor bundle".into(),
+            ));
+        }
+        let note = certificate_checks(&leaf, identity, &[now()], trust_root)?;
+        return Ok(Accepted {
+            format: "legacy .sig signature, no transparency log",
+            note: Some(if note.is_some() {
+                TLOG_AND_SCT_SKIPPED
+            } else {
+                TLOG_SKIPPED
+            }),
+        });
+    };
     let entry = TlogEntry::from_legacy_annotation(annotation)
         .map_err(CandidateFailure::BadTransparencyProof)?;
     let time = entry

@@ -1,0 +1,156 @@
+"""A test CA standing in for Fulcio, for keyless signatures made by real cosign.
+
+`make_test_ca(work)` writes, under `work`:
+
+- a root CA and an intermediate (ECDSA P-256), and two leaf certificates made like Fulcio's:
+  code-signing EKU, an OIDC-issuer extension and a SAN. Leaf `email` has an email SAN and the
+  v1 issuer extension (1.3.6.1.4.1.57264.1.1, the raw string); leaf `uri` has a URI SAN and
+  the v2 issuer extension (1.3.6.1.4.1.57264.1.8, a DER UTF8String). They are valid from one
+  day ago for a year: with no transparency log there is no signing time but the current one.
+- each leaf's key as unencrypted PKCS#8 PEM (imported into cosign's format by the caller), its
+  certificate PEM, and the chain PEM (intermediate then root) for `cosign sign --certificate-chain`;
+- `trusted_root.json`: a Sigstore trusted root (v0.1) whose only certificate authority is this
+  CA, with no transparency log and no CT log (a private deployment without Rekor).
+
+Python 3.11, `cryptography` only.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+
+EMAIL_SUBJECT = "signer@imagecheck.test"
+EMAIL_ISSUER = "https://issuer.imagecheck.test/email"
+URI_SUBJECT = "https://ci.imagecheck.test/workflows/release.yaml@refs/tags/v1.0.0"
+URI_ISSUER = "https://issuer.imagecheck.test/ci"
+
+
+def _der_utf8(text: str) -> bytes:
+    raw = text.encode()
+    assert len(raw) < 128
+    return bytes([0x0C, len(raw)]) + raw
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def make_test_ca(work: Path) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=365)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "imagecheck test CA"),
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            ]
+        )
+
+    def ca_cert(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, path_len: int | None
+    ) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start - datetime.timedelta(days=1))
+            .not_valid_after(end + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                    crl_sign=True, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(signer, hashes.SHA256())
+        )
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = ca_cert("imagecheck-test-root", root_key, "imagecheck-test-root", root_key, 1)
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter = ca_cert("imagecheck-test-intermediate", inter_key, "imagecheck-test-root", root_key, 0)
+    chain_pem = work / "chain.pem"
+    chain_pem.write_bytes(_pem(inter) + _pem(root))
+
+    def leaf(label: str, san: x509.GeneralName, issuer_ext: x509.UnrecognizedExtension) -> dict[str, str]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([]))
+            .issuer_name(inter.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([san]), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                    crl_sign=False, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(issuer_ext, critical=False)
+            .sign(inter_key, hashes.SHA256())
+        )
+        key_path, cert_path = work / f"leaf-{label}.pkcs8.pem", work / f"leaf-{label}.pem"
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        cert_path.write_bytes(_pem(cert))
+        return {"key": str(key_path), "certificate": str(cert_path), "chain": str(chain_pem)}
+
+    leaves = {
+        "email": leaf(
+            "email",
+            x509.RFC822Name(EMAIL_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V1, EMAIL_ISSUER.encode()),
+        ),
+        "uri": leaf(
+            "uri",
+            x509.UniformResourceIdentifier(URI_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(URI_ISSUER)),
+        ),
+    }
+
+    def b64der(cert: x509.Certificate) -> str:
+        return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+    trusted_root = {
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [],
+        "certificateAuthorities": [
+            {
+                "subject": {"organization": "imagecheck test CA", "commonName": "imagecheck-test-intermediate"},
+                "uri": "https://ca.imagecheck.test",
+                "certChain": {"certificates": [{"rawBytes": b64der(inter)}, {"rawBytes": b64der(root)}]},
+                "validFor": {"start": (start - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+            }
+        ],
+        "ctlogs": [],
+        "timestampAuthorities": [],
+    }
+    root_path = work / "trusted_root.json"
+    root_path.write_text(json.dumps(trusted_root, indent=1))
+    return {"trusted_root": str(root_path), "leaves": leaves}
