@@ -69,7 +69,8 @@ type signedState struct {
 		Reference string `json:"reference"`
 		Digest    string `json:"digest"`
 	} `json:"images"`
-	Policies map[string]string `json:"policies"`
+	Policies   map[string]string `json:"policies"`
+	TrustRoots map[string]string `json:"trust_roots"`
 }
 
 var placeholder = regexp.MustCompile(`\{([a-z-]+)(?::([^}]+))?\}`)
@@ -97,6 +98,8 @@ func substitute(t *testing.T, h *harnessState, signed *signedState, text string)
 			return needSigned().Images[arg].Reference
 		case "signed-digest":
 			return needSigned().Images[arg].Digest
+		case "trust-root":
+			return needSigned().TrustRoots[arg]
 		case "policy":
 			p := needSigned().Policies[arg]
 			if !filepath.IsAbs(p) {
@@ -219,12 +222,11 @@ func TestConformanceVerify(t *testing.T) {
 	}
 	for _, c := range cases.Verify {
 		t.Run(c.Name, func(t *testing.T) {
+			var opts []imagecheck.VerifierOption
 			if c.TrustedRoot != nil {
-				// TODO(lead): the Go binding has no trusted-root option yet; run these cases
-				// once it does (tests/conformance/README.md, verify[].trusted_root).
-				t.Skipf("trusted_root %s: the Go binding cannot set a trust root yet", *c.TrustedRoot)
+				opts = append(opts, imagecheck.WithTrustedRoot(substitute(t, h, &signed, *c.TrustedRoot)))
 			}
-			v, err := imagecheck.NewVerifier("[]")
+			v, err := imagecheck.NewVerifier("[]", opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -111,7 +111,8 @@ class ConformanceTest {
             listOf(false, true).map { suspend ->
                 DynamicTest.dynamicTest("verify ${if (suspend) "suspend" else "blocking"} $name") {
                     val policy = File(Harness.substitute(case["policy"]!!.jsonPrimitive.content)).readText()
-                    val verifier = Verifier(policy, VerifierOptions(resolver = Harness.resolver()))
+                    val trustedRoot = case["trusted_root"].stringOrNull()?.let { Harness.substitute(it) }
+                    val verifier = Verifier(policy, VerifierOptions(resolver = Harness.resolver(), trustedRoot = trustedRoot))
                     val reference = Harness.substitute(case["reference"]!!.jsonPrimitive.content)
                     val creds = Harness.credentials(case, reference)
                     val expect = case["expect"]!!.jsonObject

@@ -66,13 +66,16 @@ object Harness {
             val o = image.jsonObject
             out = out.replace("{digest:${o["name"]!!.jsonPrimitive.content}}", o["digest"]!!.jsonPrimitive.content)
         }
-        if (out.contains("{signed") || out.contains("{policy:")) {
+        if (out.contains("{signed") || out.contains("{policy:") || out.contains("{trust-root:")) {
             for ((name, image) in signed["images"]!!.jsonObject) {
                 out = out.replace("{signed:$name}", image.jsonObject["reference"]!!.jsonPrimitive.content)
                 out = out.replace("{signed-digest:$name}", image.jsonObject["digest"]!!.jsonPrimitive.content)
             }
             for ((name, path) in signed["policies"]!!.jsonObject) {
                 out = out.replace("{policy:$name}", path.jsonPrimitive.content)
+            }
+            for ((name, path) in signed["trust_roots"]?.jsonObject ?: emptyMap()) {
+                out = out.replace("{trust-root:$name}", path.jsonPrimitive.content)
             }
         }
         check(!out.contains('{')) { "unknown placeholder left in $out" }
