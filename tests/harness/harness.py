@@ -1161,6 +1161,37 @@ def count_requests(path: Path | str, method: str, uri: str, since: int = 0, stat
     )
 
 
+class PlainRegistry:
+    """Uploads straight through the distribution API to a registry without auth (the harness's
+    `plain` one): for test data no client would push, such as forged or replayed signatures."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def put_blob(self, repo: str, data: bytes) -> str:
+        digest = sha256_digest(data)
+        req = urllib.request.Request(f"http://{self.host}/v2/{repo}/blobs/uploads/", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            location = resp.headers["Location"]
+        if location.startswith("/"):
+            location = f"http://{self.host}{location}"
+        sep = "&" if "?" in location else "?"
+        put = urllib.request.Request(f"{location}{sep}digest={digest}", data=data, method="PUT")
+        put.add_header("Content-Type", "application/octet-stream")
+        urllib.request.urlopen(put, timeout=10).close()
+        return digest
+
+    def put_manifest(self, repo: str, ref: str, body: bytes, media_type: str) -> str:
+        req = urllib.request.Request(f"http://{self.host}/v2/{repo}/manifests/{ref}", data=body, method="PUT")
+        req.add_header("Content-Type", media_type)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            served = resp.headers.get("Docker-Content-Digest", "")
+        digest = sha256_digest(body)
+        if served and served != digest:
+            raise HarnessError(f"registry stored {repo}:{ref} as {served}, expected {digest}")
+        return digest
+
+
 def registry_creds(state: dict[str, Any], registry: str) -> str | None:
     reg = state["registries"][registry]
     if "username" in reg:

@@ -31,7 +31,6 @@ import argparse
 import hashlib
 import json
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -72,34 +71,6 @@ def log(msg: str) -> None:
 
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-class Registry:
-    def __init__(self, host: str) -> None:
-        self.host = host
-
-    def put_blob(self, repo: str, data: bytes) -> str:
-        digest = sha256(data)
-        req = urllib.request.Request(f"http://{self.host}/v2/{repo}/blobs/uploads/", method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            location = resp.headers["Location"]
-        if location.startswith("/"):
-            location = f"http://{self.host}{location}"
-        sep = "&" if "?" in location else "?"
-        put = urllib.request.Request(f"{location}{sep}digest={digest}", data=data, method="PUT")
-        put.add_header("Content-Type", "application/octet-stream")
-        urllib.request.urlopen(put, timeout=10).close()
-        return digest
-
-    def put_manifest(self, repo: str, ref: str, body: bytes, media_type: str) -> str:
-        req = urllib.request.Request(f"http://{self.host}/v2/{repo}/manifests/{ref}", data=body, method="PUT")
-        req.add_header("Content-Type", media_type)
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            served = resp.headers.get("Docker-Content-Digest", "")
-        digest = sha256(body)
-        if served and served != digest:
-            raise harness.HarnessError(f"registry stored {repo}:{ref} as {served}, expected {digest}")
-        return digest
 
 
 def cosign_config(layer_digests: list[str]) -> bytes:
@@ -155,7 +126,7 @@ class Writer:
     def __init__(self, state_dir: Path, fixtures: Path) -> None:
         self.state = harness.load_state(state_dir)
         self.host = str(self.state["registries"]["plain"]["host"])
-        self.registry = Registry(self.host)
+        self.registry = harness.PlainRegistry(self.host)
         self.fixtures = fixtures
         self.work = state_dir / "realworld"
         self.work.mkdir(parents=True, exist_ok=True)

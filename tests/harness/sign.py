@@ -122,22 +122,10 @@ class Signer:
             return resp.read(), resp.headers.get("Content-Type", "")
 
     def put_blob(self, repo: str, data: bytes) -> str:
-        digest = harness.sha256_digest(data)
-        req = urllib.request.Request(f"http://{self.host('plain')}/v2/{repo}/blobs/uploads/", method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            location = resp.headers["Location"]
-        if location.startswith("/"):
-            location = f"http://{self.host('plain')}{location}"
-        sep = "&" if "?" in location else "?"
-        put = urllib.request.Request(f"{location}{sep}digest={digest}", data=data, method="PUT")
-        put.add_header("Content-Type", "application/octet-stream")
-        urllib.request.urlopen(put, timeout=10).close()
-        return digest
+        return harness.PlainRegistry(self.host("plain")).put_blob(repo, data)
 
     def put_manifest(self, repo: str, tag: str, body: bytes, media_type: str) -> None:
-        req = urllib.request.Request(self._url(repo, "manifests", tag), data=body, method="PUT")
-        req.add_header("Content-Type", media_type)
-        urllib.request.urlopen(req, timeout=10).close()
+        harness.PlainRegistry(self.host("plain")).put_manifest(repo, tag, body, media_type)
 
     def copy_signature(self, source: str, target: str) -> None:
         """Put `source`'s legacy signature manifest under `target`'s .sig tag (same repo)."""
