@@ -124,8 +124,6 @@ pub struct SignatureWalker<'a> {
     current: Option<SignatureSource>,
     pending: VecDeque<Pending>,
     yielded: usize,
-    /// Whether the registry answered 404 to the referrers API.
-    pub referrers_unsupported: bool,
 }
 
 #[derive(Debug)]
@@ -164,7 +162,6 @@ impl<'a> SignatureWalker<'a> {
             current: None,
             pending: VecDeque::new(),
             yielded: 0,
-            referrers_unsupported: false,
         }
     }
 
@@ -207,8 +204,8 @@ impl<'a> SignatureWalker<'a> {
                 self.credentials,
             )
             .await?;
+        // None: the registry has no referrers API (404); the tag fallback comes next.
         let Some(index) = index else {
-            self.referrers_unsupported = true;
             return Ok(());
         };
         self.queue_bundle_manifests(&index)
