@@ -247,13 +247,10 @@ impl Resolver {
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
-        if let Some(digest) = reference.digest() {
-            return Ok(digest.clone());
-        }
-        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
-        if let Some(digest) = self.cache_hit(engine, reference, ttl, credentials) {
+        if let Some(digest) = self.answer_without_io(engine, reference, ttl, credentials) {
             return Ok(digest);
         }
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
         let flight = self.inner.in_flight.join_or_start(&key, |id| {
@@ -297,24 +294,27 @@ impl Resolver {
             Ok(r) => r,
             Err(e) => return Some(Err(e.into())),
         };
-        if let Some(digest) = reference.digest() {
-            return Some(Ok(digest.clone()));
-        }
-        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
-        self.cache_hit(engine, &reference, ttl, credentials).map(Ok)
+        self.answer_without_io(engine, &reference, ttl, credentials)
+            .map(Ok)
     }
 
-    /// A cached digest younger than `ttl` (never for a zero `ttl`), allocating nothing.
-    fn cache_hit(
+    /// The answer that needs no I/O, allocating nothing: a digest reference's own digest, or a
+    /// cached digest younger than `ttl` (never for a zero `ttl`). Shared by the async path and
+    /// the sync fast path so the two cannot drift.
+    fn answer_without_io(
         &self,
         engine: &Engine,
         reference: &Reference,
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Option<Digest> {
+        if let Some(digest) = reference.digest() {
+            return Some(digest.clone());
+        }
         if ttl.is_zero() {
             return None;
         }
+        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let fingerprint = credentials.map(Credentials::fingerprint);
         let key = KeyRef {
             engine: engine.name(),
