@@ -6,18 +6,13 @@
     reason = "a test should stop at the first surprise"
 )]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn state() -> Value {
-    let dir = std::env::var("IMAGECHECK_HARNESS")
-        .expect("IMAGECHECK_HARNESS is not set: start tests/harness/harness.py (tests/run does)");
-    let text =
-        std::fs::read_to_string(PathBuf::from(dir).join("state.json")).expect("harness state.json");
-    serde_json::from_str(&text).unwrap()
-}
+use support::state;
 
 fn host(s: &Value, registry: &str) -> String {
     s["registries"][registry]["host"]

@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import ssl
 import socket
 import subprocess
 import sys
@@ -57,7 +58,7 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 
-REGISTRY_NAMES = ("plain", "basic", "token")
+REGISTRY_NAMES = ("plain", "basic", "token", "tls")
 BASIC_USER = "alice"
 TOKEN_USER = "bob"
 TOKEN_SERVICE = "imagecheck-test-registry"
@@ -306,6 +307,71 @@ def generate_token_keypair(key_path: Path, cert_path: Path) -> str:
     write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return libtrust_key_id(spki)
+
+
+def generate_tls_ca_and_server_cert(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA of its own and a server certificate for 127.0.0.1 (IP SAN) it signed.
+
+    Returns (ca_pem, server_cert_pem, server_key_pem). The CA is in no trust store: clients must be
+    given it (SSL_CERT_FILE), so the HTTPS registry also proves that an unknown issuer is refused.
+    """
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imagecheck harness TLS CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+    write_atomic(ca_path, ca_cert.public_bytes(serialization.Encoding.PEM))
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_atomic(
+        key_path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        0o600,
+    )
+    return ca_path, cert_path, key_path
 
 
 @dataclass(frozen=True)
@@ -697,10 +763,16 @@ class Registry:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     attempts: int = 0
+    # {"certificate": path, "key": path}: serve HTTPS.
+    tls: dict[str, str] | None = None
 
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def config_path(self) -> Path:
@@ -720,6 +792,8 @@ class Registry:
         }
         if self.auth is not None:
             cfg["auth"] = self.auth
+        if self.tls is not None:
+            cfg["http"]["tls"] = self.tls
         write_atomic(self.config_path, json.dumps(cfg, indent=2).encode() + b"\n")
 
     def spawn(self, started: Started, port: int) -> None:
@@ -729,9 +803,18 @@ class Registry:
         self.proc = started.spawn(self.name, ["docker-registry", "serve", str(self.config_path)], self.log_path)
 
 
+# Readiness checks only: the TLS registry's CA is checked by the tests, not here.
+_UNVERIFIED_TLS = ssl.create_default_context()
+_UNVERIFIED_TLS.check_hostname = False
+_UNVERIFIED_TLS.verify_mode = ssl.CERT_NONE
+_DIRECT_ANY_TLS = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=_UNVERIFIED_TLS)
+)
+
+
 def _http_status(url: str, timeout: float = 1.0) -> int | None:
     try:
-        with _DIRECT.open(url, timeout=timeout) as resp:
+        with _DIRECT_ANY_TLS.open(url, timeout=timeout) as resp:
             return int(resp.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
@@ -756,7 +839,7 @@ def wait_registries(regs: list[Registry], started: Started) -> None:
                     f"registry {reg.name} exited with status {reg.proc.returncode}; "
                     f"tail of {reg.log_path}:\n{text}"
                 )
-            if _http_status(f"http://{reg.host}/v2/") in (200, 401):
+            if _http_status(f"{reg.base_url}/v2/") in (200, 401):
                 pending.remove(reg)
         if not pending:
             break
@@ -912,6 +995,10 @@ IMAGES: tuple[ImageSpec, ...] = (
 )
 
 
+# On the HTTPS registry (state["tls_registry"]), whose CA no trust store holds.
+TLS_IMAGE = ImageSpec("tls-hello-oci", "tls", "test/hello", "v1", False, None, OCI_MANIFEST)
+
+
 def _clean_state_dir(state_dir: Path) -> None:
     """Remove what a previous run left (only the harness's own files and folders)."""
     for name in (*REGISTRY_NAMES, "layouts", "skopeo"):
@@ -1003,13 +1090,16 @@ def _start(state_dir: Path, started: Started, t0: float, owner_pid: int | None) 
     htpasswd_path = regs["basic"].dir / "htpasswd"
     write_atomic(htpasswd_path, _htpasswd(BASIC_USER, basic_pw), 0o600)
     regs["basic"].auth = {"htpasswd": {"realm": "imagecheck-basic", "path": str(htpasswd_path)}}
-    ports = free_ports(3)
+    tls_ca, tls_cert, tls_key = generate_tls_ca_and_server_cert(regs["tls"].dir)
+    regs["tls"].tls = {"certificate": str(tls_cert), "key": str(tls_key)}
+    ports = free_ports(4)
     regs["plain"].spawn(started, ports[0])
     regs["basic"].spawn(started, ports[1])
+    regs["tls"].spawn(started, ports[3])
 
     # Layouts (pure Python) while the servers come up.
     layouts: dict[str, LayoutInfo] = {}
-    for spec in IMAGES:
+    for spec in (*IMAGES, TLS_IMAGE):
         seed = f"{spec.name}|{spec.registry}/{spec.repository}:{spec.tag}|run {run_nonce}"
         layouts[spec.name] = make_layout(state_dir / "layouts" / spec.name, seed, spec.index)
 
@@ -1027,7 +1117,7 @@ def _start(state_dir: Path, started: Started, t0: float, owner_pid: int | None) 
     wait_registries(list(regs.values()), started)
     t_up = time.monotonic()
 
-    creds = {"plain": None, "basic": f"{BASIC_USER}:{basic_pw}", "token": f"{TOKEN_USER}:{token_pw}"}
+    creds = {"plain": None, "basic": f"{BASIC_USER}:{basic_pw}", "token": f"{TOKEN_USER}:{token_pw}", "tls": None}
 
     def push_one(spec: ImageSpec) -> dict[str, Any]:
         reg = regs[spec.registry]
@@ -1057,9 +1147,11 @@ def _start(state_dir: Path, started: Started, t0: float, owner_pid: int | None) 
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         images = list(pool.map(push_one, IMAGES))
+        tls_image = push_one(TLS_IMAGE)
 
     # Every image must be distinct (podman lists all repo names sharing an image ID).
-    all_digests = [i["digest"] for i in images] + [c["digest"] for i in images for c in i.get("children", [])]
+    all_digests = [i["digest"] for i in (*images, tls_image)]
+    all_digests += [c["digest"] for i in images for c in i.get("children", [])]
     if len(set(all_digests)) != len(all_digests):
         raise HarnessError(f"test images are not distinct: {all_digests}")
 
@@ -1087,6 +1179,13 @@ def _start(state_dir: Path, started: Started, t0: float, owner_pid: int | None) 
             },
         },
         "images": images,
+        # Kept apart from "registries" and "images", which callers treat as plain-HTTP hosts.
+        "tls_registry": {
+            "host": regs["tls"].host,
+            "ca": str(tls_ca),
+            "log": str(regs["tls"].log_path),
+            "image": tls_image,
+        },
         "layouts": {name: str(info.path) for name, info in layouts.items()},
         "pids": [p.pid for p in started.procs.values()],
         "processes": procs,
@@ -1096,7 +1195,8 @@ def _start(state_dir: Path, started: Started, t0: float, owner_pid: int | None) 
     }
     write_atomic(state_dir / "state.json", json.dumps(state, indent=2).encode() + b"\n")
     log(
-        f"up: plain {regs['plain'].host}, basic {regs['basic'].host}, token {regs['token'].host} "
+        f"up: plain {regs['plain'].host}, basic {regs['basic'].host}, token {regs['token'].host}, "
+        f"tls {regs['tls'].host} "
         f"(token server {token_url}); servers ready in {t_up - t0:.1f}s, "
         f"{len(images)} images pushed, total {time.monotonic() - t0:.1f}s"
     )
@@ -1235,7 +1335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("push", help="push a layout to one of the harness registries; print the digest")
     p.add_argument("--state-dir", required=True, type=Path)
     p.add_argument("--layout", required=True, type=Path)
-    p.add_argument("--registry", required=True, choices=REGISTRY_NAMES)
+    p.add_argument("--registry", required=True, choices=("plain", "basic", "token"))
     p.add_argument("--to", required=True, metavar="REPO:TAG")
     p.add_argument("--format", choices=("v2s2", "oci"), default=None, help="convert (skopeo --format)")
     p = sub.add_parser("watchdog", help=argparse.SUPPRESS)

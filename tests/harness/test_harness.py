@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -91,7 +92,7 @@ class HarnessTest(unittest.TestCase):
         s = self.state
         self.assertEqual(set(s["registries"]), {"plain", "basic", "token"})
         self.assertEqual(s["state_dir"], str(self.state_dir.resolve()))
-        self.assertEqual(set(s["processes"]), {"plain", "basic", "token", "token-server", "watchdog"})
+        self.assertEqual(set(s["processes"]), {"plain", "basic", "token", "tls", "token-server", "watchdog"})
         self.assertEqual(sorted(s["pids"]), sorted(s["processes"].values()))
         self.assertEqual(s["owner_pid"], os.getpid())
         self.assertEqual(sorted(s["pids"]), sorted(int(p) for p in (self.state_dir / "pids").read_text().split()))
@@ -100,6 +101,24 @@ class HarnessTest(unittest.TestCase):
         for i in s["images"]:
             self.assertTrue(Path(s["layouts"][i["name"]], "oci-layout").exists())
         self.assertLess(self.start_seconds, 20.0)
+
+    # -- tls ---------------------------------------------------------------------------
+
+    def test_tls_registry_serves_https_under_its_own_ca_only(self) -> None:
+        t = self.state["tls_registry"]
+        url = f"https://{t['host']}/v2/{t['image']['repository']}/manifests/{t['image']['tag']}"
+        req = urllib.request.Request(url, method="HEAD", headers={"Accept": t["image"]["media_type"]})
+
+        def opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
+            return urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+            )
+
+        with opener(ssl.create_default_context(cafile=t["ca"])).open(req, timeout=5) as resp:
+            self.assertEqual(resp.headers["Docker-Content-Digest"], t["image"]["digest"])
+        with self.assertRaises(urllib.error.URLError) as refused:
+            opener(ssl.create_default_context()).open(req, timeout=5)
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", str(refused.exception))
 
     # -- plain -----------------------------------------------------------------------
 

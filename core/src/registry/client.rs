@@ -466,6 +466,7 @@ fn build_http(timeout: Duration) -> reqwest::Client {
         // Registries redirect blob reads to storage; reqwest drops Authorization when a
         // redirect leaves the host.
         .redirect(reqwest::redirect::Policy::limited(5))
+        .tls_backend_preconfigured(super::tls::client_config())
         .build()
         .unwrap_or_else(|e| panic!("imagecheck: cannot build the HTTP client: {e}"))
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod challenge;
 mod client;
 pub mod media_types;
+mod tls;
 mod token;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
