@@ -301,7 +301,7 @@ impl Resolver {
     /// The answer that needs no I/O, allocating nothing: a digest reference's own digest, or a
     /// cached digest younger than `ttl` (never for a zero `ttl`). Shared by the async path and
     /// the sync fast path so the two cannot drift.
-    fn answer_without_io(
+    pub(crate) fn answer_without_io(
         &self,
         engine: &Engine,
         reference: &Reference,
@@ -322,6 +322,18 @@ impl Resolver {
             credentials: fingerprint.as_ref(),
         };
         self.inner.cache.get(&key, ttl, self.inner.clock.now())
+    }
+
+    /// The digest `reference` last resolved to through `engine`, however old: a hint for work
+    /// that can start before a fresh resolve answers (the verifier lists signatures of this
+    /// digest while the tag is re-checked), never an answer.
+    pub(crate) fn last_known(
+        &self,
+        engine: &Engine,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Option<Digest> {
+        self.answer_without_io(engine, reference, Duration::MAX, credentials)
     }
 
     /// Resolve from a thread that is not running async code (FFI callers): the cached answer

@@ -5,12 +5,20 @@
 //! (cosign v3), the `sha256-<hex>` referrers tag fallback (registries without the referrers
 //! API), then the legacy `sha256-<hex>.sig` tag (cosign simple signing). Bounds: manifests
 //! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all.
+//!
+//! Round trips are the cost that matters against a remote registry: listings can be made ahead
+//! (all sources at once on a registry not yet known, or during the tag's HEAD), a legacy
+//! payload that is exactly what `cosign sign` writes for this image is recognised by its
+//! digest instead of fetched, and content-addressed reads go through the verifier's
+//! `BlobCache`. None of this changes which candidate is checked first, or the verdict.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use serde::Deserialize;
 
+use super::blob_cache::BlobCache;
+use super::payload::cosign_default_payload;
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
@@ -117,10 +125,15 @@ struct Manifest {
 #[derive(Debug)]
 pub struct SignatureWalker<'a> {
     client: &'a RegistryClient,
+    blobs: &'a BlobCache,
     reference: &'a Reference,
     digest: &'a Digest,
     credentials: Option<&'a Credentials>,
     sources: VecDeque<SignatureSource>,
+    /// List every remaining source at once when the first is listed (see [`Self::new`]).
+    list_all_at_once: bool,
+    /// Listings made ahead of their turn, consumed in source order.
+    listed: HashMap<SignatureSource, Result<Vec<Pending>, DigestCause>>,
     current: Option<SignatureSource>,
     pending: VecDeque<Pending>,
     yielded: usize,
@@ -145,24 +158,54 @@ impl std::fmt::Debug for Descriptor {
 
 impl<'a> SignatureWalker<'a> {
     /// Walk `order` (normally [`SignatureSource::ORDER`]) for `digest` in `reference`'s
-    /// repository.
-    pub fn new(
+    /// repository. With `list_all_at_once`, the first listing request goes out together with
+    /// those of every later source, so a registry whose layout is not yet known costs one round
+    /// trip instead of one per source; candidates are still taken strictly in `order`, and a
+    /// later source's error only counts once the walk reaches it. Content-addressed reads go
+    /// through `blobs`.
+    pub(crate) fn new(
         client: &'a RegistryClient,
+        blobs: &'a BlobCache,
         reference: &'a Reference,
         digest: &'a Digest,
         credentials: Option<&'a Credentials>,
         order: &[SignatureSource],
+        list_all_at_once: bool,
     ) -> Self {
         SignatureWalker {
             client,
+            blobs,
             reference,
             digest,
             credentials,
             sources: order.iter().copied().collect(),
+            list_all_at_once,
+            listed: HashMap::new(),
             current: None,
             pending: VecDeque::new(),
             yielded: 0,
         }
+    }
+
+    /// The digest whose signatures this walker lists.
+    pub(crate) fn digest(&self) -> &Digest {
+        self.digest
+    }
+
+    /// Make the first listing (or all of them, with `list_all_at_once`) now, so it can overlap
+    /// other I/O; [`Self::next`] uses the answers, errors included, when their turn comes.
+    pub(crate) async fn list_ahead(&mut self) {
+        let ahead: Vec<SignatureSource> = if self.list_all_at_once {
+            self.sources.iter().copied().collect()
+        } else {
+            self.sources.front().copied().into_iter().collect()
+        };
+        let ahead: Vec<SignatureSource> = ahead
+            .into_iter()
+            .filter(|s| !self.listed.contains_key(s))
+            .collect();
+        let answers = futures::future::join_all(ahead.iter().map(|s| self.list(*s))).await;
+        self.listed.extend(ahead.into_iter().zip(answers));
     }
 
     /// The next candidate and where it came from; None when every source is exhausted or
@@ -181,19 +224,31 @@ impl<'a> SignatureWalker<'a> {
                 }
                 continue;
             }
-            let Some(source) = self.sources.pop_front() else {
+            let Some(source) = self.sources.front().copied() else {
                 return Ok(None);
             };
-            self.current = Some(source);
-            match source {
-                SignatureSource::Referrers => self.list_referrers().await?,
-                SignatureSource::ReferrersTag => self.list_referrers_tag().await?,
-                SignatureSource::LegacyTag => self.list_legacy().await?,
+            if !self.listed.contains_key(&source) {
+                self.list_ahead().await;
             }
+            self.sources.pop_front();
+            self.current = Some(source);
+            let listing = self
+                .listed
+                .remove(&source)
+                .unwrap_or_else(|| Ok(Vec::new()));
+            self.pending.extend(listing?);
         }
     }
 
-    async fn list_referrers(&mut self) -> Result<(), DigestCause> {
+    async fn list(&self, source: SignatureSource) -> Result<Vec<Pending>, DigestCause> {
+        match source {
+            SignatureSource::Referrers => self.list_referrers().await,
+            SignatureSource::ReferrersTag => self.list_referrers_tag().await,
+            SignatureSource::LegacyTag => self.list_legacy().await,
+        }
+    }
+
+    async fn list_referrers(&self) -> Result<Vec<Pending>, DigestCause> {
         let index = self
             .client
             .get_referrers(
@@ -205,54 +260,41 @@ impl<'a> SignatureWalker<'a> {
             )
             .await?;
         // None: the registry has no referrers API (404); the tag fallback comes next.
-        let Some(index) = index else {
-            return Ok(());
-        };
-        self.queue_bundle_manifests(&index)
-    }
-
-    async fn list_referrers_tag(&mut self) -> Result<(), DigestCause> {
-        let tag = format!("{}-{}", self.digest.algorithm(), self.digest.hex());
-        let Some(index) = self.manifest_or_none(&tag).await? else {
-            return Ok(());
-        };
-        self.queue_bundle_manifests(&index)
-    }
-
-    fn queue_bundle_manifests(&mut self, index: &[u8]) -> Result<(), DigestCause> {
-        for digest in bundle_manifests(index)? {
-            self.pending.push_back(Pending::BundleManifest(digest));
+        match index {
+            Some(index) => bundle_pendings(&index),
+            None => Ok(Vec::new()),
         }
-        Ok(())
     }
 
-    async fn list_legacy(&mut self) -> Result<(), DigestCause> {
+    async fn list_referrers_tag(&self) -> Result<Vec<Pending>, DigestCause> {
+        let tag = format!("{}-{}", self.digest.algorithm(), self.digest.hex());
+        match self.manifest_or_none(&tag).await? {
+            Some(index) => bundle_pendings(&index),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn list_legacy(&self) -> Result<Vec<Pending>, DigestCause> {
         let tag = format!("{}-{}.sig", self.digest.algorithm(), self.digest.hex());
         let Some(manifest) = self.manifest_or_none(&tag).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
-        let manifest: Manifest = parse_json(&manifest, "signature manifest")?;
-        for layer in manifest.layers {
-            if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE
-                || layer.size > MAX_PAYLOAD_BYTES as u64
-            {
-                continue;
-            }
-            if let Ok(digest) = Digest::parse(&layer.digest) {
-                self.pending.push_back(Pending::LegacyLayer {
-                    digest,
-                    annotations: layer.annotations,
-                });
-            }
-        }
-        Ok(())
+        Ok(legacy_layers(&manifest)?
+            .into_iter()
+            .map(|(digest, annotations)| Pending::LegacyLayer {
+                digest,
+                annotations,
+            })
+            .collect())
     }
 
     async fn fetch(&mut self, pending: Pending) -> Result<Option<Candidate>, DigestCause> {
         match pending {
             Pending::BundleManifest(manifest_digest) => {
-                let Some(bytes) = self.manifest_or_none(manifest_digest.as_str()).await? else {
-                    return Ok(None);
+                let bytes = match self.content(&manifest_digest, Content::Manifest).await {
+                    Ok(bytes) => bytes,
+                    Err(cause) if cause.kind == CauseKind::NotFound => return Ok(None),
+                    Err(cause) => return Err(cause),
                 };
                 let manifest: Manifest = parse_json(&bytes, "referrer manifest")?;
                 let is_bundle = manifest.artifact_type.as_deref() == Some(BUNDLE_V03_MEDIA_TYPE)
@@ -268,15 +310,7 @@ impl<'a> SignatureWalker<'a> {
                 let Ok(layer_digest) = Digest::parse(&layer.digest) else {
                     return Ok(None);
                 };
-                let json = self
-                    .client
-                    .get_blob(
-                        self.reference,
-                        &layer_digest,
-                        MAX_PAYLOAD_BYTES,
-                        self.credentials,
-                    )
-                    .await?;
+                let json = self.content(&layer_digest, Content::Blob).await?;
                 Ok(Some(Candidate::Bundle(BundleSignature {
                     json,
                     manifest_digest,
@@ -289,10 +323,10 @@ impl<'a> SignatureWalker<'a> {
                 let Some(signature) = annotations.remove(SIGNATURE_ANNOTATION) else {
                     return Ok(None);
                 };
-                let payload = self
-                    .client
-                    .get_blob(self.reference, &digest, MAX_PAYLOAD_BYTES, self.credentials)
-                    .await?;
+                let payload = match self.predicted_payload(&digest) {
+                    Some(payload) => payload,
+                    None => self.content(&digest, Content::Blob).await?,
+                };
                 Ok(Some(Candidate::Legacy(LegacySignature {
                     payload,
                     signature,
@@ -305,15 +339,56 @@ impl<'a> SignatureWalker<'a> {
         }
     }
 
-    async fn manifest_or_none(&self, tag_or_digest: &str) -> Result<Option<Bytes>, DigestCause> {
+    /// The payload blob `layer`, without a fetch, when it is the one `cosign sign` writes for
+    /// this image (no annotations, signed under this repository's name): those bytes hash to
+    /// `layer` only if they are the blob. A copied signature (another repository's name) or
+    /// one with annotations is fetched as usual.
+    fn predicted_payload(&self, layer: &Digest) -> Option<Bytes> {
+        let repository = self.reference.repository();
+        let registry = self.reference.registry();
+        // go-containerregistry spells Docker Hub `index.docker.io`; cosign writes that name.
+        let hub = (registry == crate::reference::DOCKER_HUB)
+            .then(|| format!("index.docker.io/{repository}"));
+        std::iter::once(format!("{registry}/{repository}"))
+            .chain(hub)
+            .map(|name| cosign_default_payload(&name, self.digest))
+            .find(|payload| layer.matches(payload))
+            .map(Bytes::from)
+    }
+
+    /// A manifest or blob named by its digest: from the cache, or fetched (digest checked by
+    /// the client) and kept.
+    async fn content(&self, digest: &Digest, kind: Content) -> Result<Bytes, DigestCause> {
+        let (registry, repository) = (self.reference.registry(), self.reference.repository());
+        if let Some(bytes) = self.blobs.get(registry, repository, digest) {
+            return Ok(bytes);
+        }
+        let bytes = match kind {
+            Content::Manifest => {
+                self.client
+                    .get_manifest_limited(
+                        self.reference,
+                        digest.as_str(),
+                        MAX_MANIFEST_BYTES,
+                        self.credentials,
+                    )
+                    .await?
+                    .bytes
+            }
+            Content::Blob => {
+                self.client
+                    .get_blob(self.reference, digest, MAX_PAYLOAD_BYTES, self.credentials)
+                    .await?
+            }
+        };
+        self.blobs.put(registry, repository, digest, bytes.clone());
+        Ok(bytes)
+    }
+
+    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Bytes>, DigestCause> {
         match self
             .client
-            .get_manifest_limited(
-                self.reference,
-                tag_or_digest,
-                MAX_MANIFEST_BYTES,
-                self.credentials,
-            )
+            .get_manifest_limited(self.reference, tag, MAX_MANIFEST_BYTES, self.credentials)
             .await
         {
             Ok(fetched) => Ok(Some(fetched.bytes)),
@@ -321,6 +396,19 @@ impl<'a> SignatureWalker<'a> {
             Err(cause) => Err(cause),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Content {
+    Manifest,
+    Blob,
+}
+
+fn bundle_pendings(index: &[u8]) -> Result<Vec<Pending>, DigestCause> {
+    Ok(bundle_manifests(index)?
+        .into_iter()
+        .map(Pending::BundleManifest)
+        .collect())
 }
 
 /// The referrer manifests of a referrers index (API answer or `sha256-<hex>` tag) that carry a

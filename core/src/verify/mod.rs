@@ -7,12 +7,14 @@
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
 //! * [`bundle`]: sigstore bundles (cosign v3): DSSE in-toto statements naming the image.
 //! * [`discovery`]: finding an image's stored signatures in its registry, lazily.
+//! * `blob_cache`: signature artifacts kept by content digest for re-verification.
 //! * [`trust_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
 //! * [`keyless`]: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
 //! * [`check`]: one candidate signature against one rule.
 //! * [`failure`]: why each signature candidate failed, summarised in one line.
 //! * [`verifier`]: the [`Verifier`]: rules top-down, resolve on the way, result cache.
 
+mod blob_cache;
 pub mod bundle;
 pub mod check;
 pub mod discovery;

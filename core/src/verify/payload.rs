@@ -104,6 +104,22 @@ struct RawImage {
     docker_manifest_digest: String,
 }
 
+/// The payload `cosign sign` writes for `docker_reference`@`digest` without annotations, byte
+/// for byte (Go's `encoding/json` of cosign's struct: fixed key order, no spaces).
+///
+/// Discovery uses it to skip a fetch: when these bytes hash to a `.sig` layer's digest they
+/// are that layer's blob (finding other bytes with the same sha256 is a preimage attack), and
+/// they are then checked exactly as fetched bytes would be.
+pub fn cosign_default_payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
+    // Reference grammar leaves nothing to escape; quoting through serde keeps that true for
+    // any input.
+    let quoted = serde_json::Value::from(docker_reference).to_string();
+    format!(
+        "{{\"critical\":{{\"identity\":{{\"docker-reference\":{quoted}}},\"image\":{{\"docker-manifest-digest\":\"{digest}\"}},\"type\":\"{SIMPLE_SIGNING_TYPE}\"}},\"optional\":null}}"
+    )
+    .into_bytes()
+}
+
 impl SimpleSigningPayload {
     /// Parse `bytes` (at most [`MAX_PAYLOAD_BYTES`]) and check its type. The digest is not
     /// checked: use [`Self::check_digest`] or [`Self::parse_for`].
@@ -180,6 +196,36 @@ impl SimpleSigningPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosign_default_payload_hashes_to_the_layer_digest_cosign_stored() {
+        // Signatures written by cosign, from shared/fixtures/realworld/legacy-sig: the payload
+        // and the `.sig` manifest naming its digest.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/realworld/legacy-sig");
+        let cases = [
+            ("containers-image-key-valid", "sig-manifest.derived.json"),
+            (
+                "salrashid123-server_image-gha-v0.0.30-index",
+                "sig-manifest.json",
+            ),
+        ];
+        for (case, manifest) in cases {
+            let written = std::fs::read(dir.join(case).join("payload.json")).unwrap();
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join(case).join(manifest)).unwrap())
+                    .unwrap();
+            let layer = Digest::parse(manifest["layers"][0]["digest"].as_str().unwrap()).unwrap();
+            let parsed = SimpleSigningPayload::parse(written.clone()).unwrap();
+            let rebuilt =
+                cosign_default_payload(parsed.docker_reference(), parsed.manifest_digest());
+            assert!(layer.matches(&rebuilt), "{case}");
+            assert_eq!(rebuilt, written, "{case}");
+            // Any other reference spelling gives other bytes, so the fetch is not skipped.
+            let other = cosign_default_payload("example.com/other", parsed.manifest_digest());
+            assert!(!layer.matches(&other), "{case}");
+        }
+    }
 
     const REALWORLD: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),

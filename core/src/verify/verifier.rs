@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use super::blob_cache::BlobCache;
 use super::check;
 use super::discovery::{SignatureSource, SignatureWalker};
 use super::failure::{CandidateFailure, summarize};
@@ -49,6 +50,8 @@ struct Inner {
     /// signature verifies, so the order changes which one is reported, never the verdict; it
     /// saves the requests of sources a registry does not use.
     preferred: Mutex<HashMap<String, SignatureSource>>,
+    /// Signature manifests and blobs by digest, for re-verification.
+    blobs: BlobCache,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -140,6 +143,7 @@ impl Verifier {
                 result_ttl,
                 results: Mutex::new(HashMap::new()),
                 preferred: Mutex::new(HashMap::new()),
+                blobs: BlobCache::default(),
             }),
         }
     }
@@ -215,27 +219,62 @@ impl Verifier {
             RuleAction::PublicKey(key) => Method::Key(key),
             RuleAction::Keyless(identity) => Method::Keyless(identity),
         };
-        let digest = self
-            .inner
-            .resolver
-            .resolve_reference(
-                &Engine::Registry,
-                &parsed,
-                self.inner.resolve_ttl,
-                credentials,
-            )
-            .await?;
-        let result_key = ResultKey {
+        let result_key = |digest: &Digest| ResultKey {
             name: parsed.name(),
             digest: digest.clone(),
             rule: rule.fingerprint(),
             trust_root: self.inner.trust_root.fingerprint(),
         };
+        let resolver = &self.inner.resolver;
+        let ttl = self.inner.resolve_ttl;
+        // Without I/O (a digest reference, or a tag resolved within the TTL): the result cache
+        // answers most calls here.
+        let fresh = resolver.answer_without_io(&Engine::Registry, &parsed, ttl, credentials);
+        if let Some(cached) = fresh
+            .as_ref()
+            .and_then(|d| self.cached_result(&result_key(d)))
+        {
+            return Ok(cached);
+        }
+        let (order, learned) = self.source_order(parsed.registry());
+        let walker = |digest| {
+            SignatureWalker::new(
+                resolver.registry(),
+                &self.inner.blobs,
+                &parsed,
+                digest,
+                credentials,
+                &order,
+                !learned,
+            )
+        };
+        // A tag that must be re-checked, whose last digest has no cached result: list that
+        // digest's signatures while the HEAD is in flight. The tag usually has not moved, and
+        // then the listing is the one the walk needs; if it moved, the listing is dropped.
+        let guess = match fresh {
+            Some(_) => None,
+            None => resolver
+                .last_known(&Engine::Registry, &parsed, credentials)
+                .filter(|guess| self.cached_result(&result_key(guess)).is_none()),
+        };
+        let resolve = resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials);
+        let (digest, listed_ahead) = match &guess {
+            Some(guess) => {
+                let mut ahead = walker(guess);
+                let (digest, ()) = tokio::join!(resolve, ahead.list_ahead());
+                let digest = digest?;
+                let ahead = (ahead.digest() == &digest).then_some(ahead);
+                (digest, ahead)
+            }
+            None => (resolve.await?, None),
+        };
+        let result_key = result_key(&digest);
         if let Some(cached) = self.cached_result(&result_key) {
             return Ok(cached);
         }
+        let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
         let verification = self
-            .check_signatures(&parsed, &digest, rule, method, credentials)
+            .check_signatures(&parsed, &digest, walker, rule, method)
             .await?;
         if !self.inner.result_ttl.is_zero() {
             self.inner
@@ -269,13 +308,10 @@ impl Verifier {
         &self,
         reference: &Reference,
         digest: &Digest,
+        mut walker: SignatureWalker<'_>,
         rule: &Rule,
         method: Method<'_>,
-        credentials: Option<&Credentials>,
     ) -> Result<Verification> {
-        let order = self.source_order(reference.registry());
-        let client = self.inner.resolver.registry();
-        let mut walker = SignatureWalker::new(client, reference, digest, credentials, &order);
         let mut failures = Vec::new();
         let failed = |reason: String| Error::VerificationFailed {
             reference: reference.to_string(),
@@ -326,7 +362,9 @@ impl Verifier {
         Err(failed(format!("{rule}: {}", summarize(&failures))))
     }
 
-    fn source_order(&self, registry: &str) -> Vec<SignatureSource> {
+    /// The order to try signature sources in on `registry`, and whether it was learned (a source
+    /// verified there before) rather than DESIGN.md's default.
+    fn source_order(&self, registry: &str) -> (Vec<SignatureSource>, bool) {
         let preferred = self
             .inner
             .preferred
@@ -342,7 +380,7 @@ impl Verifier {
                 .copied()
                 .filter(|s| Some(*s) != preferred),
         );
-        order
+        (order, preferred.is_some())
     }
 }
 

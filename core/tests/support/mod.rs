@@ -6,6 +6,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod fake_registry;
+pub mod slow_link;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -255,4 +256,32 @@ pub fn signed_policy(name: &str) -> PathBuf {
             .as_str()
             .unwrap_or_else(|| panic!("no policy {name}")),
     )
+}
+
+/// `cosign verify --key KEY` as every comparison runs it: the log ignored (public-key rules do
+/// not need it) and plain-HTTP registries allowed. Add credentials and the reference.
+pub fn cosign_verify_command(key: &str) -> Command {
+    let mut command = Command::new(signed()["cosign"].as_str().unwrap());
+    command.args([
+        "verify",
+        "--key",
+        key,
+        "--insecure-ignore-tlog=true",
+        "--allow-insecure-registry",
+        "--allow-http-registry",
+    ]);
+    command
+}
+
+/// Run `command`, panicking with its stderr unless it succeeds.
+pub fn run_ok(command: &mut Command) -> std::process::Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
