@@ -15,6 +15,10 @@ pub struct Accepted {
     pub format: &'static str,
     /// Something the success message must say (e.g. that SCTs were not checked).
     pub note: Option<&'static str>,
+    /// Unix seconds after which this acceptance no longer holds: set when a certificate was
+    /// checked at the current time (no transparency log), so a cached success cannot outlive
+    /// the certificate.
+    pub valid_until: Option<i64>,
 }
 
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
@@ -38,6 +42,7 @@ pub fn with_public_key(
             Ok(Accepted {
                 format: "sigstore bundle",
                 note: None,
+                valid_until: None,
             })
         }
     }
@@ -60,6 +65,7 @@ fn legacy_with_key(
     Ok(Accepted {
         format: "legacy .sig signature",
         note: None,
+        valid_until: None,
     })
 }
 

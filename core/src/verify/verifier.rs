@@ -45,7 +45,7 @@ struct Inner {
     trust_root: TrustRoot,
     resolve_ttl: Duration,
     result_ttl: Duration,
-    results: Mutex<HashMap<ResultKey, (Verification, Instant)>>,
+    results: Mutex<HashMap<ResultKey, CachedResult>>,
     /// The signature source that last verified per registry, tried first next time. Any valid
     /// signature verifies, so the order changes which one is reported, never the verdict; it
     /// saves the requests of sources a registry does not use.
@@ -53,6 +53,15 @@ struct Inner {
     /// Signature manifests and blobs by digest, for re-verification.
     blobs: BlobCache,
 }
+
+#[derive(Debug)]
+struct CachedResult {
+    verification: Verification,
+    expires: Instant,
+}
+
+/// Results kept at most; past it, expired ones go, then those expiring soonest.
+const MAX_RESULTS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ResultKey {
@@ -92,7 +101,9 @@ impl VerifierBuilder {
         self
     }
 
-    /// How long a successful verification is reused (default 5 minutes; zero disables).
+    /// How long a successful verification is reused (default 5 minutes; zero disables). A
+    /// success whose certificate was checked at the current time (no transparency log) is
+    /// reused only while that certificate is valid. At most 4,096 results are kept.
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
         self.result_ttl = ttl;
         self
@@ -273,16 +284,10 @@ impl Verifier {
             return Ok(cached);
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
-        let verification = self
+        let (verification, valid_until) = self
             .check_signatures(&parsed, &digest, walker, rule, method)
             .await?;
-        if !self.inner.result_ttl.is_zero() {
-            self.inner
-                .results
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(result_key, (verification.clone(), Instant::now()));
-        }
+        self.remember(result_key, &verification, valid_until);
         Ok(verification)
     }
 
@@ -300,8 +305,34 @@ impl Verifier {
 
     fn cached_result(&self, key: &ResultKey) -> Option<Verification> {
         let results = self.inner.results.lock().unwrap_or_else(|p| p.into_inner());
-        let (verification, stored) = results.get(key)?;
-        (stored.elapsed() < self.inner.result_ttl).then(|| verification.clone())
+        let cached = results.get(key)?;
+        (Instant::now() < cached.expires).then(|| cached.verification.clone())
+    }
+
+    /// Keep a success for the result TTL, or until `valid_until` (Unix seconds) if sooner.
+    fn remember(&self, key: ResultKey, verification: &Verification, valid_until: Option<i64>) {
+        let now = Instant::now();
+        let Some(expires) = result_expiry(now, unix_now(), self.inner.result_ttl, valid_until)
+        else {
+            return;
+        };
+        let mut results = self.inner.results.lock().unwrap_or_else(|p| p.into_inner());
+        if results.len() >= MAX_RESULTS && !results.contains_key(&key) {
+            results.retain(|_, cached| cached.expires > now);
+            if results.len() >= MAX_RESULTS {
+                let mut expiries: Vec<Instant> = results.values().map(|c| c.expires).collect();
+                let (_, median, _) = expiries.select_nth_unstable(MAX_RESULTS / 2);
+                let median = *median;
+                results.retain(|_, cached| cached.expires > median);
+            }
+        }
+        results.insert(
+            key,
+            CachedResult {
+                verification: verification.clone(),
+                expires,
+            },
+        );
     }
 
     async fn check_signatures(
@@ -311,7 +342,7 @@ impl Verifier {
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
         method: Method<'_>,
-    ) -> Result<Verification> {
+    ) -> Result<(Verification, Option<i64>)> {
         let mut failures = Vec::new();
         let failed = |reason: String| Error::VerificationFailed {
             reference: reference.to_string(),
@@ -338,7 +369,7 @@ impl Verifier {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(reference.registry().to_owned(), source);
-                    return Ok(Verification {
+                    let verification = Verification {
                         verified: true,
                         message: format!(
                             "verified by {rule} with {}: {} from the {}{}",
@@ -348,7 +379,8 @@ impl Verifier {
                             accepted.note.map(|n| format!("; {n}")).unwrap_or_default()
                         ),
                         digested_ref: Some(reference.pinned(digest)),
-                    });
+                    };
+                    return Ok((verification, accepted.valid_until));
                 }
                 Err(failure) => {
                     tracing::debug!(%reference, %digest, source = source.describe(), %failure, "signature rejected");
@@ -382,6 +414,28 @@ impl Verifier {
         );
         (order, preferred.is_some())
     }
+}
+
+/// When a result stored at `now` (Unix time `now_unix`) stops being served: after `ttl`, or
+/// at `valid_until` (Unix seconds) if sooner. None: not stored at all.
+fn result_expiry(
+    now: Instant,
+    now_unix: i64,
+    ttl: Duration,
+    valid_until: Option<i64>,
+) -> Option<Instant> {
+    let mut life = ttl;
+    if let Some(until) = valid_until {
+        let left = u64::try_from(until.saturating_sub(now_unix)).ok()?;
+        life = life.min(Duration::from_secs(left));
+    }
+    (!life.is_zero()).then(|| now + life)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// How the matched rule verifies.
@@ -420,6 +474,58 @@ pub fn default_verifier() -> &'static Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_result_is_kept_for_the_ttl_or_until_its_certificate_expires() {
+        let now = Instant::now();
+        let ttl = Duration::from_secs(300);
+        let at = |secs| Some(now + Duration::from_secs(secs));
+        assert_eq!(result_expiry(now, 1_000, ttl, None), at(300));
+        assert_eq!(result_expiry(now, 1_000, ttl, Some(1_060)), at(60));
+        assert_eq!(result_expiry(now, 1_000, ttl, Some(9_999)), at(300));
+        assert_eq!(result_expiry(now, 1_000, ttl, Some(1_000)), None);
+        assert_eq!(result_expiry(now, 1_000, ttl, Some(999)), None);
+        assert_eq!(result_expiry(now, 1_000, Duration::ZERO, None), None);
+    }
+
+    #[test]
+    fn the_result_cache_is_bounded_and_keeps_the_newest() {
+        let v = Verifier::builder(Policy::empty())
+            .resolver(Resolver::builder().build())
+            .result_ttl(Duration::from_secs(300))
+            .build();
+        let key = |n: usize| ResultKey {
+            name: format!("example.com/app{n}"),
+            digest: Digest::sha256_of(&n.to_le_bytes()),
+            rule: [0; 32],
+            trust_root: [0; 32],
+        };
+        let answer = Verification {
+            verified: true,
+            message: "ok".into(),
+            digested_ref: None,
+        };
+        for n in 0..MAX_RESULTS * 3 {
+            v.remember(key(n), &answer, None);
+        }
+        let kept = v.inner.results.lock().unwrap().len();
+        assert!(kept <= MAX_RESULTS, "{kept}");
+        assert!(kept >= MAX_RESULTS / 4, "{kept}");
+        assert_eq!(v.cached_result(&key(MAX_RESULTS * 3 - 1)), Some(answer));
+        assert_eq!(v.cached_result(&key(0)), None);
+
+        // A certificate already expired: not kept at all.
+        v.remember(key(usize::MAX), &answer_for_expired(), Some(unix_now() - 1));
+        assert_eq!(v.cached_result(&key(usize::MAX)), None);
+    }
+
+    fn answer_for_expired() -> Verification {
+        Verification {
+            verified: true,
+            message: "no log".into(),
+            digested_ref: None,
+        }
+    }
 
     #[test]
     fn trust_root_option_and_cache_key() {

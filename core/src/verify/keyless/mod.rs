@@ -159,6 +159,7 @@ pub fn verify_legacy(
             } else {
                 TLOG_SKIPPED
             }),
+            valid_until: Some(leaf.not_after),
         });
     };
     let entry = TlogEntry::from_legacy_annotation(annotation)
@@ -182,6 +183,7 @@ pub fn verify_legacy(
     Ok(Accepted {
         format: "legacy .sig signature, Rekor SET",
         note,
+        valid_until: None,
     })
 }
 
@@ -372,6 +374,7 @@ pub fn verify_bundle(
     Ok(Accepted {
         format: "sigstore bundle",
         note,
+        valid_until: None,
     })
 }
 
