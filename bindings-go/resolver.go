@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -72,9 +71,7 @@ func (c *cCredentials) free() {
 // Resolver resolves image references to content digests with a TTL cache. Safe for concurrent
 // use. Get the process-wide one with [Default] or a private one with [NewResolver].
 type Resolver struct {
-	p       unsafe.Pointer // *C.imagecheck_resolver_t; nil after Close (atomic)
-	shared  bool
-	cleanup runtime.Cleanup
+	h handle // owns a *C.imagecheck_resolver_t
 }
 
 // ResolverOption configures [NewResolver].
@@ -103,15 +100,12 @@ func WithoutEnv() ResolverOption {
 }
 
 func newResolver(p *C.imagecheck_resolver_t, shared bool) *Resolver {
-	r := &Resolver{shared: shared}
-	atomic.StorePointer(&r.p, unsafe.Pointer(p))
-	if !shared {
-		r.cleanup = runtime.AddCleanup(r, func(p *C.imagecheck_resolver_t) {
-			C.imagecheck_resolver_free(p)
-		}, p)
-	}
+	r := &Resolver{}
+	initHandle(r, &r.h, unsafe.Pointer(p), shared, freeResolver, "Resolver")
 	return r
 }
+
+func freeResolver(p unsafe.Pointer) { C.imagecheck_resolver_free((*C.imagecheck_resolver_t)(p)) }
 
 var defaultResolver = sync.OnceValue(func() *Resolver {
 	var p *C.imagecheck_resolver_t
@@ -147,24 +141,11 @@ func NewResolver(opts ...ResolverOption) (*Resolver, error) {
 	return newResolver(p, false), nil
 }
 
-func (r *Resolver) ptr() *C.imagecheck_resolver_t {
-	p := (*C.imagecheck_resolver_t)(atomic.LoadPointer(&r.p))
-	if p == nil {
-		panic("imagecheck: Resolver used after Close")
-	}
-	maybeGC()
-	return p
-}
+func (r *Resolver) ptr() *C.imagecheck_resolver_t { return (*C.imagecheck_resolver_t)(r.h.ptr()) }
 
 // Close frees the resolver. Idempotent; a no-op on [Default]. The resolver must not be in use.
 func (r *Resolver) Close() error {
-	if r.shared {
-		return nil
-	}
-	if p := atomic.SwapPointer(&r.p, nil); p != nil {
-		r.cleanup.Stop()
-		C.imagecheck_resolver_free((*C.imagecheck_resolver_t)(p))
-	}
+	r.h.close()
 	return nil
 }
 

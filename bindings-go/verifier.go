@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -30,9 +29,7 @@ type Verification struct {
 
 // Verifier checks image signatures against an ordered rule list. Safe for concurrent use.
 type Verifier struct {
-	p       unsafe.Pointer // *C.imagecheck_verifier_t; nil after Close (atomic)
-	shared  bool
-	cleanup runtime.Cleanup
+	h handle // owns a *C.imagecheck_verifier_t
 }
 
 // VerifierOption configures [NewVerifier].
@@ -69,15 +66,12 @@ func WithTrustedRoot(path string) VerifierOption {
 }
 
 func newVerifier(p *C.imagecheck_verifier_t, shared bool) *Verifier {
-	v := &Verifier{shared: shared}
-	atomic.StorePointer(&v.p, unsafe.Pointer(p))
-	if !shared {
-		v.cleanup = runtime.AddCleanup(v, func(p *C.imagecheck_verifier_t) {
-			C.imagecheck_verifier_free(p)
-		}, p)
-	}
+	v := &Verifier{}
+	initHandle(v, &v.h, unsafe.Pointer(p), shared, freeVerifier, "Verifier")
 	return v
 }
+
+func freeVerifier(p unsafe.Pointer) { C.imagecheck_verifier_free((*C.imagecheck_verifier_t)(p)) }
 
 var defaultVerifier = sync.OnceValue(func() *Verifier {
 	var p *C.imagecheck_verifier_t
@@ -122,24 +116,11 @@ func NewVerifier(policy string, opts ...VerifierOption) (*Verifier, error) {
 	return newVerifier(p, false), nil
 }
 
-func (v *Verifier) ptr() *C.imagecheck_verifier_t {
-	p := (*C.imagecheck_verifier_t)(atomic.LoadPointer(&v.p))
-	if p == nil {
-		panic("imagecheck: Verifier used after Close")
-	}
-	maybeGC()
-	return p
-}
+func (v *Verifier) ptr() *C.imagecheck_verifier_t { return (*C.imagecheck_verifier_t)(v.h.ptr()) }
 
 // Close frees the verifier. Idempotent; a no-op on [DefaultVerifier]. It must not be in use.
 func (v *Verifier) Close() error {
-	if v.shared {
-		return nil
-	}
-	if p := atomic.SwapPointer(&v.p, nil); p != nil {
-		v.cleanup.Stop()
-		C.imagecheck_verifier_free((*C.imagecheck_verifier_t)(p))
-	}
+	v.h.close()
 	return nil
 }
 
