@@ -61,6 +61,15 @@ impl Digest {
         })
     }
 
+    /// An equal digest in an allocation of its own, so that cloning it never touches the
+    /// reference count other threads are using (see the resolver's per-thread cache).
+    pub(crate) fn unshared(&self) -> Self {
+        Digest {
+            text: self.text.as_ref().into(),
+            colon: self.colon,
+        }
+    }
+
     /// The sha256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Self {
         let hash = Sha256::digest(bytes);

@@ -1,6 +1,7 @@
 //! The shared digest cache (freshness chosen per call) and single-flight for misses.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use hashbrown::HashTable;
@@ -86,31 +87,65 @@ impl Entry {
 
 /// Cached answers with the instant each was stored. There is no fixed expiry: each caller
 /// decides how old an answer it accepts.
+///
+/// Reads go first to a per-thread copy of the entries this thread used ([`near`]), valid while
+/// the cache's generation is unchanged; every write bumps the generation. A warm hit then
+/// writes no memory another thread reads (no lock count, no shared reference count), so warm
+/// resolves scale with threads instead of bouncing one cache line between cores.
 #[derive(Debug)]
 pub(crate) struct DigestCache {
     entries: RwLock<HashTable<Entry>>,
     max_entries: usize,
+    /// Distinguishes this cache's entries in the per-thread copies.
+    id: u64,
+    /// Bumped after every change to `entries`.
+    generation: AtomicU64,
 }
 
 impl DigestCache {
     pub(crate) fn new(max_entries: usize) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         DigestCache {
             entries: RwLock::new(HashTable::new()),
             max_entries: max_entries.max(1),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
         }
     }
 
     /// The cached digest if it was stored less than `ttl` before `now`.
     pub(crate) fn get(&self, key: &KeyRef<'_>, ttl: Duration, now: Instant) -> Option<Digest> {
         let hash = key.hash();
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.find(hash, |e| e.is(key))?;
-        (now.saturating_duration_since(entry.stored) < ttl).then(|| entry.digest.clone())
+        // Read before the entries: a write racing with this read leaves the copy made below
+        // marked with an old generation, so it is never used.
+        let generation = self.generation.load(Ordering::Acquire);
+        let fresh = |stored: Instant| now.saturating_duration_since(stored) < ttl;
+        if let Some((digest, stored)) = near::get(self.id, generation, hash, key) {
+            return fresh(stored).then_some(digest);
+        }
+        let (digest, stored) = {
+            let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+            let entry = entries.find(hash, |e| e.is(key))?;
+            (entry.digest.clone(), entry.stored)
+        };
+        near::put(self.id, generation, hash, key, &digest, stored);
+        fresh(stored).then_some(digest)
     }
 
     pub(crate) fn put(&self, key: CacheKey, digest: Digest, now: Instant) {
-        let hash = key.as_ref().hash();
+        self.change(|entries| self.insert(entries, key, digest, now));
+    }
+
+    /// Apply `edit` to the entries, then invalidate every thread's copies.
+    fn change(&self, edit: impl FnOnce(&mut HashTable<Entry>)) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        edit(&mut entries);
+        // After the edit, under the lock: a reader that sees the new generation also sees it.
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn insert(&self, entries: &mut HashTable<Entry>, key: CacheKey, digest: Digest, now: Instant) {
+        let hash = key.as_ref().hash();
         let rehash = |e: &Entry| e.key.as_ref().hash();
         match entries.entry(hash, |e| e.is(&key.as_ref()), rehash) {
             hashbrown::hash_table::Entry::Occupied(mut slot) => {
@@ -145,10 +180,104 @@ impl DigestCache {
     }
 
     pub(crate) fn clear(&self) {
-        self.entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.change(HashTable::clear);
+    }
+}
+
+/// Per-thread copies of cache entries, for [`DigestCache::get`]. Each copy holds its own
+/// digest allocation ([`Digest::unshared`]) and the generation it was read at.
+mod near {
+    use std::cell::RefCell;
+    use std::time::Instant;
+
+    use hashbrown::HashTable;
+
+    use super::KeyRef;
+    use crate::digest::Digest;
+
+    /// Copies kept per thread; past it the thread starts over (they are only copies).
+    const MAX_COPIES: usize = 256;
+
+    struct Copy {
+        cache: u64,
+        generation: u64,
+        engine: String,
+        reference: String,
+        credentials: Option<[u8; 32]>,
+        digest: Digest,
+        stored: Instant,
+    }
+
+    impl Copy {
+        fn key(&self) -> KeyRef<'_> {
+            KeyRef {
+                engine: &self.engine,
+                reference: &self.reference,
+                credentials: self.credentials.as_ref(),
+            }
+        }
+    }
+
+    thread_local! {
+        static COPIES: RefCell<HashTable<Copy>> = const { RefCell::new(HashTable::new()) };
+    }
+
+    fn is(copy: &Copy, cache: u64, key: &KeyRef<'_>) -> bool {
+        copy.cache == cache
+            && copy.reference == key.reference
+            && copy.engine == key.engine
+            && copy.credentials.as_ref() == key.credentials
+    }
+
+    /// This thread's copy of `key` in cache `cache`, if read at `generation`.
+    pub(super) fn get(
+        cache: u64,
+        generation: u64,
+        hash: u64,
+        key: &KeyRef<'_>,
+    ) -> Option<(Digest, Instant)> {
+        COPIES
+            .try_with(|copies| {
+                let copies = copies.try_borrow().ok()?;
+                let copy = copies.find(hash, |c| is(c, cache, key))?;
+                (copy.generation == generation).then(|| (copy.digest.clone(), copy.stored))
+            })
+            .ok()
+            .flatten()
+    }
+
+    pub(super) fn put(
+        cache: u64,
+        generation: u64,
+        hash: u64,
+        key: &KeyRef<'_>,
+        digest: &Digest,
+        stored: Instant,
+    ) {
+        let _ = COPIES.try_with(|copies| {
+            let Ok(mut copies) = copies.try_borrow_mut() else {
+                return;
+            };
+            if let Some(copy) = copies.find_mut(hash, |c| is(c, cache, key)) {
+                copy.generation = generation;
+                copy.digest = digest.unshared();
+                copy.stored = stored;
+                return;
+            }
+            if copies.len() >= MAX_COPIES {
+                copies.clear();
+            }
+            let copy = Copy {
+                cache,
+                generation,
+                engine: key.engine.to_owned(),
+                reference: key.reference.to_owned(),
+                credentials: key.credentials.copied(),
+                digest: digest.unshared(),
+                stored,
+            };
+            copies.insert_unique(hash, copy, |c| c.key().hash());
+        });
     }
 }
 

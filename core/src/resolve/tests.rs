@@ -312,3 +312,49 @@ fn cache_is_bounded() {
     }
     assert!(r.cache_len() <= 10, "{}", r.cache_len());
 }
+
+#[test]
+fn a_refresh_by_one_thread_is_seen_by_every_thread_at_once() {
+    // Each thread keeps copies of the entries it read (cache.rs, `near`); a write by any
+    // thread must retire them all. The readers live across the write, holding their copies.
+    let (r, c, _clock, e) = setup(0);
+    let ttl = Duration::from_secs(3600);
+    let reference = "example.com/app:1";
+    let first = r.resolve_blocking(&e, reference, ttl, None).unwrap();
+    let readers = 4;
+    let phase = std::sync::Barrier::new(readers + 1);
+    let refreshed = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..readers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let before = r.cached(&e, reference, ttl, None).unwrap().unwrap();
+                    phase.wait(); // copies made
+                    phase.wait(); // refreshed by the main thread
+                    let after = r.cached(&e, reference, ttl, None).unwrap().unwrap();
+                    (before, after)
+                })
+            })
+            .collect();
+        phase.wait();
+        let refreshed = r
+            .resolve_blocking(&e, reference, Duration::ZERO, None)
+            .unwrap();
+        phase.wait();
+        for worker in workers {
+            let (before, after) = worker.join().unwrap();
+            assert_eq!(before, first);
+            assert_eq!(after, refreshed, "a reader kept its copy past the refresh");
+        }
+        refreshed
+    });
+    assert_ne!(refreshed, first);
+    assert_eq!(c.calls.load(Ordering::SeqCst), 2);
+
+    // clear_cache retires the copies as well.
+    assert_eq!(
+        r.cached(&e, reference, ttl, None).unwrap().unwrap(),
+        refreshed
+    );
+    r.clear_cache();
+    assert!(r.cached(&e, reference, ttl, None).is_none());
+}
