@@ -3,10 +3,17 @@
 //! bundles. Inputs are seeds from `tests/fuzz-corpus/<target>/` mutated at random (byte
 //! flips, inserts, deletes, splices), plus free-form strings.
 //!
-//! Stable Rust only here (cargo-fuzz needs a nightly toolchain this project cannot fetch), so
-//! the engine is proptest: bounded by `FUZZ_CASES` (default 2,000 per target; CI's run takes
-//! seconds), failures shrunk and persisted in `tests/fuzz-corpus/regressions/` so a finding is
-//! replayed forever after.
+//! This is the quick, always-on check: proptest, on any stable toolchain, bounded by
+//! `FUZZ_CASES` (default 2,000 per target; a run takes seconds), failures shrunk and persisted in
+//! `tests/fuzz-corpus/regressions/` so a finding is replayed forever after.
+//!
+//! The coverage-guided fuzzing is `fuzz/` at the repository root: one cargo-fuzz (libFuzzer,
+//! AddressSanitizer) target per seed directory, calling the same functions and asserting the same
+//! invariants as the tests below, run by `tests/fuzz/run` (`FUZZ_SECONDS` per target, default
+//! 30). cargo-fuzz needs nightly compiler flags; stable rustc accepts them with
+//! `RUSTC_BOOTSTRAP=1`, which the script sets. A change to an invariant here belongs in the
+//! matching `fuzz/fuzz_targets/<target>.rs` too, and an input either engine finds goes into
+//! `tests/fuzz-corpus/<target>/`, where both replay it.
 
 #![allow(
     clippy::unwrap_used,

@@ -1,0 +1,16 @@
+//! `Reference::parse` never panics, and what it accepts round-trips through `Display`
+//! (core/tests/fuzz.rs: `reference_parse_never_panics_and_round_trips`).
+#![no_main]
+
+use imagecheck::Reference;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let input = String::from_utf8_lossy(data);
+    if let Ok(r) = Reference::parse(&input) {
+        let again = Reference::parse(&r.to_string()).expect("a parsed reference's Display parses");
+        assert_eq!(again, r);
+        assert!(r.repository().len() <= 255);
+        assert!(r.tag().is_some() || r.digest().is_some());
+    }
+});
