@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -31,11 +31,7 @@ where
     // runtime thread. Anything else returns Pending at its first I/O (connecting is
     // non-blocking), and the same, partly polled future moves to the runtime below; its next
     // poll there registers the task's waker in place of this no-op one.
-    let first = py.detach(|| {
-        let _context = runtime.enter();
-        let mut cx = Context::from_waker(Waker::noop());
-        work.as_mut().poll(&mut cx)
-    });
+    let first = py.detach(|| imagecheck::runtime::poll_here(&runtime, work.as_mut()));
     if let Poll::Ready(answer) = first {
         return answer.map_err(|e| to_pyerr(py, &e));
     }
