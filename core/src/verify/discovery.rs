@@ -188,20 +188,15 @@ impl<'a> SignatureWalker<'a> {
     }
 
     /// The digest whose signatures this walker lists.
-    pub(crate) fn digest(&self) -> &Digest {
+    pub(crate) fn digest(&self) -> &'a Digest {
         self.digest
     }
 
     /// Make the first listing (or all of them, with `list_all_at_once`) now, so it can overlap
     /// other I/O; [`Self::next`] uses the answers, errors included, when their turn comes.
     pub(crate) async fn list_ahead(&mut self) {
-        let ahead: Vec<SignatureSource> = if self.list_all_at_once {
-            self.sources.iter().copied().collect()
-        } else {
-            self.sources.front().copied().into_iter().collect()
-        };
-        let ahead: Vec<SignatureSource> = ahead
-            .into_iter()
+        let count = if self.list_all_at_once { usize::MAX } else { 1 };
+        let ahead: Vec<SignatureSource> = (self.sources.iter().take(count).copied())
             .filter(|s| !self.listed.contains_key(s))
             .collect();
         let answers = futures::future::join_all(ahead.iter().map(|s| self.list(*s))).await;

@@ -10,6 +10,7 @@ use super::blob_cache::BlobCache;
 use super::check;
 use super::discovery::{SignatureSource, SignatureWalker};
 use super::failure::{CandidateFailure, summarize};
+use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
 use super::trust_root::TrustRoot;
 use crate::credentials::Credentials;
@@ -284,9 +285,8 @@ impl Verifier {
             return Ok(cached);
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
-        let (verification, valid_until) = self
-            .check_signatures(&parsed, &digest, walker, rule, method)
-            .await?;
+        let (verification, valid_until) =
+            self.check_signatures(&parsed, walker, rule, method).await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
     }
@@ -338,11 +338,11 @@ impl Verifier {
     async fn check_signatures(
         &self,
         reference: &Reference,
-        digest: &Digest,
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
         method: Method<'_>,
     ) -> Result<(Verification, Option<i64>)> {
+        let digest = walker.digest();
         let mut failures = Vec::new();
         let failed = |reason: String| Error::VerificationFailed {
             reference: reference.to_string(),
@@ -432,12 +432,6 @@ fn result_expiry(
     (!life.is_zero()).then(|| now + life)
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// How the matched rule verifies.
 #[derive(Debug, Clone, Copy)]
 enum Method<'a> {
@@ -511,20 +505,15 @@ mod tests {
         let kept = v.inner.results.lock().unwrap().len();
         assert!(kept <= MAX_RESULTS, "{kept}");
         assert!(kept >= MAX_RESULTS / 4, "{kept}");
-        assert_eq!(v.cached_result(&key(MAX_RESULTS * 3 - 1)), Some(answer));
+        assert_eq!(
+            v.cached_result(&key(MAX_RESULTS * 3 - 1)),
+            Some(answer.clone())
+        );
         assert_eq!(v.cached_result(&key(0)), None);
 
         // A certificate already expired: not kept at all.
-        v.remember(key(usize::MAX), &answer_for_expired(), Some(unix_now() - 1));
+        v.remember(key(usize::MAX), &answer, Some(unix_now() - 1));
         assert_eq!(v.cached_result(&key(usize::MAX)), None);
-    }
-
-    fn answer_for_expired() -> Verification {
-        Verification {
-            verified: true,
-            message: "no log".into(),
-            digested_ref: None,
-        }
     }
 
     #[test]

@@ -75,8 +75,8 @@ const TLOG_SKIPPED: &str = "transparency log not checked: the trust root lists n
 const TLOG_AND_SCT_SKIPPED: &str = "transparency log and SCT not checked: the trust root lists \
      no transparency logs and no CT logs (certificate validity checked at the current time)";
 
-/// The current time, seconds since the Unix epoch.
-fn now() -> i64 {
+/// The current time, seconds since the Unix epoch (certificate times are compared in it).
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -151,7 +151,7 @@ pub fn verify_legacy(
                 "the signature has no Rekor bundle".into(),
             ));
         }
-        let note = certificate_checks(&leaf, identity, &[now()], trust_root)?;
+        let note = certificate_checks(&leaf, identity, &[unix_now()], trust_root)?;
         return Ok(Accepted {
             format: "legacy .sig signature, no transparency log",
             note: Some(if note.is_some() {
