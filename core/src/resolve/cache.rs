@@ -47,7 +47,7 @@ impl CacheKey {
 }
 
 /// A borrowed key: a cache hit allocates nothing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeyRef<'a> {
     pub(crate) engine: &'a str,
     /// [`Reference::tagged_name`].
@@ -79,9 +79,7 @@ struct Entry {
 
 impl Entry {
     fn is(&self, key: &KeyRef<'_>) -> bool {
-        self.key.reference == key.reference
-            && self.key.engine.name() == key.engine
-            && self.key.credentials.as_ref() == key.credentials
+        self.key.as_ref() == *key
     }
 }
 
@@ -223,10 +221,7 @@ mod near {
     }
 
     fn is(copy: &Copy, cache: u64, key: &KeyRef<'_>) -> bool {
-        copy.cache == cache
-            && copy.reference == key.reference
-            && copy.engine == key.engine
-            && copy.credentials.as_ref() == key.credentials
+        copy.cache == cache && copy.key() == *key
     }
 
     /// This thread's copy of `key` in cache `cache`, if read at `generation`.
