@@ -21,5 +21,6 @@
 // promptly and the Rust side abandons the work.
 //
 // Handles ([Resolver], [Verifier]) have an idempotent Close and a cleanup that frees them once
-// unreachable. Building: see README.md (cargo build --release -p imagecheck-capi, then go build).
+// unreachable. Building: the packaged module carries the library (lib/linux_amd64/); in the
+// repository run go generate first (README.md).
 package imagecheck

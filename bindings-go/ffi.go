@@ -2,17 +2,22 @@ package imagecheck
 
 // Everything about how this package links lives in this file.
 //
-// The Rust library is linked statically: build it first with
+// The Rust library (bindings-c's staticlib) is linked statically from lib/GOOS_GOARCH/ inside
+// this module, so a program that requires the module needs no Rust toolchain: the packaged
+// module (packaging/build writes it to dist/go/) carries a stripped prebuilt library there.
+// Inside the repository that directory is not committed; `go generate` builds the library and
+// copies it in (generate-lib.sh). Platforms with no library fail to compile with a message
+// naming the supported ones (platform_unsupported.go), not with a linker error. To link a
+// library from elsewhere, CGO_LDFLAGS="-L$IMAGECHECK_LIB_DIR" is searched first. Never link a
+// second Rust staticlib into the same binary.
 //
-//	cargo build --release -p imagecheck-capi --locked
-//
-// (or `go generate`), which writes ../target/release/libimagecheck.a. To link a library from
-// elsewhere, point the linker at its directory: CGO_LDFLAGS="-L$IMAGECHECK_LIB_DIR" (searched
-// before the default directory). Never link a second Rust staticlib into the same binary.
+// include/ holds the C header (in the repository a link to bindings-c/include/imagecheck.h).
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../bindings-c/include
-#cgo LDFLAGS: -L${SRCDIR}/../target/release -l:libimagecheck.a -lm -ldl -lpthread
+#cgo CFLAGS: -I${SRCDIR}/include
+// The system libraries after the archive are what rustc prints for a Rust static library of this
+// target (`--print native-static-libs`, less -lc); packaging/build checks this line against it.
+#cgo linux,amd64 LDFLAGS: -L${SRCDIR}/lib/linux_amd64 -l:libimagecheck.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
 // The warm-resolve fast path keeps its buffers on the Go stack: the C side neither retains Go
 // pointers nor calls back into Go.
 #cgo noescape imagecheck_resolver_cached
@@ -32,7 +37,7 @@ static imagecheck_error_t *imagecheck_register_go_engine(const imagecheck_resolv
 */
 import "C"
 
-//go:generate cargo build --release -p imagecheck-capi --locked
+//go:generate ./generate-lib.sh
 
 // registerGoEngine registers the exported Go trampoline as a custom engine whose user data is
 // the cgo.Handle h (a C function in this file's preamble, so it is called from here).

@@ -6,7 +6,8 @@
 # DIR is a running harness (python3 tests/harness/harness.py start --state-dir DIR); tests/run
 # starts it. Installs what it needs idempotently (valgrind via apt; cbindgen 0.29.4 via cargo
 # install), builds the release staticlib/cdylib, checks that include/imagecheck.h is not stale,
-# runs the C test under valgrind, then go vet, gofmt, go test -race and the GC-forcing mode.
+# runs the C test under valgrind, copies the library into bindings-go/lib/linux_amd64 (go generate),
+# then go vet, gofmt, go test -race and the GC-forcing mode.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,9 +71,9 @@ IMAGECHECK_INSECURE_REGISTRIES=$insecure valgrind --quiet --leak-check=full \
     --suppressions=bindings-c/tests/valgrind.supp \
     "$work/capi_test" "${args[@]}"
 
-step "go vet, gofmt"
+step "go generate (copies $lib_dir/libimagecheck.a to lib/linux_amd64/, where ffi.go links it), go vet, gofmt"
 cd "$root/bindings-go"
-export CGO_LDFLAGS="-L$lib_dir ${CGO_LDFLAGS:-}"
+IMAGECHECK_LIB_DIR=$lib_dir go generate ./...
 go vet ./...
 unformatted=$(gofmt -l .)
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
