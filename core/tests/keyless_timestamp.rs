@@ -72,3 +72,30 @@ fn a_gen_time_that_is_not_a_generalized_time_is_refused() {
         assert!(err.contains("genTime"), "{gen_time:?}: {err}");
     }
 }
+
+/// RFC 3161 §2.3: the TSA's certificate must carry the extended key usage
+/// `id-kp-timeStamping`, alone, in a critical extension. Everything else about these tokens
+/// is valid (the same TSA with the EKU verifies above).
+#[test]
+fn a_tsa_certificate_without_the_time_stamping_eku_is_refused() {
+    let tsa = Tsa::new(Eku::Absent);
+    let token = tsa.token(SIGNATURE, GEN_TIME);
+    let err = timestamp::verify(&token, SIGNATURE, &tsa.trusted_root()).unwrap_err();
+    assert!(err.contains("id-kp-timeStamping"), "{err}");
+}
+
+#[test]
+fn a_tsa_certificate_whose_time_stamping_eku_is_not_critical_is_refused() {
+    let tsa = Tsa::new(Eku::TimeStampingNotCritical);
+    let token = tsa.token(SIGNATURE, GEN_TIME);
+    let err = timestamp::verify(&token, SIGNATURE, &tsa.trusted_root()).unwrap_err();
+    assert!(err.contains("critical"), "{err}");
+}
+
+#[test]
+fn a_tsa_certificate_with_another_purpose_beside_time_stamping_is_refused() {
+    let tsa = Tsa::new(Eku::TimeStampingAndCodeSigning);
+    let token = tsa.token(SIGNATURE, GEN_TIME);
+    let err = timestamp::verify(&token, SIGNATURE, &tsa.trusted_root()).unwrap_err();
+    assert!(err.contains("id-kp-timeStamping"), "{err}");
+}

@@ -6,8 +6,9 @@
 //! hash of the signature being timestamped; the signed attributes' messageDigest is the hash
 //! of the TSTInfo; the signer's signature over the signed attributes verifies with a
 //! certificate that is (or chains to) a timestamp authority of the trust root, valid at
-//! genTime, inside the authority's `validFor`. Read with the DER walker in [`super::tlv`]
-//! (the `cms` crate would add a dependency for four fields).
+//! genTime, inside the authority's `validFor`, and made for time-stamping only (RFC 3161
+//! §2.3: a critical extended key usage naming id-kp-timeStamping alone). Read with the DER
+//! walker in [`super::tlv`] (the `cms` crate would add a dependency for four fields).
 
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::spki::ObjectIdentifier;
@@ -189,6 +190,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         } else if let Some(only) = chain.first() {
             // A lone certificate trusted as the TSA itself.
             if certificate::verify_with_spki(&only.spki, sig_oid, &signed_attrs, sig) {
+                only.check_time_stamping_purpose().map_err(|e| bad(&e))?;
                 return if only.valid_at(gen_time) && authority.valid_for.contains(gen_time) {
                     Ok(gen_time)
                 } else {
@@ -204,6 +206,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
             if !certificate::verify_with_spki(&signer.spki, sig_oid, &signed_attrs, sig) {
                 continue;
             }
+            signer.check_time_stamping_purpose().map_err(|e| bad(&e))?;
             return match certificate::verify_chain(
                 &signer,
                 std::slice::from_ref(&ca),
