@@ -514,12 +514,18 @@ fn result_expiry(
     ttl: Duration,
     valid_until: Option<i64>,
 ) -> Option<Instant> {
-    let mut life = ttl;
+    // Kept no longer than a century, so `now + life` fits the clock whatever the caller asks
+    // (`Duration::MAX`) and whatever date a certificate names.
+    const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
+    let mut life = ttl.min(LONGEST);
     if let Some(until) = valid_until {
         let left = u64::try_from(until.saturating_sub(now_unix)).ok()?;
         life = life.min(Duration::from_secs(left));
     }
-    (!life.is_zero()).then(|| now + life)
+    if life.is_zero() {
+        return None;
+    }
+    now.checked_add(life)
 }
 
 /// How the matched rule verifies.
@@ -573,6 +579,17 @@ mod tests {
         assert_eq!(result_expiry(now, 1_000, ttl, Some(1_000)), None);
         assert_eq!(result_expiry(now, 1_000, ttl, Some(999)), None);
         assert_eq!(result_expiry(now, 1_000, Duration::ZERO, None), None);
+    }
+
+    /// `result_ttl(Duration::MAX)` ("keep successes for good") overflowed `Instant + Duration`
+    /// and panicked on every successful verify.
+    #[test]
+    fn a_result_ttl_too_long_for_the_clock_keeps_results_without_a_panic() {
+        let now = Instant::now();
+        for valid_until in [None, Some(i64::MAX)] {
+            let expiry = result_expiry(now, 1_000, Duration::MAX, valid_until);
+            assert!(expiry.is_some_and(|at| at > now), "{valid_until:?}");
+        }
     }
 
     #[test]
