@@ -297,3 +297,142 @@ async fn broken_signature_storage_never_verifies() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounded work per verify: registry requests and time
+// ---------------------------------------------------------------------------------------------
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Missing manifests per listing: about as many as a referrers index within the 128 KiB
+/// manifest bound can name.
+const MISSING: usize = 800;
+
+/// A referrers index naming `count` bundle manifests, none of which the registry has.
+fn index_of_missing(seed: &str, count: usize) -> Vec<u8> {
+    let manifests: Vec<String> = (0..count)
+        .map(|i| {
+            let digest = imagecheck::Digest::sha256_of(format!("{seed}{i}").as_bytes());
+            format!(r#"{{"digest":"{digest}","artifactType":"{BUNDLE}"}}"#)
+        })
+        .collect();
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
+        manifests.join(",")
+    );
+    assert!(index.len() <= imagecheck::verify::discovery::MAX_MANIFEST_BYTES);
+    index.into_bytes()
+}
+
+/// A registry whose tag `v1` is `sha256:eee…`, whose referrers API and `sha256-eee…` tag each
+/// name [`MISSING`] bundle manifests that are not there, every answer but the tag's after
+/// `delay`.
+async fn missing_referrers(delay: Duration) -> FakeRegistry {
+    let hex = "e".repeat(64);
+    let digest = format!("sha256:{hex}");
+    let referrers = index_of_missing("referrers", MISSING);
+    let tag_index = index_of_missing("tag", MISSING);
+    let referrers_tag = format!("/manifests/sha256-{hex}");
+    fake_registry::start(move |method, path| {
+        if method == "HEAD" && path.ends_with("/manifests/v1") {
+            return Answer::new(
+                200,
+                &[("docker-content-digest", &digest), ("content-type", OCI)],
+                b"",
+            );
+        }
+        let answer = if path.contains("/referrers/") {
+            Answer::new(200, &[("content-type", INDEX)], &referrers)
+        } else if path.ends_with(&referrers_tag) {
+            Answer::new(200, &[("content-type", INDEX)], &tag_index)
+        } else {
+            Answer::new(404, &[], b"")
+        };
+        Answer { delay, ..answer }
+    })
+    .await
+}
+
+/// The 100-signature bound counts candidates found; missing ones cost a request each and
+/// were not counted: two listings of 800 missing manifests cost 1,600 requests. Every request,
+/// failed ones too, now comes out of one budget per verify.
+#[tokio::test]
+async fn missing_referrers_cost_at_most_the_request_bound() {
+    use imagecheck::verify::discovery::MAX_REQUESTS;
+    let fake = missing_referrers(Duration::ZERO).await;
+    let answer = verifier_for(&fake)
+        .verify(&format!("{}/fault/app:v1", fake.host), None)
+        .await;
+    let err = answer.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("stopped after {MAX_REQUESTS} registry requests")),
+        "{message}"
+    );
+    assert!(message.contains("candidates unreadable"), "{message}");
+    // The tag's HEAD, then the bound.
+    let requests = fake.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(requests, 1 + MAX_REQUESTS, "{message}");
+}
+
+/// Verify `fake/fault/app:v1` with `verifier_for`'s rule and this deadline; the error, which
+/// must come within `well_within` (a test-side bound, so a verify that ignores its deadline
+/// fails here instead of hanging).
+async fn verify_by_deadline(
+    fake: &FakeRegistry,
+    deadline: Duration,
+    well_within: Duration,
+) -> Error {
+    let verifier = Verifier::builder(verifier_for(fake).policy().unwrap().as_ref().clone())
+        .resolver(resolver(fake))
+        .deadline(deadline)
+        .build();
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        verifier.verify(&format!("{}/fault/app:v1", fake.host), None),
+    )
+    .await
+    .expect("the verify ends at its deadline");
+    let took = started.elapsed();
+    assert!(took < well_within, "{took:?}");
+    match answer {
+        Ok(v) => panic!("never verified past the deadline: {v:?}"),
+        Err(e) => e,
+    }
+}
+
+/// A registry that answers every signature request just inside the per-request timeout would
+/// hold one verify for a request timeout per candidate. The verify deadline ends it.
+#[tokio::test]
+async fn a_slow_signature_store_hits_the_verify_deadline() {
+    let fake = missing_referrers(Duration::from_millis(1_500)).await;
+    let err = verify_by_deadline(&fake, Duration::from_secs(1), Duration::from_secs(3)).await;
+    assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{err}");
+    assert!(
+        err.to_string()
+            .contains("stopped at the verify deadline of 1 s"),
+        "{err}"
+    );
+}
+
+/// A tag whose HEAD answers after the deadline (but inside the request timeout): the digest
+/// is unavailable, with a Timeout cause that names the verify deadline.
+#[tokio::test]
+async fn a_stalled_resolve_hits_the_verify_deadline() {
+    let digest = format!("sha256:{}", "e".repeat(64));
+    let fake = fake_registry::start(move |_, _| Answer {
+        delay: Duration::from_millis(1_500),
+        ..Answer::new(
+            200,
+            &[("docker-content-digest", &digest), ("content-type", OCI)],
+            b"",
+        )
+    })
+    .await;
+    let err = verify_by_deadline(&fake, Duration::from_millis(500), Duration::from_secs(1)).await;
+    assert_eq!(cause(&err), CauseKind::Timeout, "{err}");
+    assert!(err.to_string().contains("verify deadline"), "{err}");
+}

@@ -1,6 +1,6 @@
 //! Fuzzing of every parser that reads untrusted input: references, policies, WWW-Authenticate
-//! challenges, referrers indexes, signature manifests, simple-signing payloads and sigstore
-//! bundles. Inputs are seeds from `tests/fuzz-corpus/<target>/` mutated at random (byte
+//! challenges, referrers indexes, signature manifests, simple-signing payloads, sigstore
+//! bundles and RFC 3161 timestamps. Inputs are seeds from `tests/fuzz-corpus/<target>/` mutated at random (byte
 //! flips, inserts, deletes, splices), plus free-form strings.
 //!
 //! This is the quick, always-on check: proptest, on any stable toolchain, bounded by
@@ -23,9 +23,10 @@
 use std::path::PathBuf;
 
 use imagecheck::registry::challenge;
-use imagecheck::verify::SimpleSigningPayload;
 use imagecheck::verify::bundle::Bundle;
 use imagecheck::verify::discovery::{bundle_manifests, legacy_layers};
+use imagecheck::verify::keyless::timestamp;
+use imagecheck::verify::{SimpleSigningPayload, TrustRoot};
 use imagecheck::{Digest, Policy, Reference};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -97,6 +98,10 @@ fn mutated(target: &'static str) -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// The signature the timestamp seeds are over (the kubewarden bundle's DSSE signature).
+const TIMESTAMP_SIGNATURE: &[u8] = include_bytes!("fuzz-corpus/timestamp-signature.bin");
+const TIMESTAMP_SEED: &[u8] = include_bytes!("fuzz-corpus/timestamp/kubewarden.der");
+
 fn config() -> Config {
     let cases = std::env::var("FUZZ_CASES")
         .ok()
@@ -162,6 +167,19 @@ proptest! {
         if let Ok(payload) = SimpleSigningPayload::parse(bytes.clone()) {
             prop_assert_eq!(payload.bytes().as_ref(), &bytes[..]);
             prop_assert!(payload.check_digest(&other).is_err() || payload.manifest_digest() == &other);
+        }
+    }
+
+    /// Every input is a timestamp over the kubewarden seed's signature, so a mutated seed's
+    /// message imprint still matches and what is read after it is reached, as an attacker (who
+    /// can compute any imprint) reaches it. Whatever verifies, verifies at the seed's time:
+    /// the TSA's signature covers it.
+    #[test]
+    fn timestamp_verify_never_panics_and_accepts_only_the_signed_time(bytes in mutated("timestamp")) {
+        let root = TrustRoot::public_good();
+        let signed_at = timestamp::verify(TIMESTAMP_SEED, TIMESTAMP_SIGNATURE, &root).unwrap();
+        if let Ok(time) = timestamp::verify(&bytes, TIMESTAMP_SIGNATURE, &root) {
+            prop_assert_eq!(time, signed_at);
         }
     }
 

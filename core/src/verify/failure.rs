@@ -5,8 +5,13 @@
 //! failed; [`summarize`] turns that list into one short message for a
 //! `VerificationFailed` error, grouping equal reasons:
 //! `3 signatures checked: bad signature (1), digest mismatch for sha256:ab12cd34ef56… (2)`.
+//! When discovery itself stopped early (the bound on registry requests, the verify deadline)
+//! or skipped candidates the registry did not have, [`summarize_discovery`] says so first:
+//! `stopped after 203 registry requests (the bound per verify); 201 candidates unreadable
+//! (not in the registry); no signature could be checked`.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::digest::Digest;
 use crate::verify::payload::PayloadError;
@@ -122,6 +127,68 @@ impl fmt::Display for CandidateFailure {
     }
 }
 
+/// Why signature discovery ended before it had read every source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryStop {
+    /// The bound on registry requests per verify was reached after `requests`.
+    RequestBudget { requests: usize },
+    /// The verify's deadline passed, after `requests` registry requests.
+    Deadline { deadline: Duration, requests: usize },
+}
+
+impl fmt::Display for DiscoveryStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiscoveryStop::RequestBudget { requests } => write!(
+                f,
+                "stopped after {requests} registry requests (the bound per verify)"
+            ),
+            DiscoveryStop::Deadline { deadline, requests } => write!(
+                f,
+                "stopped at the verify deadline of {} after {requests} registry requests",
+                seconds(*deadline)
+            ),
+        }
+    }
+}
+
+/// `60 s`, `1.5 s`, `0.25 s`.
+fn seconds(duration: Duration) -> String {
+    let text = format!("{:.3}", duration.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+/// What signature discovery tells beside the candidates' failures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiscoveryReport {
+    /// Set when discovery stopped before reading every source.
+    pub stopped: Option<DiscoveryStop>,
+    /// Candidates listed (in a referrers index) that the registry did not have.
+    pub unreadable: usize,
+}
+
+/// [`summarize`], preceded by how discovery ended when that matters: it stopped early, or it
+/// skipped listed candidates the registry did not have. Without either, exactly
+/// [`summarize`].
+pub fn summarize_discovery(failures: &[CandidateFailure], report: &DiscoveryReport) -> String {
+    let mut parts: Vec<String> = report.stopped.iter().map(ToString::to_string).collect();
+    match report.unreadable {
+        0 => {}
+        1 => parts.push("1 candidate unreadable (not in the registry)".into()),
+        n => parts.push(format!("{n} candidates unreadable (not in the registry)")),
+    }
+    let checked = failures
+        .iter()
+        .any(|f| !matches!(f, CandidateFailure::NoSignatures));
+    parts.push(if checked || parts.is_empty() {
+        summarize(failures)
+    } else {
+        "no signature could be checked".into()
+    });
+    parts.join("; ")
+}
+
 /// `sha256:` plus the first 12 hex characters and an ellipsis.
 fn short_digest(digest: &Digest) -> String {
     let hex = digest.hex();
@@ -206,6 +273,39 @@ mod tests {
             mismatch.to_string(),
             format!("signature is for {}, not for {}", digest('b'), digest('a'))
         );
+    }
+
+    #[test]
+    fn discovery_summary_says_why_discovery_stopped() {
+        let budget = DiscoveryReport {
+            stopped: Some(DiscoveryStop::RequestBudget { requests: 203 }),
+            unreadable: 201,
+        };
+        assert_eq!(
+            summarize_discovery(&[], &budget),
+            "stopped after 203 registry requests (the bound per verify); 201 candidates \
+             unreadable (not in the registry); no signature could be checked"
+        );
+        let deadline = DiscoveryReport {
+            stopped: Some(DiscoveryStop::Deadline {
+                deadline: Duration::from_millis(1500),
+                requests: 7,
+            }),
+            unreadable: 1,
+        };
+        assert_eq!(
+            summarize_discovery(&[CandidateFailure::BadSignature], &deadline),
+            "stopped at the verify deadline of 1.5 s after 7 registry requests; 1 candidate \
+             unreadable (not in the registry); 1 signature checked: bad signature (1)"
+        );
+        let full = DiscoveryReport::default();
+        assert_eq!(summarize_discovery(&[], &full), "no signatures found");
+        assert_eq!(
+            summarize_discovery(&[CandidateFailure::WrongKey], &full),
+            summarize(&[CandidateFailure::WrongKey])
+        );
+        assert_eq!(seconds(Duration::from_secs(60)), "60 s");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub mod public_key;
 pub mod trust_root;
 pub mod verifier;
 
-pub use failure::{CandidateFailure, summarize};
+pub use failure::{
+    CandidateFailure, DiscoveryReport, DiscoveryStop, summarize, summarize_discovery,
+};
 pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
 pub use policy::{
@@ -36,4 +38,6 @@ pub use policy::{
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
 pub use trust_root::{TrustRoot, TrustRootError};
-pub use verifier::{POLICY_ENV, Verification, Verifier, VerifierBuilder, default_verifier};
+pub use verifier::{
+    DEFAULT_DEADLINE, POLICY_ENV, Verification, Verifier, VerifierBuilder, default_verifier,
+};

@@ -341,45 +341,78 @@ impl PartialEq for TrustRoot {
 }
 
 /// Parse an RFC 3339 UTC time (`2021-01-12T11:53:27Z`, `…27.999Z`, `…27+01:00`) to Unix
-/// seconds (fractions dropped).
+/// seconds (fractions dropped). Read byte by byte, so no input can make it slice a `str`
+/// inside a multi-byte character.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(range)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+    let time = unix_time(
+        decimal(&b[0..4])?,
+        decimal(&b[5..7])?,
+        decimal(&b[8..10])?,
+        decimal(&b[11..13])?,
+        decimal(&b[14..16])?,
+        decimal(&b[17..19])?,
+    )?;
+    let mut rest = &b[19..];
+    if let [b'.', fraction @ ..] = rest {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return None;
         }
-        rest = &frac[digits..];
+        rest = &fraction[digits..];
     }
     let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let h: i64 = rest[1..3].parse().ok()?;
-            let m: i64 = rest[4..6].parse().ok()?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (h * 3600 + m * 60)
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (hours, minutes) = (decimal(&[*h1, *h2])?, decimal(&[*m1, *m2])?);
+            let offset = hours * 3600 + minutes * 60;
+            if *sign == b'-' { -offset } else { offset }
         }
         _ => return None,
     };
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    Some(time - offset)
+}
+
+/// ASCII decimal digits (at most 18, so the value fits) to their value; None for anything
+/// else, a sign included.
+pub(crate) fn decimal(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |value, &c| {
+        c.is_ascii_digit().then(|| value * 10 + i64::from(c - b'0'))
+    })
+}
+
+/// A UTC calendar time to Unix seconds; None when a field is out of range (a leap second,
+/// `:60`, is accepted as RFC 3339 allows).
+pub(crate) fn unix_time(
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+) -> Option<i64> {
+    if !(0..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -419,8 +452,28 @@ mod tests {
             "2021-13-12T11:53:27Z",
             "2021-01-12T11:53:27",
             "x021-01-12T11:53:27Z",
+            "2021-01-12T11:53:27+1:00",
+            "2021-01-12T11:53:27.Z",
+            "-021-01-12T11:53:27Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    /// The offset used to be sliced out of the `str` at fixed byte offsets: a multi-byte
+    /// character there (a trust root is a file a user names) panicked.
+    #[test]
+    fn a_time_with_a_multi_byte_character_is_refused_without_a_panic() {
+        for text in [
+            "2021-01-12T11:53:27\u{e9}0000",
+            "2021-01-12T11:53:27+0\u{e9}:0",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+            let mut root: serde_json::Value =
+                serde_json::from_slice(PUBLIC_GOOD_JSON).unwrap_or_default();
+            root["tlogs"][0]["publicKey"]["validFor"]["start"] = text.into();
+            let error = TrustRoot::from_json(root.to_string().as_bytes()).err();
+            assert!(error.is_some_and(|e| e.0.contains("RFC 3339")), "{text}");
         }
     }
 

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use super::blob_cache::BlobCache;
 use super::check;
-use super::discovery::{SignatureSource, SignatureWalker};
-use super::failure::{CandidateFailure, summarize};
+use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
+use super::failure::{DiscoveryReport, DiscoveryStop, summarize_discovery};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
 use super::trust_root::TrustRoot;
 use crate::credentials::Credentials;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{CauseKind, DigestCause, Error, Result};
 use crate::reference::Reference;
 use crate::resolve::{Engine, Resolver, default_resolver};
 
@@ -46,6 +46,7 @@ struct Inner {
     trust_root: TrustRoot,
     resolve_ttl: Duration,
     result_ttl: Duration,
+    deadline: Duration,
     results: Mutex<HashMap<ResultKey, CachedResult>>,
     /// The signature source that last verified per registry, tried first next time. Any valid
     /// signature verifies, so the order changes which one is reported, never the verdict; it
@@ -80,6 +81,7 @@ pub struct VerifierBuilder {
     trust_root: Option<TrustRoot>,
     resolve_ttl: Duration,
     result_ttl: Duration,
+    deadline: Duration,
 }
 
 impl VerifierBuilder {
@@ -110,18 +112,58 @@ impl VerifierBuilder {
         self
     }
 
+    /// How long one verify may take in all: resolving the tag and finding and checking
+    /// signatures (default [`DEFAULT_DEADLINE`], 60 s; [`Duration::MAX`] for none). Every
+    /// request also has the resolver's own timeout; this bounds their sum. A verify that runs
+    /// out of time fails: with `DigestUnavailable` (cause `Timeout`) if the tag's digest was
+    /// not known yet, as any other failure to resolve; with `VerificationFailed` once it was,
+    /// as any other failure to find a valid signature. Never with `verified = true`.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     pub fn build(self) -> Verifier {
         Verifier::with_policy_result(
             Ok(Arc::new(self.policy)),
             self.resolver.unwrap_or_else(|| default_resolver().clone()),
             self.trust_root.unwrap_or_else(TrustRoot::public_good),
-            self.resolve_ttl,
-            self.result_ttl,
+            Timing {
+                resolve_ttl: self.resolve_ttl,
+                result_ttl: self.result_ttl,
+                deadline: self.deadline,
+            },
         )
     }
 }
 
 const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
+
+/// The default of [`VerifierBuilder::deadline`]. A verify of a signed image is a HEAD, the
+/// listings (sent together) and one or two reads: a few round trips, seconds even on a slow
+/// link. A minute leaves room for two requests that run into the resolver's 30 s timeout, and
+/// stops a registry that answers slowly on purpose from holding a caller (an image pull
+/// waiting on the verdict) for longer than that.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The verifier's durations.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    resolve_ttl: Duration,
+    result_ttl: Duration,
+    deadline: Duration,
+}
+
+/// `work`'s output, or None if `deadline` passes first (no deadline: always the output).
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    work: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, work).await.ok(),
+        None => Some(work.await),
+    }
+}
 
 impl Verifier {
     pub fn builder(policy: Policy) -> VerifierBuilder {
@@ -131,6 +173,7 @@ impl Verifier {
             trust_root: None,
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
+            deadline: DEFAULT_DEADLINE,
         }
     }
 
@@ -143,16 +186,16 @@ impl Verifier {
         policy: std::result::Result<Arc<Policy>, Error>,
         resolver: Resolver,
         trust_root: TrustRoot,
-        resolve_ttl: Duration,
-        result_ttl: Duration,
+        timing: Timing,
     ) -> Verifier {
         Verifier {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
                 resolver,
                 trust_root,
-                resolve_ttl,
-                result_ttl,
+                resolve_ttl: timing.resolve_ttl,
+                result_ttl: timing.result_ttl,
+                deadline: timing.deadline,
                 results: Mutex::new(HashMap::new()),
                 preferred: Mutex::new(HashMap::new()),
                 blobs: BlobCache::default(),
@@ -202,6 +245,9 @@ impl Verifier {
         reference: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
+        // No timer until there is I/O to bound: a call answered from the caches needs no
+        // runtime at all.
+        let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
         let parsed = Reference::parse(reference)?;
         let policy = self.policy()?;
         let known_digest = parsed.digest().map(|d| parsed.pinned(d));
@@ -249,10 +295,12 @@ impl Verifier {
             return Ok(cached);
         }
         let (order, learned) = self.source_order(parsed.registry());
+        let budget = RequestBudget::default();
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
                 &self.inner.blobs,
+                &budget,
                 &parsed,
                 digest,
                 credentials,
@@ -269,26 +317,52 @@ impl Verifier {
                 .last_known(&Engine::Registry, &parsed, credentials)
                 .filter(|guess| self.cached_result(&result_key(guess)).is_none()),
         };
-        let resolve = resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials);
+        let resolve = within(
+            deadline,
+            resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials),
+        );
         let (digest, listed_ahead) = match &guess {
             Some(guess) => {
                 let mut ahead = walker(guess);
-                let (digest, ()) = tokio::join!(resolve, ahead.list_ahead());
-                let digest = digest?;
+                // The listing stops at the deadline too; the walk then finds it past.
+                let (digest, _) = tokio::join!(resolve, within(deadline, ahead.list_ahead()));
+                let digest = digest.ok_or_else(|| self.resolve_too_late(&parsed))??;
                 let ahead = (ahead.digest() == &digest).then_some(ahead);
                 (digest, ahead)
             }
-            None => (resolve.await?, None),
+            None => (
+                resolve
+                    .await
+                    .ok_or_else(|| self.resolve_too_late(&parsed))??,
+                None,
+            ),
         };
         let result_key = result_key(&digest);
         if let Some(cached) = self.cached_result(&result_key) {
             return Ok(cached);
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
-        let (verification, valid_until) =
-            self.check_signatures(&parsed, walker, rule, method).await?;
+        let (verification, valid_until) = self
+            .check_signatures(&parsed, walker, rule, method, &budget, deadline)
+            .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
+    }
+
+    /// The error of a verify whose deadline passed before the tag's digest was known.
+    fn resolve_too_late(&self, reference: &Reference) -> Error {
+        let seconds = self.inner.deadline.as_secs_f64();
+        Error::DigestUnavailable {
+            reference: reference.to_string(),
+            engine: Engine::Registry.name().to_owned(),
+            cause: DigestCause::new(
+                CauseKind::Timeout,
+                format!(
+                    "the verify deadline ({seconds} s) passed before the registry gave the \
+                     digest; retry later, or raise VerifierBuilder::deadline"
+                ),
+            ),
+        }
     }
 
     /// [`Self::verify`] from a thread that is not running async code (FFI callers).
@@ -341,6 +415,8 @@ impl Verifier {
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
         method: Method<'_>,
+        budget: &RequestBudget,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<(Verification, Option<i64>)> {
         let digest = walker.digest();
         let mut failures = Vec::new();
@@ -348,11 +424,16 @@ impl Verifier {
             reference: reference.to_string(),
             reason,
         };
+        let mut stopped = None;
         loop {
-            let next = walker
-                .next()
-                .await
-                .map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
+            let Some(next) = within(deadline, walker.next()).await else {
+                stopped = Some(DiscoveryStop::Deadline {
+                    deadline: self.inner.deadline,
+                    requests: budget.spent(),
+                });
+                break;
+            };
+            let next = next.map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
             let Some((source, candidate)) = next else {
                 break;
             };
@@ -388,10 +469,19 @@ impl Verifier {
                 }
             }
         }
-        if failures.is_empty() {
-            failures.push(CandidateFailure::NoSignatures);
+        if walker.out_of_requests() {
+            stopped = Some(DiscoveryStop::RequestBudget {
+                requests: budget.spent(),
+            });
         }
-        Err(failed(format!("{rule}: {}", summarize(&failures))))
+        let report = DiscoveryReport {
+            stopped,
+            unreadable: walker.unreadable(),
+        };
+        Err(failed(format!(
+            "{rule}: {}",
+            summarize_discovery(&failures, &report)
+        )))
     }
 
     /// The order to try signature sources in on `registry`, and whether it was learned (a source
@@ -424,12 +514,18 @@ fn result_expiry(
     ttl: Duration,
     valid_until: Option<i64>,
 ) -> Option<Instant> {
-    let mut life = ttl;
+    // Kept no longer than a century, so `now + life` fits the clock whatever the caller asks
+    // (`Duration::MAX`) and whatever date a certificate names.
+    const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
+    let mut life = ttl.min(LONGEST);
     if let Some(until) = valid_until {
         let left = u64::try_from(until.saturating_sub(now_unix)).ok()?;
         life = life.min(Duration::from_secs(left));
     }
-    (!life.is_zero()).then(|| now + life)
+    if life.is_zero() {
+        return None;
+    }
+    now.checked_add(life)
 }
 
 /// How the matched rule verifies.
@@ -453,8 +549,11 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
         policy,
         default_resolver().clone(),
         TrustRoot::public_good(),
-        Duration::ZERO,
-        DEFAULT_RESULT_TTL,
+        Timing {
+            resolve_ttl: Duration::ZERO,
+            result_ttl: DEFAULT_RESULT_TTL,
+            deadline: DEFAULT_DEADLINE,
+        },
     )
 });
 
@@ -480,6 +579,17 @@ mod tests {
         assert_eq!(result_expiry(now, 1_000, ttl, Some(1_000)), None);
         assert_eq!(result_expiry(now, 1_000, ttl, Some(999)), None);
         assert_eq!(result_expiry(now, 1_000, Duration::ZERO, None), None);
+    }
+
+    /// `result_ttl(Duration::MAX)` ("keep successes for good") overflowed `Instant + Duration`
+    /// and panicked on every successful verify.
+    #[test]
+    fn a_result_ttl_too_long_for_the_clock_keeps_results_without_a_panic() {
+        let now = Instant::now();
+        for valid_until in [None, Some(i64::MAX)] {
+            let expiry = result_expiry(now, 1_000, Duration::MAX, valid_until);
+            assert!(expiry.is_some_and(|at| at > now), "{valid_until:?}");
+        }
     }
 
     #[test]

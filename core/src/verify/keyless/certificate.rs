@@ -31,6 +31,8 @@ const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8, as DER contents.
+const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
 pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
@@ -136,6 +138,44 @@ impl Cert {
                 .and_then(|(seq, _)| tlv::children(seq.value).ok())
                 .is_some_and(|oids| oids.iter().any(|o| o.value == OID_CODE_SIGNING))
         })
+    }
+
+    /// RFC 3161 §2.3: a timestamp authority's certificate has exactly one extended key usage
+    /// extension, marked critical, whose only purpose is id-kp-timeStamping (OpenSSL's and
+    /// sigstore's timestamp-authority's reading too). Without it, any certificate the TSA's CA
+    /// issued for another purpose could sign timestamps.
+    pub fn check_time_stamping_purpose(&self) -> Result<(), String> {
+        let mut ekus = self
+            .extensions
+            .iter()
+            .filter(|e| e.oid == OID_EXT_KEY_USAGE);
+        let (Some(eku), None) = (ekus.next(), ekus.next()) else {
+            return Err(
+                "the TSA certificate does not have exactly one extended key usage \
+                 extension with id-kp-timeStamping (RFC 3161 §2.3)"
+                    .into(),
+            );
+        };
+        let purposes = tlv::read(&eku.value)
+            .ok()
+            .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
+            .and_then(|(seq, _)| tlv::children(seq.value).ok());
+        if !matches!(purposes.as_deref(), Some([only]) if only.tag == 0x06 && only.value == OID_TIME_STAMPING)
+        {
+            return Err(
+                "the TSA certificate's extended key usage is not id-kp-timeStamping \
+                 alone (RFC 3161 §2.3)"
+                    .into(),
+            );
+        }
+        if !eku.critical {
+            return Err(
+                "the TSA certificate's id-kp-timeStamping extended key usage is not \
+                 marked critical (RFC 3161 §2.3)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     /// Subject alternative names of the kinds identities use: e-mail, URI, DNS.

@@ -1,6 +1,8 @@
 //! Merkle inclusion proofs (RFC 9162 §2.1.3.2) and their signed checkpoints (the
 //! transparency-dev "signed note" format), checked offline against the log key of the trust
-//! root. This is how Rekor v2 entries, which carry no SET, are proven to be in the log.
+//! root, the checkpoint's origin against the log's `baseUrl`. This is how Rekor v2 entries,
+//! which carry no SET, are proven to be in the log. Such an entry has no signed time of its
+//! own: the caller checks the log key's `validFor` at the bundle's verified signing times.
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -132,7 +134,7 @@ fn verify_checkpoint(note: &str, log: &TransparencyLog) -> Result<(u64, Vec<u8>)
         .ok_or("the checkpoint is not a signed note")?;
     let (text, signatures) = (&note[..=split], &note[split + 2..]);
     let mut lines = text.lines();
-    let _origin = lines.next().ok_or("empty checkpoint")?;
+    let origin = lines.next().ok_or("empty checkpoint")?;
     let size: u64 = lines
         .next()
         .and_then(|l| l.parse().ok())
@@ -158,12 +160,94 @@ fn verify_checkpoint(note: &str, log: &TransparencyLog) -> Result<(u64, Vec<u8>)
     if !signed {
         return Err("the checkpoint is not signed by the log's key".into());
     }
+    check_origin(origin, log)?;
     Ok((size, root))
+}
+
+/// The checkpoint's origin line must name `log`: a checkpoint is a statement about one log,
+/// and a key that signs for several logs (or shards) must not let one log's tree stand for
+/// another's.
+///
+/// Compared with the host of the log's `baseUrl`, case-insensitively. Rekor v2 (the
+/// transparency-dev signed-note format) writes that host (`log2025-1.rekor.sigstore.dev` for
+/// https://log2025-1.rekor.sigstore.dev), which is what sigstore-go requires of a v2 checkpoint.
+/// Rekor v1 writes `<host> - <tree id>` (`rekor.sigstore.dev - 1193050959916656506`);
+/// sigstore-go does not compare a v1 origin at all, we require its host part to be the log's
+/// too. The host may carry the URL's port, as `localhost:8000 - …` does for a log at
+/// http://localhost:8000.
+fn check_origin(origin: &str, log: &TransparencyLog) -> Result<(), String> {
+    if log.base_url.is_empty() {
+        return Err(format!(
+            "the trust root gives log {} no baseUrl, so the checkpoint's origin cannot be \
+             checked; add the log's baseUrl to the trusted root",
+            hex::encode(&log.log_id)
+        ));
+    }
+    if origin_names(origin, &log.base_url) {
+        return Ok(());
+    }
+    let shown: String = origin.chars().take(120).collect();
+    Err(format!(
+        "the checkpoint's origin {shown:?} is not the log {}",
+        log.base_url
+    ))
+}
+
+/// Whether `origin` (`<host>` or `<host> - <tree id>`) names the log at `base_url`.
+fn origin_names(origin: &str, base_url: &str) -> bool {
+    let named = origin
+        .split_once(" - ")
+        .filter(|(_, tree)| !tree.is_empty() && tree.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(origin, |(host, _)| host);
+    let authority = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    !named.is_empty() && (named.eq_ignore_ascii_case(authority) || named.eq_ignore_ascii_case(host))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_names_the_host_of_the_log() {
+        for (origin, base_url) in [
+            (
+                "log2025-1.rekor.sigstore.dev",
+                "https://log2025-1.rekor.sigstore.dev",
+            ),
+            (
+                "rekor.sigstore.dev - 1193050959916656506",
+                "https://rekor.sigstore.dev",
+            ),
+            ("Rekor.Sigstore.dev - 1", "https://rekor.sigstore.dev/"),
+            ("localhost:8000 - 209406721089291", "http://localhost:8000"),
+            ("rekor-local", "http://rekor-local:3000/api"),
+            ("[::1]:3000", "http://[::1]:3000"),
+        ] {
+            assert!(origin_names(origin, base_url), "{origin} / {base_url}");
+        }
+        for (origin, base_url) in [
+            (
+                "log2025-2.rekor.sigstore.dev",
+                "https://log2025-1.rekor.sigstore.dev",
+            ),
+            ("rekor.sigstore.dev - 1", "https://rekor.sigstage.dev"),
+            ("rekor.sigstore.dev - x1", "https://rekor.sigstore.dev"),
+            ("rekor.sigstore.dev.evil", "https://rekor.sigstore.dev"),
+            ("", "https://rekor.sigstore.dev"),
+            ("localhost:8001", "http://localhost:8000"),
+        ] {
+            assert!(!origin_names(origin, base_url), "{origin} / {base_url}");
+        }
+    }
 
     #[test]
     fn proof_of_a_four_leaf_tree() {

@@ -8,7 +8,7 @@
 //! | the signature verifies with the certificate's key (legacy: over the payload; bundle: DSSE PAE or the artifact) | `BadSignature` |
 //! | the signed payload / statement / message digest names the digest being verified | `DigestMismatch` |
 //! | a transparency-log entry is present (and, for bundles, a verified signing time); legacy only: skipped, and said, if the trust root lists no transparency log (the certificate is then checked at the current time) | `MissingTransparencyProof` |
-//! | its SET verifies with a log key of the trust root, and/or its inclusion proof and signed checkpoint | `BadTransparencyProof` |
+//! | its SET verifies with a log key of the trust root valid at the integrated time, and/or its inclusion proof and a checkpoint signed by the log's key whose origin is the log; an entry with a proof alone: the log key valid at the signing times | `BadTransparencyProof` |
 //! | the entry body records this signature, this payload hash and this certificate | `TransparencyEntryMismatch` |
 //! | RFC 3161 timestamps verify with a TSA of the trust root | `BadTimestamp` |
 //! | the certificate chains to a Fulcio CA of the trust root | `UntrustedCertificate` |
@@ -45,7 +45,7 @@ use super::failure::CandidateFailure;
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
 use super::public_key::PublicKey;
-use super::trust_root::TrustRoot;
+use super::trust_root::{TransparencyLog, TrustRoot};
 use crate::digest::Digest;
 
 /// Who must have signed.
@@ -350,7 +350,7 @@ pub fn verify_bundle(
         Signer::Key(_) => CandidateFailure::WrongKey,
     })?;
 
-    let mut times = transparency(
+    let logged = transparency(
         bundle,
         &signature,
         &logged_hash,
@@ -358,11 +358,25 @@ pub fn verify_bundle(
         &key,
         trust_root,
     )?;
+    let mut times = logged.times;
     times.extend(timestamps(bundle, &signature, trust_root)?);
     if times.is_empty() {
         return Err(CandidateFailure::MissingTransparencyProof(
             "no verified signing time (a Rekor v2 entry needs an RFC 3161 timestamp)".into(),
         ));
+    }
+    // An entry proven only by its inclusion proof has no signed time of its own (a SET's
+    // integrated time is checked against the log key's window in `verify_set`): its log's key
+    // must have been valid when the bundle was signed, or a retired key could vouch for
+    // entries made after its retirement.
+    for log in logged.proof_only_logs {
+        if let Some(time) = times.iter().find(|t| !log.valid_for.contains(**t)) {
+            return Err(CandidateFailure::BadTransparencyProof(format!(
+                "the entry is proven by an inclusion proof of log {}, whose key was not valid \
+                 at the signing time {time}",
+                log.base_url
+            )));
+        }
     }
 
     let note = match (&leaf, signer) {
@@ -378,15 +392,24 @@ pub fn verify_bundle(
     })
 }
 
-/// Check every tlog entry; return the authenticated integrated times.
-fn transparency(
+/// What the tlog entries of a bundle prove.
+struct Logged<'a> {
+    /// The authenticated (SET) integrated times.
+    times: Vec<i64>,
+    /// The logs of entries proven by an inclusion proof alone, whose key's validity the caller
+    /// checks at the signing times.
+    proof_only_logs: Vec<&'a TransparencyLog>,
+}
+
+/// Check every tlog entry.
+fn transparency<'a>(
     bundle: &Bundle,
     signature: &[u8],
     logged_hash: &[u8; 32],
     leaf: Option<&Cert>,
     key: &PublicKey,
-    trust_root: &TrustRoot,
-) -> Result<Vec<i64>, CandidateFailure> {
+    trust_root: &'a TrustRoot,
+) -> Result<Logged<'a>, CandidateFailure> {
     let entries = bundle
         .verification_material
         .get("tlogEntries")
@@ -395,7 +418,10 @@ fn transparency(
         .ok_or_else(|| {
             CandidateFailure::MissingTransparencyProof("the bundle has no tlog entry".into())
         })?;
-    let mut times = Vec::new();
+    let mut logged = Logged {
+        times: Vec::new(),
+        proof_only_logs: Vec::new(),
+    };
     for raw in entries {
         let entry =
             TlogEntry::from_bundle_entry(raw).map_err(CandidateFailure::BadTransparencyProof)?;
@@ -414,11 +440,13 @@ fn transparency(
             ));
         }
         if entry.set.is_some() {
-            times.push(
+            logged.times.push(
                 entry
                     .verify_set(trust_root)
                     .map_err(CandidateFailure::BadTransparencyProof)?,
             );
+        } else {
+            logged.proof_only_logs.push(log);
         }
         if let Some(proof) = &entry.proof {
             // Rekor v1's proof index is within the log shard, the entry's is global: they
@@ -439,7 +467,7 @@ fn transparency(
         )
         .map_err(CandidateFailure::TransparencyEntryMismatch)?;
     }
-    Ok(times)
+    Ok(logged)
 }
 
 /// Verify the bundle's RFC 3161 timestamps; return their times.

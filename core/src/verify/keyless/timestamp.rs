@@ -6,15 +6,16 @@
 //! hash of the signature being timestamped; the signed attributes' messageDigest is the hash
 //! of the TSTInfo; the signer's signature over the signed attributes verifies with a
 //! certificate that is (or chains to) a timestamp authority of the trust root, valid at
-//! genTime, inside the authority's `validFor`. Read with the DER walker in [`super::tlv`]
-//! (the `cms` crate would add a dependency for four fields).
+//! genTime, inside the authority's `validFor`, and made for time-stamping only (RFC 3161
+//! §2.3: a critical extended key usage naming id-kp-timeStamping alone). Read with the DER
+//! walker in [`super::tlv`] (the `cms` crate would add a dependency for four fields).
 
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::spki::ObjectIdentifier;
 
 use super::certificate::{self, Cert};
 use super::tlv::{self, Tlv};
-use crate::verify::trust_root::{CertificateAuthority, TrustRoot};
+use crate::verify::trust_root::{CertificateAuthority, TrustRoot, decimal, unix_time};
 
 const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
@@ -49,22 +50,28 @@ fn alg_oid<'a>(t: &Tlv<'a>) -> Result<&'a [u8], String> {
     Ok(oid.value)
 }
 
-/// `YYYYMMDDHHMMSS[.f*]Z` to Unix seconds.
+/// A GeneralizedTime as RFC 3161 §2.4.2 allows it, `YYYYMMDDHHMMSS[.f+]Z`, to Unix seconds
+/// (fractions dropped). Read byte by byte: these bytes come from the token, checked before the
+/// TSA's signature is, and a `str` sliced at a fixed offset panics inside a multi-byte character.
 fn generalized_time(value: &[u8]) -> Result<i64, String> {
-    let s = std::str::from_utf8(value).map_err(|_| bad("bad genTime"))?;
-    if s.len() < 15 || !s.ends_with('Z') {
-        return Err(bad("bad genTime"));
+    let invalid = || bad("genTime is not a GeneralizedTime (YYYYMMDDHHMMSS[.fff]Z)");
+    let (digits, zone) = value.split_at_checked(14).ok_or_else(invalid)?;
+    match zone {
+        [b'Z'] => {}
+        [b'.', fraction @ .., b'Z']
+            if !fraction.is_empty() && fraction.iter().all(u8::is_ascii_digit) => {}
+        _ => return Err(invalid()),
     }
-    let text = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &s[0..4],
-        &s[4..6],
-        &s[6..8],
-        &s[8..10],
-        &s[10..12],
-        &s[12..14]
-    );
-    crate::verify::trust_root::parse_rfc3339(&text).ok_or_else(|| bad("bad genTime"))
+    let field = |at: usize, len: usize| decimal(&digits[at..at + len]).ok_or_else(invalid);
+    unix_time(
+        field(0, 4)?,
+        field(4, 2)?,
+        field(6, 2)?,
+        field(8, 2)?,
+        field(10, 2)?,
+        field(12, 2)?,
+    )
+    .ok_or_else(invalid)
 }
 
 fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, String> {
@@ -183,6 +190,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         } else if let Some(only) = chain.first() {
             // A lone certificate trusted as the TSA itself.
             if certificate::verify_with_spki(&only.spki, sig_oid, &signed_attrs, sig) {
+                only.check_time_stamping_purpose().map_err(|e| bad(&e))?;
                 return if only.valid_at(gen_time) && authority.valid_for.contains(gen_time) {
                     Ok(gen_time)
                 } else {
@@ -198,6 +206,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
             if !certificate::verify_with_spki(&signer.spki, sig_oid, &signed_attrs, sig) {
                 continue;
             }
+            signer.check_time_stamping_purpose().map_err(|e| bad(&e))?;
             return match certificate::verify_chain(
                 &signer,
                 std::slice::from_ref(&ca),

@@ -106,4 +106,20 @@ mod tests {
         assert!(read(&[]).is_err());
         assert_eq!(children(&[2, 1, 5, 2, 1, 6]).unwrap().len(), 2);
     }
+
+    /// Lengths are the input's: one longer than what follows, of more than four bytes, or
+    /// indefinite (BER, not DER) is an error, never an out-of-range slice.
+    #[test]
+    fn lengths_beyond_the_input_are_errors() {
+        for bad in [
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0][..],
+            &[0x30, 0x85, 1, 0, 0, 0, 0, 0],
+            &[0x30, 0x80, 0, 0],
+            &[0x30, 0x82, 0x01],
+            &[0x30, 0x81],
+            &[0x1f, 0x01, 0x00],
+        ] {
+            assert_eq!(read(bad).map(|_| ()), Err(DerError), "{bad:02x?}");
+        }
+    }
 }
