@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::{BoxFuture, Shared, WeakShared};
 
 use super::engine::Engine;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Fingerprint};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::reference::Reference;
@@ -21,7 +21,7 @@ use crate::reference::Reference;
 pub(crate) struct CacheKey {
     engine: Engine,
     reference: String,
-    credentials: Option<[u8; 32]>,
+    credentials: Option<Fingerprint>,
 }
 
 impl CacheKey {
@@ -52,7 +52,7 @@ pub(crate) struct KeyRef<'a> {
     pub(crate) engine: &'a str,
     /// [`Reference::tagged_name`].
     pub(crate) reference: &'a str,
-    pub(crate) credentials: Option<&'a [u8; 32]>,
+    pub(crate) credentials: Option<&'a Fingerprint>,
 }
 
 impl KeyRef<'_> {
@@ -191,6 +191,7 @@ mod near {
     use hashbrown::HashTable;
 
     use super::KeyRef;
+    use crate::credentials::Fingerprint;
     use crate::digest::Digest;
 
     /// Copies kept per thread; past it the thread starts over (they are only copies).
@@ -201,7 +202,7 @@ mod near {
         generation: u64,
         engine: String,
         reference: String,
-        credentials: Option<[u8; 32]>,
+        credentials: Option<Fingerprint>,
         digest: Digest,
         stored: Instant,
     }
