@@ -153,6 +153,121 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
     );
 }
 
+/// `imagecheck ARGS` with `stdin` written to its standard input (for --password-stdin).
+fn imagecheck_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let s = state();
+    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args(args)
+        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
+        .env_remove("IMAGECHECK_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    // A command that refuses its arguments exits without reading stdin: the pipe may be
+    // closed before (or while) this writes, which is no failure of the test.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// A second registry that asks for Basic credentials on every request, to see who sends them.
+fn basic_challenging_registry(runtime: &tokio::runtime::Runtime) -> fake_registry::FakeRegistry {
+    runtime.block_on(fake_registry::start(|_, _| {
+        fake_registry::Answer::new(401, &[("www-authenticate", "Basic realm=\"other\"")], b"")
+    }))
+}
+
+fn authorization_sent(fake: &fake_registry::FakeRegistry) -> bool {
+    fake.heads()
+        .iter()
+        .any(|head| head.to_ascii_lowercase().contains("\r\nauthorization:"))
+}
+
+#[test]
+fn credentials_without_a_registry_are_refused_when_the_references_name_several() {
+    let s = state();
+    let (private, _) = image(&s, "basic-hello-oci");
+    let user = s["registries"]["basic"]["username"].as_str().unwrap();
+    let password = s["registries"]["basic"]["password"].as_str().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let other = basic_challenging_registry(&runtime);
+    let elsewhere = format!("{}/x/app:v1", other.host);
+    let out = imagecheck_with_stdin(
+        &[
+            "resolve",
+            "--insecure-registry",
+            &other.host,
+            "--username",
+            user,
+            "--password-stdin",
+            &private,
+            &elsewhere,
+        ],
+        password,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{}{stderr}", stdout(&out));
+    assert!(
+        stderr.contains("--registry HOST") && stderr.contains(&other.host),
+        "{stderr}"
+    );
+    assert!(
+        !authorization_sent(&other),
+        "the password went to {}",
+        other.host
+    );
+    assert_eq!(stdout(&out), "", "nothing is resolved on a usage error");
+}
+
+#[test]
+fn credentials_named_for_a_registry_reach_only_that_registry() {
+    let s = state();
+    let (private, digest) = image(&s, "basic-hello-oci");
+    let basic = host(&s, "basic");
+    let user = s["registries"]["basic"]["username"].as_str().unwrap();
+    let password = s["registries"]["basic"]["password"].as_str().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let other = basic_challenging_registry(&runtime);
+    let elsewhere = format!("{}/x/app:v1", other.host);
+    let out = imagecheck_with_stdin(
+        &[
+            "resolve",
+            "--insecure-registry",
+            &other.host,
+            "--registry",
+            &basic,
+            "--username",
+            user,
+            "--password-stdin",
+            &private,
+            &elsewhere,
+        ],
+        password,
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.starts_with(&format!("{private}\t{digest}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{elsewhere}\terror: DigestUnavailable: ")),
+        "{text}"
+    );
+    assert!(
+        other.requests.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the other registry was asked"
+    );
+    assert!(
+        !authorization_sent(&other),
+        "the password went to {}",
+        other.host
+    );
+}
+
 #[test]
 fn engines_and_usage_errors() {
     let k = imagecheck(&["resolve", "--engine", "kubernetes", "nginx:1.27"]);
@@ -183,6 +298,7 @@ fn help_documents_commands_and_exit_codes() {
         "--ttl",
         "--json",
         "--password-stdin",
+        "--registry",
         "--insecure-registry",
         "REF<TAB>",
     ] {
