@@ -107,30 +107,17 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
     let (reference, digest) = image(&s, "token-private-hello-oci");
     let user = s["registries"]["token"]["username"].as_str().unwrap();
     let password = s["registries"]["token"]["password"].as_str().unwrap();
-    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
-        .args([
+    let out = imagecheck_with_stdin(
+        &[
             "resolve",
             "-vv",
             "--username",
             user,
             "--password-stdin",
             &reference,
-        ])
-        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        password,
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -186,85 +173,84 @@ fn authorization_sent(fake: &fake_registry::FakeRegistry) -> bool {
         .any(|head| head.to_ascii_lowercase().contains("\r\nauthorization:"))
 }
 
-#[test]
-fn credentials_without_a_registry_are_refused_when_the_references_name_several() {
+/// `resolve` of the basic registry's private image and of a reference on a second registry
+/// (one that challenges for Basic credentials), with the basic registry's username, its
+/// password on stdin, and `scope` before the references.
+struct TwoRegistries {
+    out: Output,
+    private: String,
+    digest: String,
+    elsewhere: String,
+    other: fake_registry::FakeRegistry,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn resolve_on_two_registries(scope: &[&str]) -> TwoRegistries {
     let s = state();
-    let (private, _) = image(&s, "basic-hello-oci");
+    let (private, digest) = image(&s, "basic-hello-oci");
     let user = s["registries"]["basic"]["username"].as_str().unwrap();
     let password = s["registries"]["basic"]["password"].as_str().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let other = basic_challenging_registry(&runtime);
     let elsewhere = format!("{}/x/app:v1", other.host);
-    let out = imagecheck_with_stdin(
-        &[
-            "resolve",
-            "--insecure-registry",
-            &other.host,
-            "--username",
-            user,
-            "--password-stdin",
-            &private,
-            &elsewhere,
-        ],
-        password,
+    let mut args = vec!["resolve", "--insecure-registry", &other.host];
+    args.extend_from_slice(scope);
+    args.extend(["--username", user, "--password-stdin", &private, &elsewhere]);
+    let out = imagecheck_with_stdin(&args, password);
+    TwoRegistries {
+        out,
+        private,
+        digest,
+        elsewhere,
+        other,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn credentials_without_a_registry_are_refused_when_the_references_name_several() {
+    let run = resolve_on_two_registries(&[]);
+    let stderr = String::from_utf8_lossy(&run.out.stderr);
+    assert_eq!(
+        run.out.status.code(),
+        Some(3),
+        "{}{stderr}",
+        stdout(&run.out)
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{}{stderr}", stdout(&out));
     assert!(
-        stderr.contains("--registry HOST") && stderr.contains(&other.host),
+        stderr.contains("--registry HOST") && stderr.contains(&run.other.host),
         "{stderr}"
     );
     assert!(
-        !authorization_sent(&other),
+        !authorization_sent(&run.other),
         "the password went to {}",
-        other.host
+        run.other.host
     );
-    assert_eq!(stdout(&out), "", "nothing is resolved on a usage error");
+    assert_eq!(stdout(&run.out), "", "nothing is resolved on a usage error");
 }
 
 #[test]
 fn credentials_named_for_a_registry_reach_only_that_registry() {
-    let s = state();
-    let (private, digest) = image(&s, "basic-hello-oci");
-    let basic = host(&s, "basic");
-    let user = s["registries"]["basic"]["username"].as_str().unwrap();
-    let password = s["registries"]["basic"]["password"].as_str().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let other = basic_challenging_registry(&runtime);
-    let elsewhere = format!("{}/x/app:v1", other.host);
-    let out = imagecheck_with_stdin(
-        &[
-            "resolve",
-            "--insecure-registry",
-            &other.host,
-            "--registry",
-            &basic,
-            "--username",
-            user,
-            "--password-stdin",
-            &private,
-            &elsewhere,
-        ],
-        password,
-    );
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(4), "{text}");
+    let basic = host(&state(), "basic");
+    let run = resolve_on_two_registries(&["--registry", &basic]);
+    let text = stdout(&run.out);
+    assert_eq!(run.out.status.code(), Some(4), "{text}");
     assert!(
-        text.starts_with(&format!("{private}\t{digest}\n")),
+        text.starts_with(&format!("{}\t{}\n", run.private, run.digest)),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{elsewhere}\terror: DigestUnavailable: ")),
+        text.contains(&format!("{}\terror: DigestUnavailable: ", run.elsewhere)),
         "{text}"
     );
     assert!(
-        other.requests.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        run.other.requests.load(std::sync::atomic::Ordering::SeqCst) > 0,
         "the other registry was asked"
     );
     assert!(
-        !authorization_sent(&other),
+        !authorization_sent(&run.other),
         "the password went to {}",
-        other.host
+        run.other.host
     );
 }
 
