@@ -1,5 +1,7 @@
 //! Options shared by every command that talks to registries.
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::time::Duration;
 
 use clap::Args;
@@ -8,12 +10,19 @@ use imagecheck::{Credentials, Reference, Resolver};
 
 use crate::exit;
 
-/// Options shared by every command that talks to registries.
-#[derive(Debug, Args)]
+/// Options shared by every command that talks to registries. Debug never shows the password.
+#[derive(Args)]
 pub(crate) struct RegistryArgs {
-    /// Registry username for the references' registries.
+    /// Registry username, for the registry named by --registry, or for the one registry the
+    /// references name (several: a usage error). References on other registries never get
+    /// these credentials. Name --registry whenever the references come from untrusted input.
     #[arg(long, requires = "password_source")]
     username: Option<String>,
+
+    /// The registry (host[:port], as references spell it) that --username and the password
+    /// are for. Needed when the references name more than one registry.
+    #[arg(long, value_name = "HOST", requires = "username")]
+    registry: Option<String>,
 
     /// Registry password (prefer --password-stdin or IMAGECHECK_PASSWORD: arguments are
     /// visible to other users in the process list).
@@ -60,30 +69,100 @@ impl RegistryArgs {
     }
 
     /// The password from --password, IMAGECHECK_PASSWORD or stdin.
-    pub(crate) fn password(&self) -> Result<Option<String>, u8> {
+    fn password(&self) -> Result<String, u8> {
         if self.password_stdin {
             let mut text = String::new();
             if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
                 eprintln!("imagecheck: cannot read the password from stdin: {e}");
                 return Err(exit::INVALID_INPUT);
             }
-            return Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()));
+            return Ok(text.trim_end_matches(['\n', '\r']).to_owned());
         }
-        Ok(self.password.clone())
+        Ok(self.password.clone().unwrap_or_default())
     }
 
-    /// Credentials for `reference`'s registry when a username was given.
-    pub(crate) fn credentials_for(
-        &self,
-        reference: &str,
-        password: Option<&str>,
-    ) -> Option<Credentials> {
-        let username = self.username.as_deref()?;
-        let registry = Reference::parse(reference).ok()?.registry().to_owned();
-        Some(Credentials::new(
-            registry,
-            username,
-            password.unwrap_or_default(),
-        ))
+    /// The credentials given on the command line, for their one registry: `--registry`, or the
+    /// registry every reference names. With several registries among the references and none
+    /// named, a usage error: a password must never go to a registry picked by the input.
+    /// The password is read (from stdin, perhaps) only once the registry is settled.
+    pub(crate) fn credentials(&self, references: &[String]) -> Result<Option<Credentials>, u8> {
+        let Some(username) = self.username.as_deref() else {
+            return Ok(None);
+        };
+        let registries: BTreeSet<String> = references
+            .iter()
+            .filter_map(|r| Reference::parse(r).ok())
+            .map(|r| r.registry().to_owned())
+            .collect();
+        let host = match (&self.registry, registries.len()) {
+            (Some(host), _) if host.trim().is_empty() => {
+                eprintln!("imagecheck: --registry needs a host, e.g. --registry ghcr.io");
+                return Err(exit::INVALID_INPUT);
+            }
+            (Some(host), _) => host.clone(),
+            (None, 0) => return Ok(None),
+            (None, 1) => registries.first().cloned().unwrap_or_default(),
+            (None, n) => {
+                let names: Vec<&str> = registries.iter().map(String::as_str).collect();
+                eprintln!(
+                    "imagecheck: --username is for one registry, and the references name {n} \
+                     ({}): say which with --registry HOST (references on the others are then \
+                     resolved without these credentials)",
+                    names.join(", ")
+                );
+                return Err(exit::INVALID_INPUT);
+            }
+        };
+        let credentials = Credentials::new(host, username, self.password()?);
+        if !registries.iter().any(|r| credentials.applies_to(r)) {
+            eprintln!(
+                "imagecheck: warning: no reference is on --registry {}; the credentials are not used",
+                credentials.host()
+            );
+        }
+        Ok(Some(credentials))
+    }
+}
+
+impl fmt::Debug for RegistryArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryArgs")
+            .field("username", &self.username)
+            .field("registry", &self.registry)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_stdin", &self.password_stdin)
+            .field("insecure_registries", &self.insecure_registries)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        registry: RegistryArgs,
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let parsed = Command::try_parse_from([
+            "imagecheck",
+            "--username",
+            "alice",
+            "--password",
+            "s3cret-pw",
+        ])
+        .unwrap();
+        let shown = format!("{parsed:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("alice") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }

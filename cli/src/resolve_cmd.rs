@@ -102,21 +102,19 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
         };
     }
     let resolver = builder.build();
-    let password = match args.registry.password() {
-        Ok(p) => p,
+    let credentials = match args.registry.credentials(&args.references) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let json = args.json;
     let mut worst = exit::OK;
     let mut results = futures::stream::iter(args.references.iter())
         .map(|reference| {
-            let credentials = args
-                .registry
-                .credentials_for(reference, password.as_deref());
+            let credentials = credentials.as_ref();
             let (resolver, engine) = (&resolver, &engine);
             async move {
                 let answer = resolver
-                    .resolve_with(engine, reference, ttl, credentials.as_ref())
+                    .resolve_with(engine, reference, ttl, credentials)
                     .await;
                 (reference, answer)
             }

@@ -70,8 +70,8 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
         Ok(b) => b.build(),
         Err(code) => return code,
     };
-    let password = match args.registry.password() {
-        Ok(p) => p,
+    let credentials = match args.registry.credentials(&args.references) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let mut builder = Verifier::builder(policy)
@@ -91,16 +91,9 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
     let mut worst = exit::OK;
     let mut results = futures::stream::iter(args.references.iter())
         .map(|reference| {
-            let credentials = args
-                .registry
-                .credentials_for(reference, password.as_deref());
+            let credentials = credentials.as_ref();
             let verifier = &verifier;
-            async move {
-                (
-                    reference,
-                    verifier.verify(reference, credentials.as_ref()).await,
-                )
-            }
+            async move { (reference, verifier.verify(reference, credentials).await) }
         })
         .buffered(PARALLEL);
     while let Some((reference, answer)) = results.next().await {

@@ -107,30 +107,17 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
     let (reference, digest) = image(&s, "token-private-hello-oci");
     let user = s["registries"]["token"]["username"].as_str().unwrap();
     let password = s["registries"]["token"]["password"].as_str().unwrap();
-    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
-        .args([
+    let out = imagecheck_with_stdin(
+        &[
             "resolve",
             "-vv",
             "--username",
             user,
             "--password-stdin",
             &reference,
-        ])
-        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        password,
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -150,6 +137,120 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
         stdout(&anonymous).contains("unauthorized"),
         "{}",
         stdout(&anonymous)
+    );
+}
+
+/// `imagecheck ARGS` with `stdin` written to its standard input (for --password-stdin).
+fn imagecheck_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let s = state();
+    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args(args)
+        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
+        .env_remove("IMAGECHECK_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    // A command that refuses its arguments exits without reading stdin: the pipe may be
+    // closed before (or while) this writes, which is no failure of the test.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// A second registry that asks for Basic credentials on every request, to see who sends them.
+fn basic_challenging_registry(runtime: &tokio::runtime::Runtime) -> fake_registry::FakeRegistry {
+    runtime.block_on(fake_registry::start(|_, _| {
+        fake_registry::Answer::new(401, &[("www-authenticate", "Basic realm=\"other\"")], b"")
+    }))
+}
+
+fn authorization_sent(fake: &fake_registry::FakeRegistry) -> bool {
+    fake.heads()
+        .iter()
+        .any(|head| head.to_ascii_lowercase().contains("\r\nauthorization:"))
+}
+
+/// `resolve` of the basic registry's private image and of a reference on a second registry
+/// (one that challenges for Basic credentials), with the basic registry's username, its
+/// password on stdin, and `scope` before the references.
+struct TwoRegistries {
+    out: Output,
+    private: String,
+    digest: String,
+    elsewhere: String,
+    other: fake_registry::FakeRegistry,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn resolve_on_two_registries(scope: &[&str]) -> TwoRegistries {
+    let s = state();
+    let (private, digest) = image(&s, "basic-hello-oci");
+    let user = s["registries"]["basic"]["username"].as_str().unwrap();
+    let password = s["registries"]["basic"]["password"].as_str().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let other = basic_challenging_registry(&runtime);
+    let elsewhere = format!("{}/x/app:v1", other.host);
+    let mut args = vec!["resolve", "--insecure-registry", &other.host];
+    args.extend_from_slice(scope);
+    args.extend(["--username", user, "--password-stdin", &private, &elsewhere]);
+    let out = imagecheck_with_stdin(&args, password);
+    TwoRegistries {
+        out,
+        private,
+        digest,
+        elsewhere,
+        other,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn credentials_without_a_registry_are_refused_when_the_references_name_several() {
+    let run = resolve_on_two_registries(&[]);
+    let stderr = String::from_utf8_lossy(&run.out.stderr);
+    assert_eq!(
+        run.out.status.code(),
+        Some(3),
+        "{}{stderr}",
+        stdout(&run.out)
+    );
+    assert!(
+        stderr.contains("--registry HOST") && stderr.contains(&run.other.host),
+        "{stderr}"
+    );
+    assert!(
+        !authorization_sent(&run.other),
+        "the password went to {}",
+        run.other.host
+    );
+    assert_eq!(stdout(&run.out), "", "nothing is resolved on a usage error");
+}
+
+#[test]
+fn credentials_named_for_a_registry_reach_only_that_registry() {
+    let basic = host(&state(), "basic");
+    let run = resolve_on_two_registries(&["--registry", &basic]);
+    let text = stdout(&run.out);
+    assert_eq!(run.out.status.code(), Some(4), "{text}");
+    assert!(
+        text.starts_with(&format!("{}\t{}\n", run.private, run.digest)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}\terror: DigestUnavailable: ", run.elsewhere)),
+        "{text}"
+    );
+    assert!(
+        run.other.requests.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the other registry was asked"
+    );
+    assert!(
+        !authorization_sent(&run.other),
+        "the password went to {}",
+        run.other.host
     );
 }
 
@@ -183,6 +284,7 @@ fn help_documents_commands_and_exit_codes() {
         "--ttl",
         "--json",
         "--password-stdin",
+        "--registry",
         "--insecure-registry",
         "REF<TAB>",
     ] {

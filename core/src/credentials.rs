@@ -1,7 +1,11 @@
 //! Per-call registry credentials. The password never reaches a Debug print, a log line or an
 //! error message.
 
+mod fingerprint;
+
 use std::fmt;
+
+pub(crate) use fingerprint::Fingerprint;
 
 /// Credentials for one registry host, given by a caller for one call.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -10,7 +14,7 @@ pub struct Credentials {
     username: String,
     password: String,
     /// Computed once: cache lookups with credentials must stay cheap.
-    fingerprint: [u8; 32],
+    fingerprint: Fingerprint,
 }
 
 impl Credentials {
@@ -25,7 +29,7 @@ impl Credentials {
             username.into(),
             password.into(),
         );
-        let fingerprint = fingerprint_of(&host, &username, &password);
+        let fingerprint = Fingerprint::of(&host, &username, &password);
         Credentials {
             host,
             username,
@@ -52,21 +56,11 @@ impl Credentials {
         self.host == registry
     }
 
-    /// A stable fingerprint (sha256 of the fields) that keys cache entries obtained with these
-    /// credentials, so that no other caller is served them. It is not reversible to the secret.
-    pub fn fingerprint(&self) -> [u8; 32] {
+    /// The keyed fingerprint that keys cache entries obtained with these credentials, so that
+    /// no other caller is served them (see [`Fingerprint`]: it is never printed).
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
-}
-
-fn fingerprint_of(host: &str, username: &str, password: &str) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    let mut hasher = Sha256::new();
-    for field in [host, username, password] {
-        hasher.update((field.len() as u64).to_le_bytes());
-        hasher.update(field.as_bytes());
-    }
-    hasher.finalize().into()
 }
 
 /// Spellings of Docker Hub that users and config files use, mapped to the reference form.

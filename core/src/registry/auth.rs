@@ -11,6 +11,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
+mod config_file;
+
 use crate::credentials::normalise_host;
 use crate::error::{CauseKind, DigestCause};
 
@@ -140,25 +142,18 @@ impl AuthSources {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct ConfigFile {
-    #[serde(default)]
     auths: HashMap<String, AuthEntry>,
-    #[serde(default, rename = "credHelpers")]
     cred_helpers: HashMap<String, String>,
-    #[serde(default, rename = "credsStore")]
     creds_store: Option<String>,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default)]
 struct AuthEntry {
-    #[serde(default)]
     auth: Option<String>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default, rename = "identitytoken")]
     identity_token: Option<String>,
 }
 
@@ -179,13 +174,7 @@ async fn read_config(path: &Path) -> Result<Option<ConfigFile>, DigestCause> {
             ));
         }
     };
-    // Never echo file content: serde's messages name positions and types, not values.
-    serde_json::from_slice(&text).map(Some).map_err(|e| {
-        DigestCause::new(
-            CauseKind::Unauthorized,
-            format!("credentials file {} is not valid JSON: {e}", path.display()),
-        )
-    })
+    config_file::parse(&text, path).map(Some)
 }
 
 impl ConfigFile {
@@ -247,7 +236,7 @@ impl AuthEntry {
         let bad = |what: &str| {
             DigestCause::new(
                 CauseKind::Unauthorized,
-                format!("entry {key:?} in {}: {what}", path.display()),
+                format!("credentials file {}: entry {key:?}: {what}", path.display()),
             )
         };
         let encoded = self
@@ -434,6 +423,49 @@ mod tests {
         assert!(!err.detail.contains("s3cret"), "{err}");
         let none = AuthSources::new(vec![AuthSource::DockerConfig(dir.path().join("absent"))]);
         assert_eq!(none.lookup("h", "r").await.unwrap(), None);
+    }
+
+    /// The lookup's error for a config.json holding `text`, checked to name the file and the
+    /// entry and to hold none of `secrets`.
+    async fn error_for(text: &str, secrets: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "config.json", text);
+        let sources = AuthSources::new(vec![AuthSource::DockerConfig(path.clone())]);
+        let err = sources.lookup("reg.example", "app").await.unwrap_err();
+        assert_eq!(err.kind, CauseKind::Unauthorized);
+        let shown = err.to_string();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret:?} in {shown}");
+        }
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+        shown
+    }
+
+    #[tokio::test]
+    async fn an_entry_that_is_the_base64_string_itself_is_named_not_quoted() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pw");
+        let shown = error_for(
+            &format!(r#"{{"auths": {{"reg.example": "{encoded}"}}}}"#),
+            &[&encoded, "s3cret-pw"],
+        )
+        .await;
+        assert!(
+            shown.contains("\"reg.example\"") && shown.contains("is a string, not an object"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_field_of_the_wrong_type_is_named_not_quoted() {
+        let shown = error_for(
+            r#"{"auths": {"reg.example": {"username": "alice", "password": 73518264}}}"#,
+            &["73518264"],
+        )
+        .await;
+        assert!(
+            shown.contains("\"reg.example\"") && shown.contains("\"password\" is a number"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use crate::error::{CauseKind, DigestCause};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Identity {
     Anonymous,
-    Secret([u8; 32]),
+    Secret(crate::credentials::Fingerprint),
 }
 
 /// The secret to authenticate with, borrowed for one negotiation.
