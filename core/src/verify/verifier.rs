@@ -203,6 +203,7 @@ impl Verifier {
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
         let parsed = Reference::parse(reference)?;
+        parsed.debug_respelling(reference);
         let policy = self.policy()?;
         let known_digest = parsed.digest().map(|d| parsed.pinned(d));
         // Matching happens before any I/O: no match, skip and deny never contact a registry.
