@@ -405,6 +405,49 @@ fn verify_with_the_test_ca_trust_root_accepts_a_cosign_certificate_signature() {
 }
 
 #[test]
+fn policy_check_warns_about_a_respelled_registry_and_verify_applies_the_rule() {
+    let dir = std::env::temp_dir().join(format!("imagecheck-cli-spelling-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        "rules:\n  - image: \"GHCR.IO:443/evil/*\"\n    deny: true\n  \
+         - image: \"registry-1.docker.io/library/*\"\n    deny: true\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = imagecheck(&["policy", "check", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for (written, matched) in [
+        ("GHCR.IO:443/evil/*", "ghcr.io/evil/*"),
+        ("registry-1.docker.io/library/*", "docker.io/library/*"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.starts_with("imagecheck: warning: rule ")
+                    && line.contains(&format!("(image {written:?})"))
+                    && line.contains(&format!("matched as {matched:?}"))),
+            "{stderr}"
+        );
+    }
+    // Deny answers without network: every spelling of the registry is denied (exit 2).
+    for reference in ["ghcr.io/evil/app:v1", "Ghcr.io/evil/app:v1", "nginx"] {
+        let out = imagecheck(&["verify", "--policy", file, reference]);
+        assert_eq!(out.status.code(), Some(2), "{reference}: {}", stdout(&out));
+    }
+    // The debug log says which registry a respelled reference was taken for.
+    let out = imagecheck(&["-vv", "verify", "--policy", file, "Ghcr.io:443/evil/app:v1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"Ghcr.io:443\" is a spelling of registry \"ghcr.io\""),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn policy_check_lists_rules_and_rejects_bad_files() {
     let s = state();
     let signed = signed(&s);

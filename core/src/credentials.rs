@@ -18,7 +18,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
+    /// `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`),
+    /// in any spelling that names the same registry (`GHCR.IO`, `ghcr.io:443`,
+    /// `https://index.docker.io/v1/`): it is kept in canonical form.
     pub fn new(
         host: impl Into<String>,
         username: impl Into<String>,
@@ -63,7 +65,10 @@ impl Credentials {
     }
 }
 
-/// Spellings of Docker Hub that users and config files use, mapped to the reference form.
+/// A registry as users and config files write it (`GHCR.IO`, `https://index.docker.io/v1/`,
+/// an auth.json `host/namespace` key) in the form references compare: scheme and API
+/// version path dropped, the host in canonical form (lower case, no `:443`, `docker.io` for
+/// every Docker Hub alias; [`crate::reference::canonical_registry`]), a namespace kept as is.
 pub(crate) fn normalise_host(host: &str) -> String {
     let host = host
         .trim()
@@ -72,11 +77,14 @@ pub(crate) fn normalise_host(host: &str) -> String {
         .trim_end_matches('/');
     let host = host.strip_suffix("/v1").unwrap_or(host);
     let host = host.strip_suffix("/v2").unwrap_or(host);
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            crate::reference::DOCKER_HUB.to_owned()
-        }
-        other => other.to_owned(),
+    let (registry, namespace) = match host.split_once('/') {
+        Some((registry, namespace)) => (registry, Some(namespace)),
+        None => (host, None),
+    };
+    let registry = crate::reference::canonical_registry(registry);
+    match namespace {
+        Some(namespace) => format!("{registry}/{namespace}"),
+        None => registry.into_owned(),
     }
 }
 
@@ -101,6 +109,23 @@ mod tests {
         assert!(!shown.contains("s3cret-pw"), "{shown}");
         assert!(shown.contains("<redacted>"));
         assert_eq!(c.host(), "docker.io");
+    }
+
+    #[test]
+    fn host_is_kept_in_the_form_references_compare() {
+        for (given, host) in [
+            ("GHCR.IO", "ghcr.io"),
+            ("ghcr.io:443", "ghcr.io"),
+            ("https://Ghcr.io/", "ghcr.io"),
+            ("registry-1.docker.io", "docker.io"),
+            ("https://registry-1.docker.io:443/v2/", "docker.io"),
+            ("registry.hub.docker.com", "docker.io"),
+            ("LOCALHOST:5000", "localhost:5000"),
+            ("ghcr.io:80", "ghcr.io:80"),
+            ("Quay.io/Team", "quay.io/Team"),
+        ] {
+            assert_eq!(Credentials::new(given, "u", "p").host(), host, "{given}");
+        }
     }
 
     #[test]

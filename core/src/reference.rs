@@ -1,4 +1,5 @@
-//! Docker image references: parse and normalise the way docker/distribution does.
+//! Docker image references: parse and normalise the way docker/distribution does, with one
+//! canonical spelling of every registry.
 //!
 //! The grammar and normalisation follow `ParseNormalizedNamed` of
 //! `github.com/distribution/reference`, hand-written as a byte scanner (no regex):
@@ -16,27 +17,49 @@
 //! ```
 //!
 //! Normalisation:
-//! - The text before the first `/` is a domain only if it contains `.` or `:` or is exactly
-//!   `localhost`; otherwise the whole name is a Docker Hub repository. A name without any `/`
-//!   is always a Docker Hub repository (so `localhost:5000` is `docker.io/library/localhost`
-//!   with tag `5000`, exactly as distribution parses it).
-//! - `docker.io` and `index.docker.io` both normalise to [`DOCKER_HUB`]; a single-component
-//!   repository on Docker Hub gets `library/` prepended.
+//! - The text before the first `/` is a domain only if it contains `.` or `:` or is
+//!   `localhost` (in any case); otherwise the whole name is a Docker Hub repository. A name
+//!   without any `/` is always a Docker Hub repository (so `localhost:5000` is
+//!   `docker.io/library/localhost` with tag `5000`, exactly as distribution parses it).
+//! - The domain is replaced by its canonical form, [`canonical_registry`], so that every
+//!   spelling a runtime pulls from the same registry is one registry here: policy patterns,
+//!   credentials, insecure-registry lists, configured auth and cache keys all compare that
+//!   form, and a `deny` on `ghcr.io/evil/*` cannot be escaped by `GHCR.IO:443/evil/app`.
+//!   - ASCII lower case: host names are case-insensitive (IPv6 hex digits too).
+//!   - An IPv6 literal in its RFC 5952 form: `[fc00:0:0::1]` is `[fc00::1]`.
+//!   - A port without leading zeros (`:05000` is `:5000`; runtimes read the number), and
+//!     `:443` dropped: registries are spoken to over HTTPS (unless listed insecure), whose
+//!     default port it is. It is kept when the host would not be host-like without it
+//!     (`myhost:443` stays: `myhost/app` is a Docker Hub repository). Every other port is
+//!     kept, `:80` included: over HTTPS, port 80 is another endpoint than the default. (For a
+//!     registry listed insecure, `host` and `host:80` reach the same server over plain HTTP
+//!     but stay two names, and `host:443` is `host`, reached on port 80; list and write such
+//!     a registry one way.)
+//!   - Every Docker Hub alias, `docker.io`, `index.docker.io`, `registry-1.docker.io` and
+//!     `registry.hub.docker.com` (each also with `:443`), is [`DOCKER_HUB`]; a
+//!     single-component repository on Docker Hub gets `library/` prepended, whichever alias
+//!     named it. [`Reference::api_host`] still sends requests to [`DOCKER_HUB_API_HOST`].
+//!
+//!   [`Reference::respelled_registry`] tells a caller that the input named its registry
+//!   otherwise; the verifier and resolver log that at debug level.
 //! - The tag defaults to [`DEFAULT_TAG`] only when neither tag nor digest is given; with both,
 //!   both are kept.
 //! - The (normalised) repository path is limited to 255 characters; the registry host does
 //!   not count, as in current distribution/reference (`RepositoryNameTotalLengthMax`).
 //! - A bare 64-character lowercase hex string is refused (it is an image ID, not a name).
 //!
-//! Deliberate differences from distribution besides the `docker.io` display form:
+//! Deliberate differences from distribution besides the canonical registry form:
 //! - A first component holding upper-case letters but no `.`/`:` (`Foo/bar`) is *not* taken
 //!   as a domain (distribution's `splitDockerDomain` does take it); it stays part of the
-//!   repository and is rejected as "repository name must be lowercase".
+//!   repository and is rejected as "repository name must be lowercase". `LOCALHOST/foo` is
+//!   the exception: it is `localhost/foo`, as it is for distribution.
 //! - A domain-like first component that is not a valid host but is a valid path component
 //!   (`my_host.com/app`) is an error here; distribution returns a reference with an *empty*
 //!   domain and the whole name as path, which could not be resolved anyway.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::net::Ipv6Addr;
 use std::str::FromStr;
 
 use crate::digest::Digest;
@@ -48,8 +71,18 @@ pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 /// The tag a reference without tag or digest gets.
 pub const DEFAULT_TAG: &str = "latest";
 
-/// Legacy spelling of Docker Hub ("the Docker Index"), normalised to [`DOCKER_HUB`].
-const LEGACY_DOCKER_HUB: &str = "index.docker.io";
+/// Every name Docker Hub's registry answers to, normalised to [`DOCKER_HUB`]: the display
+/// form, the legacy "Docker Index", the API host and the old Hub host.
+const DOCKER_HUB_ALIASES: &[&str] = &[
+    DOCKER_HUB,
+    "index.docker.io",
+    DOCKER_HUB_API_HOST,
+    "registry.hub.docker.com",
+];
+/// HTTPS's default port, which every registry not listed insecure is reached on.
+const HTTPS_DEFAULT_PORT: &str = "443";
+/// The one host name that is a domain without a `.` or `:`.
+const LOCALHOST: &str = "localhost";
 /// Namespace of Docker Hub's official images.
 const LIBRARY_PREFIX: &str = "library/";
 /// Maximum length of the (normalised) repository path.
@@ -103,9 +136,33 @@ impl Reference {
         &self.text
     }
 
-    /// Registry host as written (normalised): `docker.io`, `localhost:5000`, `[::1]:5000`.
+    /// Registry host in its canonical form ([`canonical_registry`]): `docker.io`,
+    /// `localhost:5000`, `[::1]:5000`.
     pub fn registry(&self) -> &str {
         &self.text[..self.registry_len]
+    }
+
+    /// The registry host as `input` (the text this reference was parsed from) wrote it, when
+    /// that differs from [`Self::registry`]: `Some("GHCR.IO:443")` for `GHCR.IO:443/org/app`,
+    /// `Some("index.docker.io")` for `index.docker.io/nginx`; `None` for `ghcr.io/org/app`
+    /// and for a name without registry (`nginx`).
+    pub fn respelled_registry<'a>(&self, input: &'a str) -> Option<&'a str> {
+        split_domain(input)
+            .0
+            .filter(|written| *written != self.registry())
+    }
+
+    /// Log at debug level that `input`, parsed into this reference, named its registry
+    /// otherwise: what is matched, cached and contacted is the canonical form.
+    pub(crate) fn debug_respelling(&self, input: &str) {
+        if let Some(written) = self.respelled_registry(input) {
+            tracing::debug!(
+                reference = input,
+                registry = self.registry(),
+                "{written:?} is a spelling of registry {:?}: matched, cached and resolved as {self}",
+                self.registry()
+            );
+        }
     }
 
     /// The host the registry API is reached on (`registry-1.docker.io` for Docker Hub).
@@ -199,11 +256,7 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
     let domain = match domain {
         Some(d) => {
             validate_domain(d)?;
-            if d == DOCKER_HUB || d == LEGACY_DOCKER_HUB {
-                None
-            } else {
-                Some(d)
-            }
+            Some(canonical_registry(d)).filter(|d| d != DOCKER_HUB)
         }
         None => None,
     };
@@ -229,7 +282,7 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
         None => None,
     };
 
-    let registry = domain.unwrap_or(DOCKER_HUB);
+    let registry = domain.as_deref().unwrap_or(DOCKER_HUB);
     let tag = match (tag, &digest) {
         (Some(t), _) => Some(t),
         (None, None) => Some(DEFAULT_TAG),
@@ -255,25 +308,107 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
     })
 }
 
-/// distribution's `splitDockerDomain`: the text before the first `/` is a domain if it
-/// contains `.` or `:` or is `localhost`. Returns the domain (unvalidated, not yet
-/// normalised) and the rest; `None` for a Docker Hub name, whose rest is the whole input.
+/// distribution's `splitDockerDomain`: the text before the first `/` is a domain if it is
+/// [`is_host_like`]. Returns the domain (unvalidated, not yet normalised) and the rest;
+/// `None` for a Docker Hub name, whose rest is the whole input.
 fn split_domain(input: &str) -> (Option<&str>, &str) {
-    let mut domain_like = false;
-    for (i, &b) in input.as_bytes().iter().enumerate() {
-        match b {
-            b'/' => {
-                let first = &input[..i];
-                if domain_like || first == "localhost" {
-                    return (Some(first), &input[i + 1..]);
-                }
-                break;
-            }
-            b'.' | b':' => domain_like = true,
-            _ => {}
-        }
+    match input.split_once('/') {
+        Some((first, rest)) if is_host_like(first) => (Some(first), rest),
+        _ => (None, input),
     }
-    (None, input)
+}
+
+/// Whether `first`, the text before a name's first `/`, names a registry rather than a Docker
+/// Hub namespace: it contains `.` or `:` or is `localhost` (in any case). Image patterns use
+/// the same rule for their host part.
+pub fn is_host_like(first: &str) -> bool {
+    first.contains(['.', ':']) || first.eq_ignore_ascii_case(LOCALHOST)
+}
+
+/// The canonical spelling of a registry host (`host[:port]`, as references, patterns,
+/// credentials, insecure-registry lists and credential files write it): lower case, an IPv6
+/// literal in RFC 5952 form, a port without leading zeros and without the HTTPS default
+/// `:443` (unless the host is not [`is_host_like`] without it), and [`DOCKER_HUB`] for every
+/// Docker Hub alias (see the module documentation for why). Borrows when `registry` is
+/// already canonical, which is the usual case. The result is a fixed point.
+///
+/// It does not validate: text that is not a host comes back lower-cased and otherwise as
+/// given, so comparing canonical forms never makes two different registries equal.
+pub fn canonical_registry(registry: &str) -> Cow<'_, str> {
+    let (host, written_port) = split_port(registry);
+    let host = canonical_host(host);
+    // `myhost:443/app` keeps its port: `myhost/app` is the Docker Hub repository `myhost/app`.
+    let port = written_port
+        .map(without_leading_zeros)
+        .filter(|p| *p != HTTPS_DEFAULT_PORT || !is_host_like(&host));
+    if port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_ref()) {
+        return Cow::Borrowed(DOCKER_HUB);
+    }
+    match (host, port) {
+        (Cow::Borrowed(_), port) if port == written_port => Cow::Borrowed(registry),
+        (host, None) => host,
+        (host, Some(port)) => Cow::Owned(format!("{host}:{port}")),
+    }
+}
+
+/// The port of `registry` (`host[:port]`) as written, if it has one.
+pub(crate) fn registry_port(registry: &str) -> Option<&str> {
+    split_port(registry).1
+}
+
+/// `host[:port]` split at the port's `:`; a bracketed IPv6 literal keeps its colons, and an
+/// unbracketed text with several colons is all host (it has no unambiguous port).
+fn split_port(registry: &str) -> (&str, Option<&str>) {
+    let host_end = if registry.starts_with('[') {
+        registry.find(']').map_or(registry.len(), |close| close + 1)
+    } else {
+        match registry.find(':') {
+            Some(colon) if !registry[colon + 1..].contains(':') => colon,
+            _ => registry.len(),
+        }
+    };
+    match registry[host_end..].strip_prefix(':') {
+        Some(port) => (&registry[..host_end], Some(port)),
+        None => (registry, None),
+    }
+}
+
+/// A numeric port as a runtime reads it: `05000` is `5000`. Anything else is left as is.
+fn without_leading_zeros(port: &str) -> &str {
+    if port.len() > 1 && port.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = port.trim_start_matches('0');
+        if trimmed.is_empty() { "0" } else { trimmed }
+    } else {
+        port
+    }
+}
+
+/// A host name in lower case, or a bracketed IPv6 literal in RFC 5952 form.
+fn canonical_host(host: &str) -> Cow<'_, str> {
+    if let Some(address) = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<Ipv6Addr>().ok())
+    {
+        let segments = address.segments();
+        // Rust shows an IPv4-mapped address dotted (`::ffff:1.2.3.4`); references have no
+        // dots between brackets, so write its last two groups in hex like the rest.
+        let canonical = if address.to_ipv4_mapped().is_some() {
+            format!("[::ffff:{:x}:{:x}]", segments[6], segments[7])
+        } else {
+            format!("[{address}]")
+        };
+        return if canonical == host {
+            Cow::Borrowed(host)
+        } else {
+            Cow::Owned(canonical)
+        };
+    }
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 #[inline]
@@ -623,7 +758,7 @@ mod tests {
             ok(format!("nginx:1.25@{d256}"), hub, "library/nginx", Some("1.25"), Some(d256)),
             ok(format!("docker.io/library/nginx@{d512}"), hub, "library/nginx", None, Some(d512)),
             ok(format!("ghcr.io/org/app:v1@{d512}"), "ghcr.io", "org/app", Some("v1"), Some(d512)),
-            ok(format!("my-registry.local:443/ns/img@{d256}"), "my-registry.local:443", "ns/img", None, Some(d256)),
+            ok(format!("my-registry.local:443/ns/img@{d256}"), "my-registry.local", "ns/img", None, Some(d256)),
             // ---- other registries, ports, localhost, IPs ----
             ok("ghcr.io/org/app:v1.0.0", "ghcr.io", "org/app", Some("v1.0.0"), None),
             ok("ghcr.io/app", "ghcr.io", "app", latest, None),
@@ -637,15 +772,51 @@ mod tests {
             ok("myhost:5000/foo", "myhost:5000", "foo", latest, None),
             ok("sub-domain.example-registry.io/x", "sub-domain.example-registry.io", "x", latest, None),
             ok("xn--bcher-kva.example/x", "xn--bcher-kva.example", "x", latest, None),
-            ok("docker.io:443/nginx", "docker.io:443", "nginx", latest, None),
+            // ---- one canonical spelling per registry (a runtime pulls the same image) ----
+            // `:443` is HTTPS's default port; Docker Hub's aliases, with or without it, are
+            // `docker.io` and get its `library/` rule
+            ok("docker.io:443/nginx", hub, "library/nginx", latest, None),
+            ok("ghcr.io:443/evil/app:v1", "ghcr.io", "evil/app", Some("v1"), None),
+            ok(format!("ghcr.io:443/evil/app@{d256}"), "ghcr.io", "evil/app", None, Some(d256)),
+            ok("ghcr.io:0443/evil/app", "ghcr.io", "evil/app", latest, None),
+            ok("registry-1.docker.io/library/nginx", hub, "library/nginx", latest, None),
+            ok("registry-1.docker.io/nginx:1", hub, "library/nginx", Some("1"), None),
+            ok("registry-1.docker.io:443/bitnami/redis", hub, "bitnami/redis", latest, None),
+            ok("index.docker.io:443/nginx", hub, "library/nginx", latest, None),
+            ok("registry.hub.docker.com/nginx", hub, "library/nginx", latest, None),
+            ok("registry.hub.docker.com:443/library/nginx", hub, "library/nginx", latest, None),
+            // other ports are other endpoints, :80 included; leading zeros are not part of
+            // the number
+            ok("ghcr.io:80/evil/app", "ghcr.io:80", "evil/app", latest, None),
+            ok("docker.io:80/nginx", "docker.io:80", "nginx", latest, None),
+            ok("registry-1.docker.io:5000/nginx", "registry-1.docker.io:5000", "nginx", latest, None),
+            ok("localhost:05000/foo", "localhost:5000", "foo", latest, None),
+            ok("localhost:0/foo", "localhost:0", "foo", latest, None),
+            ok("localhost:000/foo", "localhost:0", "foo", latest, None),
+            ok("localhost:443/foo", "localhost", "foo", latest, None),
+            // ... unless the host would stop being one: `myhost/foo` is on Docker Hub
+            ok("myhost:443/foo", "myhost:443", "foo", latest, None),
+            ok("IO:0443/nginx", "io:443", "nginx", latest, None),
             // IPv6
             ok("[::1]/foo", "[::1]", "foo", latest, None),
             ok("[::1]:5000/foo", "[::1]:5000", "foo", latest, None),
             ok("[2001:db8::1]/team/app:1", "[2001:db8::1]", "team/app", Some("1"), None),
             ok("[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000", "library/debian", latest, None),
-            // upper case is allowed in domains and kept as written
-            ok("Example.COM/foo", "Example.COM", "foo", latest, None),
-            ok("EXAMPLE.com:5000/foo:Tag", "EXAMPLE.com:5000", "foo", Some("Tag"), None),
+            // IPv6 literals in RFC 5952 form: lower-case hex, zeros compressed
+            ok("[FC00::1]:5000/foo", "[fc00::1]:5000", "foo", latest, None),
+            ok("[fc00:0:0:0:0:0:0:0001]:5000/foo", "[fc00::1]:5000", "foo", latest, None),
+            ok("[0:0::1]:443/foo", "[::1]", "foo", latest, None),
+            ok("[::FFFF:102:304]/foo", "[::ffff:102:304]", "foo", latest, None),
+            // host names are case-insensitive: upper case is allowed and lowered
+            ok("Example.COM/foo", "example.com", "foo", latest, None),
+            ok("EXAMPLE.com:5000/foo:Tag", "example.com:5000", "foo", Some("Tag"), None),
+            ok("GHCR.IO/evil/app:v1", "ghcr.io", "evil/app", Some("v1"), None),
+            ok("Ghcr.io/evil/app:v1", "ghcr.io", "evil/app", Some("v1"), None),
+            ok(format!("GHCR.IO:443/evil/app:v1@{d256}"), "ghcr.io", "evil/app", Some("v1"), Some(d256)),
+            ok("DOCKER.IO/nginx", hub, "library/nginx", latest, None),
+            ok("Registry-1.Docker.IO:443/nginx", hub, "library/nginx", latest, None),
+            ok("LOCALHOST/foo", "localhost", "foo", latest, None),
+            ok("LocalHost:5000/foo", "localhost:5000", "foo", latest, None),
             // ---- deep paths and separators ----
             ok("gcr.io/a/b/c/d/e/f:x", "gcr.io", "a/b/c/d/e/f", Some("x"), None),
             ok("example.com/a.b", "example.com", "a.b", latest, None),
@@ -682,7 +853,6 @@ mod tests {
             err("docker.io/library/Nginx", "repository name must be lowercase"),
             err("example.com/Foo/bar", "repository name must be lowercase"),
             err("FOO/bar", "repository name must be lowercase"),
-            err("LOCALHOST/foo", "repository name must be lowercase"),
             err("foo/-Bar", "repository name must be lowercase"),
             // path component shape
             err("-foo/bar", "must start with a lowercase letter or digit"),
@@ -852,6 +1022,75 @@ mod tests {
         assert_eq!(parse("ghcr.io/a/b").api_host(), "ghcr.io");
         assert_eq!(parse("localhost:5000/a").api_host(), "localhost:5000");
         assert_eq!(parse("[::1]:5000/a").api_host(), "[::1]:5000");
+        // every alias is reached on the API host, however it was spelled
+        for alias in [
+            "registry-1.docker.io/a/b",
+            "Registry.Hub.Docker.com:443/a/b",
+            "DOCKER.IO:443/a/b",
+        ] {
+            assert_eq!(parse(alias).api_host(), DOCKER_HUB_API_HOST, "{alias}");
+        }
+        assert_eq!(parse("GHCR.io:443/a/b").api_host(), "ghcr.io");
+    }
+
+    #[test]
+    fn canonical_registry_forms() {
+        for (written, canonical) in [
+            ("ghcr.io", "ghcr.io"),
+            ("GHCR.IO", "ghcr.io"),
+            ("ghcr.io:443", "ghcr.io"),
+            ("Ghcr.Io:0443", "ghcr.io"),
+            ("ghcr.io:80", "ghcr.io:80"),
+            ("ghcr.io:8443", "ghcr.io:8443"),
+            ("ghcr.io:4430", "ghcr.io:4430"),
+            ("ghcr.io:00", "ghcr.io:0"),
+            ("docker.io", "docker.io"),
+            ("index.docker.io", "docker.io"),
+            ("registry-1.docker.io:443", "docker.io"),
+            ("REGISTRY.HUB.DOCKER.COM", "docker.io"),
+            ("docker.io:5000", "docker.io:5000"),
+            ("localhost", "localhost"),
+            ("LOCALHOST:443", "localhost"),
+            ("[::1]", "[::1]"),
+            ("[::1]:443", "[::1]"),
+            ("[0:0:0:0:0:0:0:1]:5000", "[::1]:5000"),
+            ("[FC00::ABCD]", "[fc00::abcd]"),
+            ("[::ffff:c000:0201]", "[::ffff:c000:201]"),
+            // not validated: an unparsable IPv6 literal is only lowered, and a text with
+            // several colons but no brackets has no port to drop
+            ("[FC00::1::2]:443", "[fc00::1::2]"),
+            // without its port the host would not be one (`myhost/app` is on Docker Hub)
+            ("myhost:443", "myhost:443"),
+            ("MyHost:0443", "myhost:443"),
+            ("fe80::443", "fe80::443"),
+            ("", ""),
+        ] {
+            assert_eq!(canonical_registry(written), canonical, "{written:?}");
+            // canonical is a fixed point, and borrowed
+            assert!(
+                matches!(canonical_registry(canonical), Cow::Borrowed(c) if c == canonical),
+                "{canonical:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn respelled_registry_names_the_written_host() {
+        for (input, written) in [
+            ("GHCR.IO:443/org/app:v1", Some("GHCR.IO:443")),
+            ("index.docker.io/nginx", Some("index.docker.io")),
+            (
+                "registry-1.docker.io/library/nginx",
+                Some("registry-1.docker.io"),
+            ),
+            ("[0::1]:5000/a", Some("[0::1]:5000")),
+            ("ghcr.io/org/app", None),
+            ("docker.io/nginx", None),
+            ("nginx", None),
+            ("bitnami/redis", None),
+        ] {
+            assert_eq!(parse(input).respelled_registry(input), written, "{input}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 use std::path::PathBuf;
 
+use imagecheck::reference::canonical_registry;
 use imagecheck::registry::challenge;
 use imagecheck::verify::bundle::Bundle;
 use imagecheck::verify::discovery::{bundle_manifests, legacy_layers};
@@ -126,6 +127,9 @@ proptest! {
             if let Ok(r) = Reference::parse(&input) {
                 let again = Reference::parse(&r.to_string()).expect("a parsed reference's Display parses");
                 prop_assert_eq!(&again, &r);
+                // One spelling per registry: the registry is already canonical.
+                let canonical = canonical_registry(r.registry());
+                prop_assert_eq!(canonical.as_ref(), r.registry());
                 prop_assert!(r.repository().len() <= 255);
                 prop_assert!(r.tag().is_some() || r.digest().is_some());
             }

@@ -9,7 +9,10 @@ cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wron
 a signature copied from another digest, a tampered payload, a tag moved after signing), writes
 policy files and DIR/signed.json. Also keyless-style signatures by real cosign with a test CA
 standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
-images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`:
+images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`. Policy
+`spelling` holds deny rules on public registry names (`ghcr.io/evil/*`, and a Talos pattern
+written against Docker Hub's API host) that conformance cases reach through other spellings of
+the same registry; deny answers before any I/O, so those cases never leave the machine:
 
     {"images":   {NAME: {"reference": "HOST/REPO:TAG", "digest": "sha256:…", "registry": …}},
      "policies": {NAME: "/abs/path.yaml"},
@@ -216,6 +219,20 @@ rules:
         ]
         run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
 
+    def spelling_policy(self) -> str:
+        """Deny rules that every spelling of their registry must hit (issue 19, finding 1)."""
+        text = """apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "ghcr.io/evil/*"
+    deny: true
+  - image: "registry-1.docker.io/library/*"
+    deny: true
+"""
+        path = self.work / "policy-spelling.yaml"
+        path.write_text(text)
+        return str(path)
+
     def keyless_policy(self, name: str, identity: dict[str, str]) -> str:
         fields = "\n".join(f"      {k}: {json.dumps(v)}" for k, v in identity.items())
         text = f"""apiVersion: v1alpha1
@@ -304,7 +321,11 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     s.sign("private-source", "a", bundle=False)
     s.push("private", "token", "private/signed:v1", seed=private_seed)
     s.copy_signature_to("private-source", "private")
-    policies = {"key-a": s.policy("key-a", "a"), "key-b": s.policy("key-b", "b")}
+    policies = {
+        "key-a": s.policy("key-a", "a"),
+        "key-b": s.policy("key-b", "b"),
+        "spelling": s.spelling_policy(),
+    }
     keyless_policies, trust_roots = sign_keyless(s)
     policies.update(keyless_policies)
     signed = {

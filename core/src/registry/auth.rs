@@ -213,11 +213,15 @@ impl ConfigFile {
     }
 }
 
-/// Find the entry whose key, normalised (scheme, `/v1/`, Docker Hub aliases), equals `key`.
+/// Find the entry whose key, normalised (scheme, `/v1/`, the host in canonical form: case,
+/// `:443`, Docker Hub aliases), equals `key`. A key written exactly as `key` wins; among
+/// other spellings of it (`GHCR.IO` and `ghcr.io:443`) the first in byte order, so the answer
+/// does not depend on the map's iteration order.
 fn find<'a, T>(map: &'a HashMap<String, T>, key: &str) -> Option<&'a T> {
     map.get(key).or_else(|| {
         map.iter()
-            .find(|(k, _)| normalise_host(k) == key)
+            .filter(|(k, _)| normalise_host(k) == key)
+            .min_by_key(|(k, _)| k.as_str())
             .map(|(_, v)| v)
     })
 }
@@ -368,6 +372,44 @@ mod tests {
             Some(ConfiguredSecret::IdentityToken("tok".into()))
         );
         assert_eq!(sources.lookup("ghcr.io", "a").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn keys_are_matched_in_canonical_form_and_the_choice_is_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let path = write(
+            dir.path(),
+            "auth.json",
+            &format!(
+                r#"{{"auths":{{"GHCR.IO":{{"auth":"{}"}},"ghcr.io:443":{{"auth":"{}"}},"registry-1.docker.io:443":{{"auth":"{}"}},"Quay.IO/team":{{"auth":"{}"}}}}}}"#,
+                b64("upper:1"),
+                b64("port:2"),
+                b64("hub:3"),
+                b64("team:4"),
+            ),
+        );
+        let sources = AuthSources::new(vec![AuthSource::ContainersAuth(path)]);
+        let user = |s: Option<ConfiguredSecret>| match s {
+            Some(ConfiguredSecret::Basic { username, .. }) => username,
+            other => panic!("{other:?}"),
+        };
+        // Every lookup reads the file into a new map with its own iteration order.
+        for _ in 0..16 {
+            assert_eq!(
+                user(sources.lookup("ghcr.io", "org/app").await.unwrap()),
+                "upper"
+            );
+        }
+        assert_eq!(
+            user(sources.lookup("docker.io", "library/nginx").await.unwrap()),
+            "hub"
+        );
+        assert_eq!(
+            user(sources.lookup("quay.io", "team/app").await.unwrap()),
+            "team"
+        );
+        assert_eq!(sources.lookup("quay.io", "other/app").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -15,13 +15,15 @@ use super::token::{AuthCache, AuthScope, Identity, Secret};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
-use crate::reference::Reference;
+use crate::reference::{Reference, canonical_registry, registry_port};
 use crate::runtime::PerProcess;
 
 /// How the registry client reaches registries.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    /// Registries (`host:port`, as references spell them) reached over plain HTTP.
+    /// Registries (`host:port`, as references spell them) reached over plain HTTP. Compared
+    /// in canonical form: [`RegistryClient::new`] rewrites each entry with
+    /// [`canonical_registry`].
     pub insecure_hosts: HashSet<String>,
     /// Limit for one request, body included.
     pub request_timeout: Duration,
@@ -65,6 +67,20 @@ impl fmt::Debug for RegistryClient {
     }
 }
 
+/// `host` as references name it (so that `reference.registry()` finds it), saying so when
+/// that changes which port plain HTTP goes to.
+fn canonical_insecure_host(host: &str) -> String {
+    let canonical = canonical_registry(host);
+    if registry_port(host).is_some_and(|port| port.trim_start_matches('0') == "443") {
+        tracing::warn!(
+            "insecure registry {host:?} is the same registry as {canonical:?} (443 is the \
+             HTTPS default port): it is reached over plain HTTP on port 80; list it as \
+             {canonical:?}, or serve plain HTTP on another port"
+        );
+    }
+    canonical.into_owned()
+}
+
 /// What a request asks for, for messages and for the per-status causes.
 #[derive(Clone, Copy)]
 enum Target<'a> {
@@ -75,7 +91,12 @@ enum Target<'a> {
 }
 
 impl RegistryClient {
-    pub fn new(config: RegistryConfig) -> Self {
+    pub fn new(mut config: RegistryConfig) -> Self {
+        config.insecure_hosts = config
+            .insecure_hosts
+            .iter()
+            .map(|host| canonical_insecure_host(host))
+            .collect();
         let timeout = config.request_timeout;
         RegistryClient {
             http: PerProcess::new(move || build_http(timeout)),

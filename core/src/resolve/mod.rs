@@ -119,7 +119,9 @@ impl ResolverBuilder {
         self
     }
 
-    /// Reach `host` (`host:port` as references spell it) over plain HTTP.
+    /// Reach `host` (`host:port` as references spell it) over plain HTTP. The host is
+    /// compared in its canonical form ([`crate::reference::canonical_registry`], applied when
+    /// the client is built), so `LOCALHOST:5000` also covers `localhost:5000/app`.
     pub fn insecure_registry(mut self, host: impl Into<String>) -> Self {
         let host = host.into().trim().to_owned();
         if !host.is_empty() {
@@ -234,8 +236,9 @@ impl Resolver {
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
-        let reference = Reference::parse(reference)?;
-        self.resolve_reference(engine, &reference, ttl, credentials)
+        let parsed = Reference::parse(reference)?;
+        parsed.debug_respelling(reference);
+        self.resolve_reference(engine, &parsed, ttl, credentials)
             .await
     }
 

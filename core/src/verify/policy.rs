@@ -170,6 +170,8 @@ pub struct IdentityMismatch {
 pub struct PolicyWarning {
     rule_index: usize,
     pattern: String,
+    /// The pattern as matched (host part in canonical form), for suggestions.
+    matched: String,
     kind: WarningKind,
 }
 
@@ -177,6 +179,13 @@ pub struct PolicyWarning {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WarningKind {
+    /// The pattern's registry host is not written in canonical form (`GHCR.io:443/*`,
+    /// `registry-1.docker.io/library/*`): it is matched as `matched`, which covers every
+    /// spelling of that registry. Not a mistake, but what is matched is not what is written.
+    HostRespelled {
+        /// The pattern as matched.
+        matched: String,
+    },
     /// The pattern contains `@`: patterns never see digests.
     PatternHasDigest,
     /// The pattern has a `:` after its last `/`: patterns never see tags.
@@ -516,6 +525,11 @@ impl PolicyWarning {
     /// The explanation, without the rule prefix.
     pub fn message(&self) -> String {
         match &self.kind {
+            WarningKind::HostRespelled { matched } => format!(
+                "the registry host is compared in canonical form (lower case, no ':443', \
+                 docker.io for every Docker Hub alias), so this pattern is matched as {matched:?}, \
+                 for every spelling of that registry; write it so to silence this warning"
+            ),
             WarningKind::PatternHasDigest => {
                 "the pattern contains '@', but patterns match only registry/repository, never a digest: it matches nothing".into()
             }
@@ -528,7 +542,7 @@ impl PolicyWarning {
             ),
             WarningKind::DockerHubWithoutLibrary => format!(
                 "Docker Hub official images normalise to docker.io/library/NAME, so this pattern matches nothing; did you mean {:?}?",
-                self.pattern.replacen("docker.io/", "docker.io/library/", 1)
+                self.matched.replacen("docker.io/", "docker.io/library/", 1)
             ),
             WarningKind::LiteralGlobCharacter(c) => format!(
                 "'{c}' is not special in patterns (only '*' is) and cannot occur in a reference, so this pattern matches nothing"
@@ -1428,9 +1442,15 @@ fn collect_warnings(rules: &[Rule]) -> Vec<PolicyWarning> {
             warnings.push(PolicyWarning {
                 rule_index: rule.index,
                 pattern: rule.pattern.as_str().to_owned(),
+                matched: pattern.to_owned(),
                 kind,
             })
         };
+        if rule.pattern.is_respelled() {
+            warn(WarningKind::HostRespelled {
+                matched: pattern.to_owned(),
+            });
+        }
         if pattern.contains('@') {
             warn(WarningKind::PatternHasDigest);
         }

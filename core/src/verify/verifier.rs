@@ -249,6 +249,7 @@ impl Verifier {
         // runtime at all.
         let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
         let parsed = Reference::parse(reference)?;
+        parsed.debug_respelling(reference);
         let policy = self.policy()?;
         let known_digest = parsed.digest().map(|d| parsed.pinned(d));
         // Matching happens before any I/O: no match, skip and deny never contact a registry.

@@ -545,6 +545,15 @@ fn invalid_documents() {
     }
 }
 
+/// (rule index, kind) of every warning, in order.
+fn warning_kinds(policy: &Policy) -> Vec<(usize, WarningKind)> {
+    policy
+        .warnings()
+        .iter()
+        .map(|w| (w.rule_index(), w.kind().clone()))
+        .collect()
+}
+
 #[test]
 fn warnings() {
     let text = r#"
@@ -574,11 +583,7 @@ fn warnings() {
   deny: true
 "#;
     let policy = Policy::parse(text).unwrap();
-    let kinds: Vec<(usize, WarningKind)> = policy
-        .warnings()
-        .iter()
-        .map(|w| (w.rule_index(), w.kind().clone()))
-        .collect();
+    let kinds = warning_kinds(&policy);
     assert_eq!(
         kinds,
         vec![
@@ -611,6 +616,66 @@ fn warnings() {
     );
     // A pattern with a registry port but no tag is not a tag warning.
     assert!(!kinds.iter().any(|(i, _)| *i == 2));
+}
+
+#[test]
+fn a_respelled_registry_host_is_matched_canonically_and_warned_about() {
+    let text = r#"
+- image: "GHCR.io:443/evil/*"
+  deny: true
+- image: "registry-1.docker.io/library/*"
+  deny: true
+- image: "DOCKER.IO/redis"
+  deny: true
+- image: "ghcr.io/evil/app"
+  deny: true
+- image: "quay.io/*"
+  deny: true
+"#;
+    let policy = Policy::parse(text).unwrap();
+    let kinds = warning_kinds(&policy);
+    let respelled = |matched: &str| WarningKind::HostRespelled {
+        matched: matched.to_owned(),
+    };
+    assert_eq!(
+        kinds,
+        vec![
+            (0, respelled("ghcr.io/evil/*")),
+            (1, respelled("docker.io/library/*")),
+            (2, respelled("docker.io/redis")),
+            (2, WarningKind::DockerHubWithoutLibrary),
+            // shadowed by rule 0 once both are compared in canonical form
+            (3, WarningKind::Unreachable { shadowed_by: 0 }),
+        ]
+    );
+    let shown = policy.warnings()[0].to_string();
+    assert!(
+        shown.starts_with("rule 0 (image \"GHCR.io:443/evil/*\"): ")
+            && shown.contains("matched as \"ghcr.io/evil/*\""),
+        "{shown}"
+    );
+    // The suggestion is in the form that is matched.
+    let suggestion = policy.warnings()[3].to_string();
+    assert!(
+        suggestion.contains("did you mean \"docker.io/library/redis\"?"),
+        "{suggestion}"
+    );
+    for (reference_text, rule) in [
+        ("ghcr.io/evil/app:v1", Some(0)),
+        ("GHCR.IO/evil/app:v1", Some(0)),
+        ("nginx", Some(1)),
+        ("registry-1.docker.io/library/nginx", Some(1)),
+        ("quay.io:443/x/y", Some(4)),
+        ("ghcr.io/good/app", None),
+    ] {
+        assert_eq!(
+            policy
+                .first_match(&reference(reference_text))
+                .map(Rule::index),
+            rule,
+            "{reference_text}"
+        );
+    }
 }
 
 #[test]
