@@ -42,11 +42,11 @@ pub(crate) enum Unusable {
 impl Unusable {
     const fn name(self) -> &'static str {
         match self {
-            Unusable::LinkLocal => "link-local",
-            Unusable::Unspecified => "unspecified",
-            Unusable::Multicast => "multicast",
-            Unusable::Broadcast => "broadcast",
-            Unusable::Reserved => "reserved",
+            Unusable::LinkLocal => "a link-local",
+            Unusable::Unspecified => "an unspecified",
+            Unusable::Multicast => "a multicast",
+            Unusable::Broadcast => "a broadcast",
+            Unusable::Reserved => "a reserved",
         }
     }
 }
@@ -68,7 +68,7 @@ impl fmt::Display for Refusal {
         match *self {
             Refusal::Unusable(address, why) => write!(
                 f,
-                "{address} is a {} address, never a token server",
+                "{address} is {} address, never a token server",
                 why.name()
             ),
             Refusal::TooFarInside {

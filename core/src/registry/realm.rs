@@ -144,7 +144,7 @@ impl RealmClients {
                         .to_owned(),
                 ));
             }
-            other => return Err(refuse(format!("{other}: is not HTTPS"))),
+            other => return Err(refuse(format!("its scheme {other}: is not HTTPS"))),
         }
         let Some(host) = realm.host_str() else {
             return Err(refuse("it names no host".to_owned()));
