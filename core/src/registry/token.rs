@@ -104,14 +104,16 @@ impl fmt::Debug for AuthCache {
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 /// The default lifetime when a token server gives none (the distribution spec says 60 s).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
-/// Longest a token is cached, whatever the server claims (Docker Hub's last 300 s, GHCR's and
-/// Harbor's 30 minutes or less): a token the server revoked early earns a 401 and a refetch.
+/// Longest a token is cached, whatever the server claims (Docker Hub's and Distribution's
+/// token servers give 300 s, Harbor 30 minutes by default): a token that dies earlier than
+/// cached earns a 401 and a refetch, and no claimed lifetime can overflow an `Instant`.
 #[doc(hidden)]
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-/// Largest token accepted. Registries' tokens are JWTs or opaque strings of 0.1-4 KiB (Docker
-/// Hub's carry an x5c certificate chain and are the largest seen, about 2 KiB; ACR's, Quay's
-/// and Harbor's 1-2 KiB; GHCR's and Google's a few hundred bytes); 16 KiB is four times the
-/// largest, and twice the 8 KiB header line nginx-fronted registries accept anyway.
+/// Largest token accepted. Registry tokens are JWTs or opaque strings: the harness's
+/// Distribution token server (a JWT with a `kid`) issues 545 bytes, the distribution spec's
+/// example is of that size, and JWTs that carry an x5c certificate chain in their header (as
+/// Docker Hub's do) are the largest in common use at a few KiB. 16 KiB is several times that,
+/// and twice the 8 KiB request line and header nginx-fronted registries accept by default.
 #[doc(hidden)]
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Largest token response read.
