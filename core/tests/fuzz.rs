@@ -1,6 +1,7 @@
 //! Fuzzing of every parser that reads untrusted input: references, policies, WWW-Authenticate
-//! challenges, referrers indexes, signature manifests, simple-signing payloads, sigstore
-//! bundles and RFC 3161 timestamps. Inputs are seeds from `tests/fuzz-corpus/<target>/` mutated at random (byte
+//! challenges, token server answers, referrers indexes, signature manifests, simple-signing
+//! payloads, sigstore bundles and RFC 3161 timestamps. Inputs are seeds from
+//! `tests/fuzz-corpus/<target>/` mutated at random (byte
 //! flips, inserts, deletes, splices), plus free-form strings.
 //!
 //! This is the quick, always-on check: proptest, on any stable toolchain, bounded by
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 
 use imagecheck::reference::canonical_registry;
 use imagecheck::registry::challenge;
+use imagecheck::registry::fuzzing::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
 use imagecheck::verify::bundle::Bundle;
 use imagecheck::verify::discovery::{bundle_manifests, legacy_layers};
 use imagecheck::verify::keyless::timestamp;
@@ -150,6 +152,19 @@ proptest! {
     fn challenge_parse_never_panics(bytes in mutated("challenge"), free in ".{0,120}") {
         let _ = challenge::parse(&String::from_utf8_lossy(&bytes));
         let _ = challenge::parse(&free);
+    }
+
+    #[test]
+    fn token_answer_parse_never_panics_and_stays_bounded(bytes in mutated("token"), expires_in in any::<u64>()) {
+        let chosen = format!(r#"{{"token":"t","expires_in":{expires_in}}}"#);
+        for input in [&bytes[..], chosen.as_bytes()] {
+            if let Ok(grant) = parse_token_answer(input) {
+                prop_assert!(grant.lifetime() <= MAX_TOKEN_LIFETIME);
+                prop_assert!(std::time::Instant::now().checked_add(grant.lifetime()).is_some());
+                prop_assert!(grant.header().is_sensitive());
+                prop_assert!(grant.header().len() <= "Bearer ".len() + MAX_TOKEN_BYTES);
+            }
+        }
     }
 
     #[test]

@@ -6,12 +6,15 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, header};
 
+use super::address;
 use super::auth::{AuthSources, ConfiguredSecret};
 use super::challenge::{self, Challenge};
 use super::media_types::MANIFEST_ACCEPT;
-use super::token::{AuthCache, AuthScope, Identity, Secret};
+use super::realm::{HostLookup, RealmClients};
+use super::token::{AuthCache, AuthScope, Identity, Learned, Secret};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
@@ -29,6 +32,10 @@ pub struct RegistryConfig {
     pub request_timeout: Duration,
     /// Configured credentials, tried when a call brings none for the registry.
     pub auth: AuthSources,
+    /// How token-realm host names are resolved: the system resolver, or (tests) a map from
+    /// test names to addresses, so realm checks are tested without DNS.
+    #[doc(hidden)]
+    pub realm_lookup: HostLookup,
 }
 
 impl Default for RegistryConfig {
@@ -37,6 +44,7 @@ impl Default for RegistryConfig {
             insecure_hosts: HashSet::new(),
             request_timeout: Duration::from_secs(30),
             auth: AuthSources::none(),
+            realm_lookup: HostLookup::default(),
         }
     }
 }
@@ -56,6 +64,8 @@ pub struct Fetched {
 pub struct RegistryClient {
     config: RegistryConfig,
     http: PerProcess<reqwest::Client>,
+    /// Token requests go through clients of their own: no redirects, realm addresses checked.
+    realms: RealmClients,
     auth: AuthCache,
 }
 
@@ -100,6 +110,7 @@ impl RegistryClient {
         let timeout = config.request_timeout;
         RegistryClient {
             http: PerProcess::new(move || build_http(timeout)),
+            realms: RealmClients::new(timeout, config.realm_lookup.clone()),
             auth: AuthCache::default(),
             config,
         }
@@ -321,42 +332,52 @@ impl RegistryClient {
         if let Some(known) = self.auth.challenge_for(host) {
             let (identity, secret) = self.identity(reference, credentials).await?;
             used_secret = identity != Identity::Anonymous;
-            authorization = self.auth.header_for(host, repository, identity, &known);
+            authorization = self
+                .auth
+                .header_for(host, repository, identity, &known.challenge);
             if authorization.is_none() {
                 authorization = Some(
-                    self.negotiate(&http, reference, identity, secret.as_secret(), &known)
+                    self.negotiate(reference, identity, secret.as_secret(), &known)
                         .await?,
                 );
-                negotiated_for = Some(known);
+                negotiated_for = Some(known.challenge);
             }
         }
 
         for attempt in 0..2 {
-            let mut request = http.request(method.clone(), &url);
-            match target {
-                Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
-                Target::Referrers(..) => {
-                    request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
-                }
-                Target::Blob(_) => {}
-            }
-            if let Some(value) = &authorization {
-                request = request.header(header::AUTHORIZATION, value);
-            }
-            let response = request.send().await.map_err(|e| {
-                DigestCause::new(
-                    transport_kind(&e),
-                    format!(
-                        "{} {}: {}",
-                        method,
-                        redact_url(&url),
-                        describe_transport(&e)
-                    ),
-                )
-            })?;
+            let response = self
+                .request(&http, &method, &url, target, authorization.as_ref())
+                .send()
+                .await
+                .map_err(|e| {
+                    DigestCause::new(
+                        transport_kind(&e),
+                        format!(
+                            "{} {}: {}",
+                            method,
+                            redact_url(&url),
+                            describe_transport(&e)
+                        ),
+                    )
+                })?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
+            }
+            if status == StatusCode::UNAUTHORIZED && !same_origin(&url, response.url()) {
+                // A redirect target's challenge is its own: answering it would send the
+                // registry's credentials (or a token for them) to whoever the registry, or an
+                // open redirect on it, pointed at.
+                return Err(DigestCause::new(
+                    CauseKind::InvalidResponse,
+                    format!(
+                        "{host} redirected {method} {} to {}, which answered 401; imagecheck \
+                         never sends a registry's credentials to a redirect target nor answers its \
+                         challenge (the registry should redirect to URLs that need none)",
+                        redact_url(&url),
+                        redact_url(response.url().as_str())
+                    ),
+                ));
             }
             if status != StatusCode::UNAUTHORIZED || attempt == 1 {
                 return Err(status_cause(
@@ -392,33 +413,63 @@ impl RegistryClient {
                 ));
             }
             if let Some(known) = self.auth.challenge_for(host) {
-                self.auth.forget(host, repository, identity, &known);
+                self.auth
+                    .forget(host, repository, identity, &known.challenge);
             }
-            self.auth.remember_challenge(host, offered.clone());
+            // Where the registry answered from bounds where its realm may be.
+            let learned = Learned {
+                challenge: offered,
+                reach: address::registry_reach(response.remote_addr().map(|a| a.ip()), host),
+            };
+            self.auth.remember_challenge(host, learned.clone());
             authorization = Some(
-                self.negotiate(&http, reference, identity, secret.as_secret(), &offered)
+                self.negotiate(reference, identity, secret.as_secret(), &learned)
                     .await?,
             );
-            negotiated_for = Some(offered);
+            negotiated_for = Some(learned.challenge);
         }
         unreachable!("the loop returns on its second attempt")
     }
 
-    async fn negotiate(
+    /// One request to the registry, with the Accept list its target needs and `authorization`
+    /// (a value marked sensitive, kept so by reqwest).
+    fn request(
         &self,
         http: &reqwest::Client,
+        method: &Method,
+        url: &str,
+        target: Target<'_>,
+        authorization: Option<&HeaderValue>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = http.request(method.clone(), url);
+        match target {
+            Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
+            Target::Referrers(..) => {
+                request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
+            }
+            Target::Blob(_) => {}
+        }
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value.clone());
+        }
+        request
+    }
+
+    async fn negotiate(
+        &self,
         reference: &Reference,
         identity: Identity,
         secret: Secret<'_>,
-        challenge: &Challenge,
-    ) -> Result<String, DigestCause> {
+        learned: &Learned,
+    ) -> Result<HeaderValue, DigestCause> {
         let scope = AuthScope {
             host: reference.api_host(),
             repository: reference.repository(),
             plain_http: self.is_insecure(reference),
+            reach: learned.reach,
         };
         self.auth
-            .negotiate(http, &scope, identity, secret, challenge)
+            .negotiate(&self.realms, &scope, identity, secret, &learned.challenge)
             .await
     }
 
@@ -479,15 +530,11 @@ impl OwnedSecret {
 }
 
 fn build_http(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("imagecheck/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_idle_timeout(Duration::from_secs(90))
+    super::http::builder(timeout)
         // Registries redirect blob reads to storage; reqwest drops Authorization when a
-        // redirect leaves the host.
+        // redirect leaves the origin (faults.rs proves it), and `send` never adopts a
+        // challenge from a redirect target.
         .redirect(reqwest::redirect::Policy::limited(5))
-        .tls_backend_preconfigured(super::tls::client_config())
         .build()
         .unwrap_or_else(|e| panic!("imagecheck: cannot build the HTTP client: {e}"))
 }
@@ -561,6 +608,12 @@ pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
     text
 }
 
+/// Whether a response came from the origin (scheme, host, port) the request was sent to, or
+/// from somewhere a redirect led.
+fn same_origin(sent: &str, answered: &reqwest::Url) -> bool {
+    reqwest::Url::parse(sent).is_ok_and(|sent| sent.origin() == answered.origin())
+}
+
 /// URLs carry no secrets here, but strip any query just in case a future caller adds one.
 fn redact_url(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
@@ -620,5 +673,56 @@ fn status_cause(
             CauseKind::InvalidResponse,
             format!("{what}: registry answered HTTP {status}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::token::AuthScope;
+
+    #[tokio::test]
+    async fn the_authorization_sent_to_the_registry_is_marked_sensitive() {
+        // HTTP/2 (HPACK) never indexes a sensitive value, so a credential cannot be probed for
+        // through the connection's header compression.
+        let client = RegistryClient::new(RegistryConfig::default());
+        let scope = AuthScope {
+            host: "registry.test",
+            repository: "app",
+            plain_http: false,
+            reach: address::Reach::Public,
+        };
+        let header = client
+            .auth
+            .negotiate(
+                &client.realms,
+                &scope,
+                Identity::Secret(crate::credentials::Fingerprint::of(
+                    "registry.test",
+                    "user",
+                    "pw",
+                )),
+                Secret::Basic {
+                    username: "user",
+                    password: "pw",
+                },
+                &Challenge::Basic,
+            )
+            .await
+            .unwrap();
+        let http = client.http.get();
+        let request = client
+            .request(
+                &http,
+                &Method::GET,
+                "https://registry.test/v2/app/manifests/v1",
+                Target::Manifest("v1"),
+                Some(&header),
+            )
+            .build()
+            .unwrap();
+        let sent = &request.headers()[header::AUTHORIZATION];
+        assert!(sent.is_sensitive());
+        assert!(format!("{sent:?}").eq("Sensitive"), "{sent:?}");
     }
 }
