@@ -206,7 +206,7 @@ impl ConfigFile {
         }
         for scope in scopes.iter().rev() {
             if let Some(entry) = find(&self.auths, scope) {
-                return entry.secret(scope, path).map(Some);
+                return entry.secret(scope, path);
             }
         }
         Ok(None)
@@ -227,26 +227,28 @@ fn find<'a, T>(map: &'a HashMap<String, T>, key: &str) -> Option<&'a T> {
 }
 
 impl AuthEntry {
-    fn secret(&self, key: &str, path: &Path) -> Result<ConfiguredSecret, DigestCause> {
+    /// The secret this entry holds. An entry holding none (`{}`, or `"auth": ""`: docker writes
+    /// that for a registry whose secret lives in a `credsStore`) means no credentials, as it
+    /// does to docker: the next source, or anonymous access, is tried.
+    fn secret(&self, key: &str, path: &Path) -> Result<Option<ConfiguredSecret>, DigestCause> {
         if let Some(token) = self.identity_token.as_deref().filter(|t| !t.is_empty()) {
-            return Ok(ConfiguredSecret::IdentityToken(token.to_owned()));
+            return Ok(Some(ConfiguredSecret::IdentityToken(token.to_owned())));
         }
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
-            return Ok(ConfiguredSecret::Basic {
+            return Ok(Some(ConfiguredSecret::Basic {
                 username: username.clone(),
                 password: password.clone(),
-            });
+            }));
         }
+        let Some(encoded) = self.auth.as_deref().filter(|a| !a.trim().is_empty()) else {
+            return Ok(None);
+        };
         let bad = |what: &str| {
             DigestCause::new(
                 CauseKind::Unauthorized,
                 format!("credentials file {}: entry {key:?}: {what}", path.display()),
             )
         };
-        let encoded = self
-            .auth
-            .as_deref()
-            .ok_or_else(|| bad("has no \"auth\" field"))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| bad("\"auth\" is not base64"))?;
@@ -254,10 +256,10 @@ impl AuthEntry {
         let (username, password) = decoded
             .split_once(':')
             .ok_or_else(|| bad("\"auth\" is not base64 of user:password"))?;
-        Ok(ConfiguredSecret::Basic {
+        Ok(Some(ConfiguredSecret::Basic {
             username: username.to_owned(),
             password: password.to_owned(),
-        })
+        }))
     }
 }
 
@@ -536,5 +538,23 @@ mod tests {
             })
         );
         assert_eq!(sources.lookup("other.example", "x").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_entry_holding_no_secret_means_no_credentials() {
+        // docker writes `{}` for a registry whose secret lives in its credsStore; a store that
+        // does not know the registry then leaves it anonymous, not an error.
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(
+            dir.path(),
+            "config.json",
+            r#"{"auths": {"https://index.docker.io/v1/": {}, "reg.example": {"auth": ""}}}"#,
+        );
+        let sources = AuthSources::new(vec![AuthSource::DockerConfig(config)]);
+        assert_eq!(
+            sources.lookup("docker.io", "library/x").await.unwrap(),
+            None
+        );
+        assert_eq!(sources.lookup("reg.example", "x").await.unwrap(), None);
     }
 }
