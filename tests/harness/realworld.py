@@ -3,7 +3,10 @@
 shared/fixtures/realworld (EXPECTATIONS.json, legacy-sig/ and bundle-v03-image/) are written into
 the harness's `plain` registry, each in a repository of its own.
 
-    realworld.py --state-dir DIR [--fixtures shared/fixtures/realworld]
+    realworld.py --state-dir DIR [--fixtures DIR]
+
+The fixtures are `realworld/` in the shared fixtures directory (`$IMAGECHECK_SHARED_FIXTURES`,
+else shared/fixtures beside the repository; see README.md) unless `--fixtures` names another.
 
 Runs after `harness.py start` (and sign.py). The registry does not hold the signed images, only
 their signatures: a legacy case is its `.sig` manifest under tag `sha256-<hex>.sig` with its
@@ -35,12 +38,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imagecheck_harness.common import HarnessError, logger, sha256_digest, write_atomic  # noqa: E402
+from imagecheck_harness.fixtures import shared_fixtures  # noqa: E402
 from imagecheck_harness.oci import OCI_INDEX, OCI_MANIFEST  # noqa: E402
 from imagecheck_harness.registry_api import PlainRegistry  # noqa: E402
 from imagecheck_harness.state import load_state  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "realworld"
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 EMPTY_JSON = b"{}"
 
@@ -271,11 +273,17 @@ class Writer:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="the realworld fixtures directory (default: realworld/ in the shared fixtures)",
+    )
     args = parser.parse_args()
     state_dir = args.state_dir.resolve()
     try:
-        writer = Writer(state_dir, args.fixtures.resolve())
+        fixtures = args.fixtures.resolve() if args.fixtures else shared_fixtures("realworld")
+        writer = Writer(state_dir, fixtures)
         writer.run()
     except (HarnessError, OSError) as e:
         print(f"realworld: {e}", file=sys.stderr)

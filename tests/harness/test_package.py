@@ -14,6 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from imagecheck_harness import fixtures  # noqa: E402
 from imagecheck_harness.common import HarnessError, redacted  # noqa: E402
 
 # What README.md promises to Python tests that `import harness`.
@@ -79,6 +80,37 @@ class RedactedTest(unittest.TestCase):
     def test_other_arguments_are_kept(self) -> None:
         argv = ["cosign", "sign", "--key", "k.key", "--tlog-upload=false", "ref"]
         self.assertEqual(redacted(argv), " ".join(argv))
+
+
+class SharedFixturesTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.saved = os.environ.pop(fixtures.SHARED_FIXTURES_ENV, None)
+
+    def tearDown(self) -> None:
+        os.environ.pop(fixtures.SHARED_FIXTURES_ENV, None)
+        if self.saved is not None:
+            os.environ[fixtures.SHARED_FIXTURES_ENV] = self.saved
+
+    def test_environment_variable_names_the_directory(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "realworld").mkdir()
+            os.environ[fixtures.SHARED_FIXTURES_ENV] = d
+            self.assertEqual(fixtures.shared_fixtures(), Path(d).resolve())
+            self.assertEqual(fixtures.shared_fixtures("realworld"), (Path(d) / "realworld").resolve())
+
+    def test_missing_directory_says_where_and_what_to_set(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            os.environ[fixtures.SHARED_FIXTURES_ENV] = str(Path(d) / "nowhere")
+            with self.assertRaises(HarnessError) as raised:
+                fixtures.shared_fixtures("realworld")
+        message = str(raised.exception)
+        self.assertIn(str(Path(d) / "nowhere" / "realworld"), message)
+        self.assertIn(f"{fixtures.SHARED_FIXTURES_ENV}=", message)
+        self.assertIn(f"set {fixtures.SHARED_FIXTURES_ENV}", message)
+
+    def test_default_is_shared_fixtures_beside_the_repository(self) -> None:
+        # tests/harness -> tests -> the repository; shared/ is its sibling.
+        self.assertEqual(fixtures.DEFAULT_SHARED_FIXTURES, HERE.parents[1].parent / "shared" / "fixtures")
 
 
 if __name__ == "__main__":

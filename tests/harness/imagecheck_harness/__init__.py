@@ -11,6 +11,7 @@
 - `registry_api`: uploads straight through the distribution API (`PlainRegistry`).
 - `state`: `DIR/state.json` (`load_state`, `save_state`, `registry_creds`).
 - `access_log`: counting requests in the registries' access logs.
+- `fixtures`: where the shared fixtures are (`shared_fixtures`, `IMAGECHECK_SHARED_FIXTURES`).
 - `start`: `start` itself: the images, the order things come up, the state it writes.
 
 Only `certs`, `tls_ca`, `token_server` and `start` import `cryptography`: Python tests import
