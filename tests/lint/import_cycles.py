@@ -359,10 +359,9 @@ def load_crate(root_file: Path) -> Crate:
     pending: list[tuple[ModPath, Path]] = [((), root_file)]
     while pending:
         path, file = pending.pop()
-        raw = file.read_text(encoding="utf-8", errors="replace")
-        if re.search(r"#\s*\[\s*path\s*=", raw):
+        text = strip_test_code(sanitize(file.read_text(encoding="utf-8", errors="replace")))
+        if re.search(r"#\s*\[\s*path\s*=", text):
             raise CheckError(f"{file}: #[path = ...] modules are not supported by {Path(__file__).name}")
-        text = strip_test_code(sanitize(raw))
         text = _VIS_IN.sub(lambda m: _blank(m.group(0)), text)
         is_dir_module = file.name in ("mod.rs", "lib.rs", "main.rs")
         inline = _inline_modules(text)
