@@ -322,6 +322,7 @@ impl RegistryClient {
             if let Some(value) = &authorization {
                 request = request.header(header::AUTHORIZATION, value);
             }
+            crate::metrics::registry_request();
             let response = request.send().await.map_err(|e| {
                 DigestCause::new(
                     transport_kind(&e),

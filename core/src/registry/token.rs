@@ -260,6 +260,7 @@ async fn fetch_token(
             http.get(url).query(&q)
         }
     };
+    crate::metrics::token_request();
     let response = request.send().await.map_err(|e| {
         DigestCause::new(
             super::client::transport_kind(&e),

@@ -321,7 +321,12 @@ impl Resolver {
             reference: reference.tagged_name(),
             credentials: fingerprint.as_ref(),
         };
-        self.inner.cache.get(&key, ttl, self.inner.clock.now())
+        let found = self.inner.cache.get(&key, ttl, self.inner.clock.now());
+        // A hint lookup (last_known, any age) is not a cache lookup of a caller's.
+        if ttl != Duration::MAX {
+            crate::metrics::digest_cache_lookup(found.is_some());
+        }
+        found
     }
 
     /// The digest `reference` last resolved to through `engine`, however old: a hint for work
