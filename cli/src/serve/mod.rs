@@ -115,7 +115,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_concurrent_calls: usize,
 
-    /// Largest request message accepted, in bytes; larger ones are refused (RESOURCE_EXHAUSTED).
+    /// Largest request message accepted, in bytes; larger ones are refused (OUT_OF_RANGE).
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     max_message_bytes: usize,
 
