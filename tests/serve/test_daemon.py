@@ -295,3 +295,31 @@ def test_verdict_changing_options_are_refused_with_a_daemon(binary: Path, daemon
     d = daemons(policy_of(signed))
     out = run_cli(binary, ["verify", "--policy", str(policy_of(signed, "key-b")), "nginx"], state, d.socket)
     assert out.returncode == 3 and b"verifies with its own rules" in out.stderr, out
+
+
+def test_a_changed_trust_root_swaps_the_verifier(daemons: Any, signed: dict[str, Any], stubs: Any,
+                                                  tmp_path: Path) -> None:
+    """Core's verifier holds its trust root for life: the daemon rebuilds it on a new root."""
+    root = tmp_path / "trusted_root.json"
+    public_good = Path(__file__).resolve().parents[2] / "core" / "trust" / "public-good-trusted_root.json"
+    shutil.copy(public_good, root)
+    d = daemons(Path(signed["policies"]["keyless-email"]), ["--trusted-root", str(root), "--reload-interval", "0.2"])
+    verifier = stubs.v1_grpc.VerifierStub(d.channel())
+    request = stubs.v1_pb2.VerifyRequest(reference=signed["images"]["keyless-email"]["reference"])
+    with pytest.raises(grpc.RpcError) as raised:
+        verifier.Verify(request, timeout=20)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED, "the public-good root does not trust the test CA"
+    tmp = tmp_path / "root.new"
+    shutil.copy(signed["trust_roots"]["test-ca"], tmp)
+    os.replace(tmp, root)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert verifier.Verify(request, timeout=20).verified
+            break
+        except grpc.RpcError:
+            assert time.monotonic() < deadline, d.log_text()
+            time.sleep(0.1)
+    root.write_text("{not json")
+    time.sleep(1.0)
+    assert verifier.Verify(request, timeout=20).verified, "a broken root keeps the rules in force"

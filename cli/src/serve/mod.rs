@@ -34,6 +34,10 @@ use proto::imagecheck_v1::resolver_server::ResolverServer;
 use proto::imagecheck_v1::verifier_server::VerifierServer;
 use proto::machine::image_service_server::ImageServiceServer;
 
+const TALOS_SERVICE: &str = "machine.ImageService";
+const RESOLVER_SERVICE: &str = "imagecheck.v1.Resolver";
+const VERIFIER_SERVICE: &str = "imagecheck.v1.Verifier";
+
 /// The socket clients use when IMAGECHECK_SOCKET is not set (and `serve`'s default).
 pub(crate) const DEFAULT_SOCKET: &str = "/run/imagecheck/imagecheck.sock";
 
@@ -226,11 +230,11 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<ImageServiceServer<talos::TalosImageService>>()
-        .await;
-    health.set_serving::<ResolverServer<api::Api>>().await;
-    health.set_serving::<VerifierServer<api::Api>>().await;
+    for service in [TALOS_SERVICE, RESOLVER_SERVICE, VERIFIER_SERVICE] {
+        health
+            .set_service_status(service, tonic_health::ServingStatus::Serving)
+            .await;
+    }
 
     let limit = args.max_message_bytes;
     let talos = ImageServiceServer::new(talos::TalosImageService {
@@ -277,9 +281,11 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
                     "stopping: no new connections; finishing calls under way"
                 );
                 bound.unlink();
-                health
-                    .set_not_serving::<ImageServiceServer<talos::TalosImageService>>()
-                    .await;
+                for service in ["", TALOS_SERVICE, RESOLVER_SERVICE, VERIFIER_SERVICE] {
+                    health
+                        .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                        .await;
+                }
                 let _ = stopping.send(());
             },
         );
@@ -311,4 +317,26 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
     bound.unlink();
     tracing::info!("stopped");
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::server::NamedService;
+
+    #[test]
+    fn health_names_the_services_served() {
+        assert_eq!(
+            <ImageServiceServer<talos::TalosImageService> as NamedService>::NAME,
+            TALOS_SERVICE
+        );
+        assert_eq!(
+            <ResolverServer<api::Api> as NamedService>::NAME,
+            RESOLVER_SERVICE
+        );
+        assert_eq!(
+            <VerifierServer<api::Api> as NamedService>::NAME,
+            VERIFIER_SERVICE
+        );
+    }
 }

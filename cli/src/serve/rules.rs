@@ -112,21 +112,26 @@ fn read(policy_path: &Path, trust_root_path: Option<&Path>) -> Result<(Policy, T
     Ok((policy, root))
 }
 
-/// (mtime, ctime, size, inode, device) of each file, following symlinks; None when missing.
+/// What identifies each file's contents, following symlinks; None when missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Stamp(Vec<Option<(i64, i64, i64, i64, u64, u64, u64)>>);
+pub(crate) struct Stamp(Vec<Option<FileStamp>>);
 
-fn file_stamp(path: &Path) -> Option<(i64, i64, i64, i64, u64, u64, u64)> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    modified: (i64, i64),
+    changed: (i64, i64),
+    size: u64,
+    inode: (u64, u64),
+}
+
+fn file_stamp(path: &Path) -> Option<FileStamp> {
     let m = std::fs::metadata(path).ok()?;
-    Some((
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.size(),
-        m.ino(),
-        m.dev(),
-    ))
+    Some(FileStamp {
+        modified: (m.mtime(), m.mtime_nsec()),
+        changed: (m.ctime(), m.ctime_nsec()),
+        size: m.size(),
+        inode: (m.dev(), m.ino()),
+    })
 }
 
 /// Reload on SIGHUP and whenever the files' stamp changes; runs until the daemon stops.
