@@ -74,6 +74,10 @@ pub(crate) async fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<Bou
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {} for the socket: {e}", dir.display()))?;
+    }
     let name = path
         .file_name()
         .ok_or_else(|| format!("{shown} names no file"))?;
