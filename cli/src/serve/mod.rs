@@ -221,6 +221,9 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
         },
         None => None,
     };
+    // Signal handlers first: a signal must never find the default action once the socket exists.
+    let stop = shutdown::Stop::install();
+    let hangup = rules::hangup_signal();
     let bound = match socket::bind(&args.socket, args.socket_mode, gid).await {
         Ok(b) => b,
         Err(e) => {
@@ -249,12 +252,11 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
     let resolve = ResolverServer::from_arc(api.clone()).max_decoding_message_size(limit);
     let verify = VerifierServer::from_arc(api).max_decoding_message_size(limit);
 
-    let reloads = tokio::spawn(rules::watch(rules, limits.reload_interval));
+    let reloads = tokio::spawn(rules::watch(rules, limits.reload_interval, hangup));
     let scrapes = match (metrics_listener, metrics) {
         (Some(listener), Some(metrics)) => Some(tokio::spawn(metrics::serve(listener, metrics))),
         _ => None,
     };
-    let stop = shutdown::Stop::install();
     tracing::info!(
         socket = %args.socket.display(),
         policy = %args.policy.display(),

@@ -21,6 +21,8 @@ use imagecheck::{Policy, Resolver, Verifier};
 #[derive(Debug)]
 pub(crate) struct Rules {
     current: RwLock<Verifier>,
+    /// The files' stamp when the daemon started (the watch compares against it first).
+    loaded: Stamp,
     resolver: Resolver,
     policy_path: PathBuf,
     trust_root_path: Option<PathBuf>,
@@ -35,16 +37,17 @@ impl Rules {
         trust_root_path: Option<&Path>,
         resolve_ttl: Duration,
     ) -> Result<Rules, String> {
+        // Stamped before reading: a change while loading is seen by the first poll.
+        let loaded = stamp_of(policy_path, trust_root_path);
         let (policy, root) = read(policy_path, trust_root_path)?;
-        let rules = Rules {
-            current: RwLock::new(Verifier::builder(Policy::empty()).build()),
+        Ok(Rules {
+            current: RwLock::new(build(&resolver, policy, root, resolve_ttl)),
+            loaded,
             resolver,
             policy_path: policy_path.to_owned(),
             trust_root_path: trust_root_path.map(Path::to_owned),
             resolve_ttl,
-        };
-        *rules.current.write().unwrap_or_else(|p| p.into_inner()) = rules.build(policy, root);
-        Ok(rules)
+        })
     }
 
     /// The verifier to use for one call (calls under way keep the one they started with).
@@ -69,7 +72,7 @@ impl Rules {
                     current.set_policy(policy);
                 } else {
                     *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-                        self.build(policy, root);
+                        build(&self.resolver, policy, root, self.resolve_ttl);
                 }
                 tracing::info!(policy = %self.policy_path.display(), rules = count, why, "rules reloaded");
             }
@@ -81,23 +84,28 @@ impl Rules {
         }
     }
 
-    fn build(&self, policy: Policy, root: TrustRoot) -> Verifier {
-        Verifier::builder(policy)
-            .resolver(self.resolver.clone())
-            .trusted_root(root)
-            .resolve_ttl(self.resolve_ttl)
-            .build()
-    }
-
     /// What identifies the files' current contents, to notice a change.
     pub(crate) fn stamp(&self) -> Stamp {
-        Stamp(
-            std::iter::once(self.policy_path.as_path())
-                .chain(self.trust_root_path.as_deref())
-                .map(file_stamp)
-                .collect(),
-        )
+        stamp_of(&self.policy_path, self.trust_root_path.as_deref())
     }
+}
+
+fn stamp_of(policy_path: &Path, trust_root_path: Option<&Path>) -> Stamp {
+    Stamp(
+        std::iter::once(policy_path)
+            .chain(trust_root_path)
+            .map(file_stamp)
+            .collect(),
+    )
+}
+
+/// A verifier sharing the daemon's one resolver (its tag cache survives every reload).
+fn build(resolver: &Resolver, policy: Policy, root: TrustRoot, resolve_ttl: Duration) -> Verifier {
+    Verifier::builder(policy)
+        .resolver(resolver.clone())
+        .trusted_root(root)
+        .resolve_ttl(resolve_ttl)
+        .build()
 }
 
 fn read(policy_path: &Path, trust_root_path: Option<&Path>) -> Result<(Policy, TrustRoot), String> {
@@ -134,16 +142,25 @@ fn file_stamp(path: &Path) -> Option<FileStamp> {
     })
 }
 
-/// Reload on SIGHUP and whenever the files' stamp changes; runs until the daemon stops.
-pub(crate) async fn watch(rules: Arc<Rules>, interval: Duration) {
-    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+/// Install the SIGHUP handler; done before the socket exists, so an early SIGHUP never finds
+/// the default action (termination).
+pub(crate) fn hangup_signal() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::error!(error = %e, "cannot watch SIGHUP; file changes still reload");
             None
         }
-    };
-    let mut seen = rules.stamp();
+    }
+}
+
+/// Reload on SIGHUP and whenever the files' stamp changes; runs until the daemon stops.
+pub(crate) async fn watch(
+    rules: Arc<Rules>,
+    interval: Duration,
+    mut hangup: Option<tokio::signal::unix::Signal>,
+) {
+    let mut seen = rules.loaded.clone();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
