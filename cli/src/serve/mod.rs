@@ -63,9 +63,10 @@ Example:
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// The unix socket to serve on. A live socket (one that answers) is never taken over; a
-    /// stale one is replaced; it is removed on exit.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    /// The unix socket to serve on (the one clients find through IMAGECHECK_SOCKET). A live
+    /// socket (one that answers) is never taken over; a stale one is replaced; it is removed on
+    /// exit.
+    #[arg(long, value_name = "PATH", env = "IMAGECHECK_SOCKET", default_value = DEFAULT_SOCKET)]
     socket: PathBuf,
 
     /// Group owning the socket (name or number); with the default mode 0660 its members may
