@@ -9,6 +9,7 @@ use imagecheck::{Engine, Verification};
 use tonic::{Request, Response, Status};
 
 use super::calls::Call;
+use super::flights::VerifyFlights;
 use super::kinds::to_status;
 use super::metrics::Metrics;
 use super::proto::imagecheck_v1::resolver_server::Resolver;
@@ -24,6 +25,7 @@ pub(crate) const VERIFY: &str = "imagecheck.v1.Verifier/Verify";
 #[derive(Debug)]
 pub(crate) struct Api {
     pub(crate) rules: Arc<Rules>,
+    pub(crate) flights: Arc<VerifyFlights>,
     pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
@@ -107,9 +109,8 @@ impl Verifier for Api {
         let call = Call::start(VERIFY, &request.reference, self.metrics.clone());
         let credentials = from_wire(request.credentials);
         let answer = self
-            .rules
-            .verifier()
-            .verify(&request.reference, credentials.as_ref())
+            .flights
+            .verify(&self.rules, &request.reference, credentials)
             .await;
         match answer {
             Ok(v) => {

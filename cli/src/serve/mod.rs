@@ -6,11 +6,12 @@
 //! * `grpc.health.v1.Health` (tonic-health): SERVING while up, NOT_SERVING while stopping.
 //!
 //! [`socket`] owns the socket file and the connection cap, [`rules`] the policy and trust root
-//! and their reloads, [`metrics`] the Prometheus endpoint, [`calls`] the per-call log line,
+//! and their reloads, [`flights`] shares one verification among identical concurrent calls, [`metrics`] the Prometheus endpoint, [`calls`] the per-call log line,
 //! [`shutdown`] the stop signals.
 
 mod api;
 mod calls;
+mod flights;
 pub(crate) mod kinds;
 mod metrics;
 pub(crate) mod proto;
@@ -241,13 +242,16 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
     }
 
     let limit = args.max_message_bytes;
+    let flights = Arc::new(flights::VerifyFlights::default());
     let talos = ImageServiceServer::new(talos::TalosImageService {
         rules: rules.clone(),
+        flights: flights.clone(),
         metrics: metrics.clone(),
     })
     .max_decoding_message_size(limit);
     let api = Arc::new(api::Api {
         rules: rules.clone(),
+        flights,
         metrics: metrics.clone(),
     });
     let resolve = ResolverServer::from_arc(api.clone()).max_decoding_message_size(limit);

@@ -20,7 +20,7 @@ use imagecheck::{Policy, Resolver, Verifier};
 /// signature caches.
 #[derive(Debug)]
 pub(crate) struct Rules {
-    current: RwLock<Verifier>,
+    current: RwLock<Current>,
     /// The files' stamp when the daemon started (the watch compares against it first).
     loaded: Stamp,
     resolver: Resolver,
@@ -41,7 +41,10 @@ impl Rules {
         let loaded = stamp_of(policy_path, trust_root_path);
         let (policy, root) = read(policy_path, trust_root_path)?;
         Ok(Rules {
-            current: RwLock::new(build(&resolver, policy, root, resolve_ttl)),
+            current: RwLock::new(Current {
+                generation: 0,
+                verifier: build(&resolver, policy, root, resolve_ttl),
+            }),
             loaded,
             resolver,
             policy_path: policy_path.to_owned(),
@@ -50,12 +53,11 @@ impl Rules {
         })
     }
 
-    /// The verifier to use for one call (calls under way keep the one they started with).
-    pub(crate) fn verifier(&self) -> Verifier {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// The verifier to use for one call (calls under way keep the one they started with), and
+    /// the generation of the rules it holds.
+    pub(crate) fn current(&self) -> (u64, Verifier) {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        (current.generation, current.verifier.clone())
     }
 
     pub(crate) fn resolver(&self) -> &Resolver {
@@ -67,13 +69,14 @@ impl Rules {
         match read(&self.policy_path, self.trust_root_path.as_deref()) {
             Ok((policy, root)) => {
                 let count = policy.rules().len();
-                let current = self.verifier();
-                if root.fingerprint() == current.trust_root().fingerprint() {
-                    current.set_policy(policy);
+                let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+                if root.fingerprint() == current.verifier.trust_root().fingerprint() {
+                    current.verifier.set_policy(policy);
                 } else {
-                    *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-                        build(&self.resolver, policy, root, self.resolve_ttl);
+                    current.verifier = build(&self.resolver, policy, root, self.resolve_ttl);
                 }
+                current.generation += 1;
+                drop(current);
                 tracing::info!(policy = %self.policy_path.display(), rules = count, why, "rules reloaded");
             }
             Err(e) => tracing::error!(
@@ -88,6 +91,13 @@ impl Rules {
     pub(crate) fn stamp(&self) -> Stamp {
         stamp_of(&self.policy_path, self.trust_root_path.as_deref())
     }
+}
+
+/// The verifier in force and how many reloads made it (calls are coalesced per generation).
+#[derive(Debug)]
+struct Current {
+    generation: u64,
+    verifier: Verifier,
 }
 
 fn stamp_of(policy_path: &Path, trust_root_path: Option<&Path>) -> Stamp {

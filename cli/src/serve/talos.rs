@@ -10,6 +10,7 @@ use imagecheck::{CauseKind, Error, Verification};
 use tonic::{Request, Response, Status};
 
 use super::calls::Call;
+use super::flights::VerifyFlights;
 use super::metrics::Metrics;
 use super::proto::machine::image_service_server::ImageService;
 use super::proto::machine::{
@@ -22,6 +23,7 @@ pub(crate) const VERIFY: &str = "machine.ImageService/Verify";
 #[derive(Debug)]
 pub(crate) struct TalosImageService {
     pub(crate) rules: Arc<Rules>,
+    pub(crate) flights: Arc<VerifyFlights>,
     pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
@@ -35,9 +37,8 @@ impl ImageService for TalosImageService {
         let call = Call::start(VERIFY, &request.image_ref, self.metrics.clone());
         let credentials = request.credentials.and_then(credentials);
         let answer = self
-            .rules
-            .verifier()
-            .verify(&request.image_ref, credentials.as_ref())
+            .flights
+            .verify(&self.rules, &request.image_ref, credentials)
             .await;
         let (outcome, reply) = answer_of(answer);
         call.finish(outcome);
