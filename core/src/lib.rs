@@ -7,6 +7,7 @@
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod metrics;
 pub mod reference;
 pub mod registry;
 pub mod resolve;

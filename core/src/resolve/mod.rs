@@ -253,6 +253,9 @@ impl Resolver {
         if let Some(digest) = self.answer_without_io(engine, reference, ttl, credentials) {
             return Ok(digest);
         }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
+        }
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
@@ -324,7 +327,13 @@ impl Resolver {
             reference: reference.tagged_name(),
             credentials: fingerprint.as_ref(),
         };
-        self.inner.cache.get(&key, ttl, self.inner.clock.now())
+        let found = self.inner.cache.get(&key, ttl, self.inner.clock.now());
+        // A hint lookup (last_known, any age) is not a caller's hit; misses are counted where
+        // the engine is asked (resolve_reference), so a verify's two lookups count once.
+        if found.is_some() && ttl != Duration::MAX {
+            crate::metrics::digest_cache_lookup(true);
+        }
+        found
     }
 
     /// The digest `reference` last resolved to through `engine`, however old: a hint for work
