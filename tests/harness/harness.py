@@ -35,7 +35,7 @@ from typing import Sequence
 from imagecheck_harness.access_log import ACCESS_LINE, access_log, count_lines, count_requests, log_offset
 from imagecheck_harness.common import HarnessError, log
 from imagecheck_harness.oci import make_layout
-from imagecheck_harness.processes import run_watchdog, stop_harness
+from imagecheck_harness.processes import free_ports, run_watchdog, stop_harness
 from imagecheck_harness.skopeo import push_to
 from imagecheck_harness.state import load_state
 
@@ -46,6 +46,7 @@ __all__ = [
     "access_log",
     "count_lines",
     "count_requests",
+    "free_ports",
     "load_state",
     "log_offset",
     "main",
