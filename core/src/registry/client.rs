@@ -42,7 +42,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             insecure_hosts: HashSet::new(),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: super::DEFAULT_REQUEST_TIMEOUT,
             auth: AuthSources::none(),
             realm_lookup: HostLookup::default(),
         }

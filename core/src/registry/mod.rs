@@ -30,4 +30,7 @@ pub mod fuzzing {
 }
 
 /// Largest manifest read while resolving (OCI suggests registries accept at least 4 MiB).
+/// Limit for one registry request, body included, unless configured otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
