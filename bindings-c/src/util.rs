@@ -3,7 +3,7 @@
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use imagecheck_core::{CauseKind, DigestCause, Error};
+use imagecheck_core::Error;
 
 use crate::error::{imagecheck_error_t, into_raw_error};
 
@@ -16,21 +16,10 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> *mut imagecheck
     }
 }
 
-/// The error a caught panic becomes (see the crate documentation for why this kind).
+/// The error a caught panic becomes: core's one mapping (see the crate documentation for why
+/// this kind).
 pub(crate) fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    Error::DigestUnavailable {
-        reference: "(unknown)".to_owned(),
-        engine: "(none)".to_owned(),
-        cause: DigestCause::new(
-            CauseKind::Engine,
-            format!("imagecheck internal error (a panic: {what}); this is a bug, please report it"),
-        ),
-    }
+    imagecheck_core::call::panic_error("(unknown)", "(none)", panic)
 }
 
 pub(crate) fn invalid(message: impl Into<String>) -> Error {

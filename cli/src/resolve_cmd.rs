@@ -79,8 +79,8 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
         eprintln!("imagecheck: --ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
     };
-    let mut builder = match args.registry.builder() {
-        Ok(b) => b,
+    let mut options = match args.registry.options() {
+        Ok(options) => options,
         Err(code) => return code,
     };
     for (flag, value, docker) in [
@@ -95,13 +95,13 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
             eprintln!("imagecheck: {flag} must be unix:///path/to.sock, got {value:?}");
             return exit::INVALID_INPUT;
         };
-        builder = if docker {
-            builder.docker_socket(path)
+        if docker {
+            options.docker_socket = Some(path);
         } else {
-            builder.podman_socket(path)
-        };
+            options.podman_socket = Some(path);
+        }
     }
-    let resolver = builder.build();
+    let resolver = options.build();
     let credentials = match args.registry.credentials(&args.references) {
         Ok(c) => c,
         Err(code) => return code,

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures::StreamExt as _;
-use imagecheck::verify::TrustRoot;
-use imagecheck::{Verification, Verifier};
+use imagecheck::{Verification, VerifierOptions};
 use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
@@ -66,27 +65,26 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
         eprintln!("imagecheck: --resolve-ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
     };
-    let resolver = match args.registry.builder() {
-        Ok(b) => b.build(),
+    let resolver = match args.registry.options() {
+        Ok(options) => options.build(),
         Err(code) => return code,
     };
     let credentials = match args.registry.credentials(&args.references) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut builder = Verifier::builder(policy)
-        .resolver(resolver)
-        .resolve_ttl(resolve_ttl);
-    if let Some(path) = &args.trusted_root {
-        match TrustRoot::from_file(path) {
-            Ok(root) => builder = builder.trusted_root(root),
-            Err(e) => {
-                eprintln!("imagecheck: {e}");
-                return exit::INVALID_INPUT;
-            }
+    let options = VerifierOptions {
+        resolve_ttl,
+        trusted_root: args.trusted_root.clone(),
+        ..VerifierOptions::default()
+    };
+    let verifier = match options.builder(policy) {
+        Ok(builder) => builder.resolver(resolver).build(),
+        Err(e) => {
+            eprintln!("imagecheck: {e}");
+            return exit::for_kind(e.kind());
         }
-    }
-    let verifier = builder.build();
+    };
     let json = args.json;
     let mut worst = exit::OK;
     let mut results = futures::stream::iter(args.references.iter())
