@@ -7,10 +7,8 @@ use imagecheck_core::{
 };
 
 use crate::cancel::imagecheck_cancel_t;
-use crate::error::imagecheck_error_t;
-use crate::util::{
-    c_string, guard, handle, invalid, millis, opt_str_arg, out_arg, slice_arg, str_arg,
-};
+use crate::error::{guard, imagecheck_error_t};
+use crate::util::{c_string, handle, invalid, millis, opt_str_arg, out_arg, slice_arg, str_arg};
 
 /// Per-call registry credentials, borrowed for the duration of the call (the library copies what
 /// it keeps). `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`); the

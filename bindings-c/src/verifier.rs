@@ -6,11 +6,12 @@ use std::path::Path;
 use imagecheck_core::{Error, Policy, Verifier, VerifierOptions};
 
 use crate::cancel::imagecheck_cancel_t;
+use crate::error::guard;
 use crate::error::imagecheck_error_t;
 use crate::resolver::{
     cancel_arg, credentials_arg, imagecheck_credentials_t, imagecheck_resolver_t, wait,
 };
-use crate::util::{c_string, guard, handle, opt_str_arg, out_arg, str_arg};
+use crate::util::{c_string, handle, opt_str_arg, out_arg, str_arg};
 
 /// A verifier. Opaque; free with [`imagecheck_verifier_free`]. Safe to use from many threads.
 #[derive(Debug)]

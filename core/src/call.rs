@@ -4,7 +4,7 @@
 //!
 //! 1. **Answer without I/O.** [`Resolver::call`](crate::Resolver::call) and
 //!    [`Verifier::call`](crate::Verifier::call) parse the reference once and look in the caches;
-//!    a hit (or an invalid argument) is [`Call::ready`] at once, allocation-free for a resolve.
+//!    a hit (or an invalid argument) is [`Call::ready_answer`] at once, allocation-free for a resolve.
 //!    Otherwise [`Call::try_now`] polls the work once on the calling thread, inside the core
 //!    runtime's context: a verify answered by its result cache, or a rule that needs no
 //!    registry, finishes there, without a trip to a runtime thread (about 1 µs instead of 40).

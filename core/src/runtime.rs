@@ -2,7 +2,7 @@
 //!
 //! Foreign callers (Go, Python, C, Kotlin) are not on a tokio runtime; they reach async core
 //! through [`crate::call::Call`], which runs work on [`runtime`]. A runtime (and every connection pool whose tasks live on it) created before
-//! `fork()` is dead in the child: its threads do not exist there. [`PerProcess`] notices the
+//! `fork()` is dead in the child: its threads do not exist there. `PerProcess` notices the
 //! PID change and builds a fresh value instead of hanging on the dead one.
 
 use std::future::Future;
