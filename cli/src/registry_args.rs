@@ -141,6 +141,20 @@ impl fmt::Debug for RegistryArgs {
     }
 }
 
+impl RegistryArgs {
+    /// Through the daemon, its own registry settings apply: say which options are ignored.
+    pub(crate) fn warn_ignored_by_daemon(&self) {
+        if !self.insecure_registries.is_empty() {
+            eprintln!(
+                "imagecheck: warning: --insecure-registry is ignored: the daemon's settings apply"
+            );
+        }
+        if self.timeout.is_some() {
+            eprintln!("imagecheck: warning: --timeout is ignored: the daemon's settings apply");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

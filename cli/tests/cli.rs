@@ -290,6 +290,58 @@ fn help_documents_commands_and_exit_codes() {
     ] {
         assert!(resolve.contains(needle), "resolve --help lacks {needle:?}");
     }
+    let serve = stdout(&imagecheck(&["serve", "--help"]));
+    for needle in [
+        "--socket",
+        "--policy",
+        "--metrics",
+        "--socket-group",
+        "machine.ImageService/Verify",
+        "SIGHUP",
+    ] {
+        assert!(serve.contains(needle), "serve --help lacks {needle:?}");
+    }
+    let verifier = imagecheck(&["containerd-verifier", "--help"]);
+    assert_eq!(verifier.status.code(), Some(0));
+    for needle in [
+        "-name NAME",
+        "-digest DIGEST",
+        "--require-match",
+        "IMAGECHECK_SOCKET",
+    ] {
+        assert!(
+            stdout(&verifier).contains(needle),
+            "containerd-verifier --help lacks {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn containerd_s_arguments_are_not_a_usage_error_and_a_missing_policy_blocks() {
+    // The bindir contract: Go-style flags; exit 1 blocks; one line of reason on stdout.
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let out = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args([
+            "containerd-verifier",
+            "-name",
+            "registry.invalid/app:v1",
+            "-digest",
+            &digest,
+            "-stdin-media-type",
+            "application/vnd.oci.descriptor.v1+json",
+        ])
+        .env("IMAGECHECK_POLICY", "/nonexistent/policy.yaml")
+        .env("IMAGECHECK_SOCKET", "/nonexistent/imagecheck.sock")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("fail closed") && text.contains("/nonexistent/policy.yaml"),
+        "{text}"
+    );
 }
 
 fn signed(s: &Value) -> Value {

@@ -8,6 +8,7 @@ pub mod call;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod metrics;
 pub mod options;
 pub mod reference;
 pub mod registry;

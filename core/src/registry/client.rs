@@ -345,6 +345,7 @@ impl RegistryClient {
         }
 
         for attempt in 0..2 {
+            crate::metrics::registry_request();
             let response = self
                 .request(&http, &method, &url, target, authorization.as_ref())
                 .send()

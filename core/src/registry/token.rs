@@ -408,6 +408,7 @@ async fn fetch_token(
             http.get(url).query(&q)
         }
     };
+    crate::metrics::token_request();
     let response = request
         .send()
         .await

@@ -254,6 +254,9 @@ impl Resolver {
         if let Some(digest) = self.answer_without_io(engine, reference, ttl, credentials) {
             return Ok(digest);
         }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
+        }
         self.resolve_upstream(engine, reference, credentials).await
     }
 
@@ -273,6 +276,9 @@ impl Resolver {
         };
         if let Some(digest) = self.answer_without_io(engine, &reference, ttl, credentials) {
             return Call::ready(Ok(digest));
+        }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
         }
         let this = self.clone();
         let engine = engine.clone();
@@ -365,7 +371,13 @@ impl Resolver {
             reference: reference.tagged_name(),
             credentials: fingerprint.as_ref(),
         };
-        self.inner.cache.get(&key, ttl, self.inner.clock.now())
+        let found = self.inner.cache.get(&key, ttl, self.inner.clock.now());
+        // A hint lookup (last_known, any age) is not a caller's hit; misses are counted where
+        // the engine is asked (resolve_reference, call), so a verify's two lookups count once.
+        if found.is_some() && ttl != Duration::MAX {
+            crate::metrics::digest_cache_lookup(true);
+        }
+        found
     }
 
     /// The digest `reference` last resolved to through `engine`, however old: a hint for work
