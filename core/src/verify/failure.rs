@@ -14,8 +14,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::digest::Digest;
+use crate::verify::keyless::identity::IdentityMismatch;
 use crate::verify::payload::PayloadError;
-use crate::verify::policy::IdentityMismatch;
 use crate::verify::public_key::SignatureError;
 
 /// Why one signature candidate was not accepted.

@@ -30,11 +30,12 @@ pub mod verifier;
 pub use failure::{
     CandidateFailure, DiscoveryReport, DiscoveryStop, summarize, summarize_discovery,
 };
+pub use keyless::identity::{IdentityField, IdentityMismatch};
 pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
 pub use policy::{
-    IdentityField, IdentityMismatch, KeylessIdentity, Policy, PolicyError, PolicyProblem,
-    PolicyWarning, Rule, RuleAction, StringMatch, WarningKind,
+    KeylessIdentity, Policy, PolicyError, PolicyProblem, PolicyWarning, Rule, RuleAction,
+    StringMatch, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
 pub use trust_root::{TrustRoot, TrustRootError};
