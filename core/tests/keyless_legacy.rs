@@ -333,11 +333,12 @@ fn signed_outside_the_leaf_validity_fails_the_validity_check_only() {
     // 2026-02-05: build a Rekor annotation whose SET is genuine but for an entry whose body
     // describes this signature is impossible without the log key, so test the chain function
     // directly at a time outside the leaf's 10 minutes.
-    use imagecheck::verify::keyless::certificate::{self, Cert, ChainError};
+    use imagecheck::verify::keyless::certificate::Cert;
+    use imagecheck::verify::keyless::chain::{self, ChainError};
     let (legacy, _, _) = email_case();
     let leaf = Cert::parse(pem::parse(legacy.certificate.unwrap()).unwrap().contents()).unwrap();
     let root = public_good();
-    certificate::verify_chain(
+    chain::verify_chain(
         &leaf,
         root.certificate_authorities(),
         &[leaf.not_before + 24],
@@ -346,7 +347,7 @@ fn signed_outside_the_leaf_validity_fails_the_validity_check_only() {
     .unwrap();
     for t in [leaf.not_before - 1, leaf.not_after + 1] {
         assert!(matches!(
-            certificate::verify_chain(&leaf, root.certificate_authorities(), &[t], true),
+            chain::verify_chain(&leaf, root.certificate_authorities(), &[t], true),
             Err(ChainError::OutsideValidity(_))
         ));
     }

@@ -16,9 +16,10 @@ pub mod media_types;
 mod realm;
 mod tls;
 mod token;
+mod transport;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
-pub use client::{Fetched, RegistryClient, RegistryConfig};
+pub use client::{Fetched, MAX_MANIFEST_BYTES, RegistryClient, RegistryConfig};
 #[doc(hidden)]
 pub use realm::HostLookup;
 
@@ -26,8 +27,7 @@ pub use realm::HostLookup;
 /// `core/tests/fuzz.rs`); not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use super::token::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TokenGrant, parse_token_answer};
+    pub use crate::registry::token::{
+        MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TokenGrant, parse_token_answer,
+    };
 }
-
-/// Largest manifest read while resolving (OCI suggests registries accept at least 4 MiB).
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;

@@ -145,9 +145,9 @@ struct RawValidFor {
 }
 
 /// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
-impl From<TrustRootError> for crate::Error {
+impl From<TrustRootError> for crate::error::Error {
     fn from(error: TrustRootError) -> Self {
-        crate::Error::InvalidPolicy(error.to_string())
+        crate::error::Error::InvalidPolicy(error.to_string())
     }
 }
 
@@ -494,10 +494,11 @@ mod tests {
 
     #[test]
     fn errors_are_invalid_policy() {
-        let e: crate::Error = TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
-            .unwrap_err()
-            .into();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidPolicy);
+        let e: crate::error::Error =
+            TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
+                .unwrap_err()
+                .into();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidPolicy);
         assert!(
             e.to_string().contains("/nonexistent/trusted_root.json"),
             "{e}"

@@ -1,9 +1,8 @@
-//! X.509 for keyless checks: the signing (leaf) certificate's facts, and its chain to a
-//! certificate authority of the trust root, valid at the signing time.
+//! X.509 for keyless checks: the facts of a certificate (the signing leaf, a CA's, a TSA's),
+//! and whether one certificate signed another. The chain to a certificate authority of the
+//! trust root is [`super::chain`].
 //!
-//! Chains are built from the trust root only: a chain shipped beside the signature (the
-//! `dev.sigstore.cosign/chain` annotation, a bundle's `x509CertificateChain`) is never trusted
-//! for anything (as in sigstore-go). Typed parsing is x509-cert 0.3; the exact signed bytes
+//! Typed parsing is x509-cert 0.3; the exact signed bytes
 //! (`tbsCertificate`) come from the small DER walker in [`super::tlv`]; signatures are checked
 //! with aws-lc-rs.
 
@@ -13,7 +12,6 @@ use x509_cert::der::{Decode, Encode};
 use x509_cert::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::tlv;
-use crate::verify::trust_root::CertificateAuthority;
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -120,7 +118,8 @@ impl Cert {
         self.subject == self.issuer
     }
 
-    fn is_ca(&self) -> bool {
+    /// Whether BasicConstraints marks this a CA certificate.
+    pub(super) fn is_ca(&self) -> bool {
         // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, … }
         self.extension(OID_BASIC_CONSTRAINTS).is_some_and(|v| {
             tlv::read(v)
@@ -131,7 +130,8 @@ impl Cert {
         })
     }
 
-    fn has_code_signing(&self) -> bool {
+    /// Whether the extended key usage names code signing (what Fulcio leaves carry).
+    pub(super) fn has_code_signing(&self) -> bool {
         self.extension(OID_EXT_KEY_USAGE).is_some_and(|v| {
             tlv::read(v)
                 .ok()
@@ -240,79 +240,9 @@ fn algorithm_for(
     })
 }
 
-/// Why a chain was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainError {
-    /// No CA of the trust root issued the certificate (or the chain does not verify).
-    Untrusted(String),
-    /// A CA issued it, but a signing time falls outside the validity of a certificate or of
-    /// the CA's `validFor` window.
-    OutsideValidity(String),
-}
-
-/// Find the trust-root CA whose chain issued `leaf` (signatures checked up to a self-signed
-/// root) and check that every time in `times` lies within the validity of the leaf, of every
-/// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
-/// needs its key).
-pub fn verify_chain(
-    leaf: &Cert,
-    authorities: &[CertificateAuthority],
-    times: &[i64],
-    purpose_code_signing: bool,
-) -> Result<Cert, ChainError> {
-    if leaf.is_ca() {
-        return Err(ChainError::Untrusted(
-            "the signing certificate is a CA certificate".into(),
-        ));
-    }
-    if purpose_code_signing && !leaf.has_code_signing() {
-        return Err(ChainError::Untrusted(
-            "the signing certificate is not for code signing".into(),
-        ));
-    }
-    let mut outside = None;
-    for ca in authorities {
-        let chain = &ca.certs;
-        if !chain_verifies(leaf, ca) {
-            continue;
-        }
-        let bad_time = times.iter().find(|&&t| {
-            !ca.valid_for.contains(t) || !leaf.valid_at(t) || chain.iter().any(|c| !c.valid_at(t))
-        });
-        match bad_time {
-            None => return Ok(chain[0].clone()),
-            Some(t) => {
-                let what = if !leaf.valid_at(*t) {
-                    format!(
-                        "signed at {t}, outside the certificate's validity {}..{}",
-                        leaf.not_before, leaf.not_after
-                    )
-                } else {
-                    format!("signed at {t}, outside the validity of CA {}", ca.uri)
-                };
-                outside = Some(what);
-            }
-        }
-    }
-    Err(match outside {
-        Some(what) => ChainError::OutsideValidity(what),
-        None => ChainError::Untrusted(
-            "the signing certificate does not chain to a certificate authority of the trust root"
-                .into(),
-        ),
-    })
-}
-
-fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
-    let Some(first) = ca.certs.first() else {
-        return false;
-    };
-    ca.chain_verified && leaf.issuer == first.subject && leaf.signed_by(first)
-}
-
 /// Whether a CA chain (issuing CA first) is internally sound: each certificate a CA signed by
 /// the next, the last a CA that, if self-issued, verifies itself. Computed once per trust-root
-/// load ([`CertificateAuthority::chain_verified`]), so a verification checks only the leaf.
+/// load (`CertificateAuthority::chain_verified`), so a verification checks only the leaf.
 pub fn ca_chain_verifies(chain: &[Cert]) -> bool {
     for pair in chain.windows(2) {
         if !pair[0].is_ca() || pair[0].issuer != pair[1].subject || !pair[0].signed_by(&pair[1]) {

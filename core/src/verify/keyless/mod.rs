@@ -24,6 +24,7 @@
 //! No crate is added.
 
 pub mod certificate;
+pub mod chain;
 pub mod identity;
 pub mod inclusion;
 pub mod rekor_body;
@@ -35,13 +36,13 @@ pub mod tlv;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use self::certificate::{Cert, ChainError};
+use self::certificate::Cert;
+use self::chain::ChainError;
 use self::rekor_set::TlogEntry;
 use self::sct::SctOutcome;
 use super::bundle::{Bundle, Content, IN_TOTO_PAYLOAD_TYPE, Material};
-use super::check::Accepted;
 use super::discovery::LegacySignature;
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
 use super::public_key::PublicKey;
@@ -102,7 +103,7 @@ fn certificate_checks(
     times: &[i64],
     trust_root: &TrustRoot,
 ) -> Result<Option<&'static str>, CandidateFailure> {
-    let issuer = certificate::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
+    let issuer = chain::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
         .map_err(chain_failure)?;
     let note = match sct::check(leaf, &issuer, trust_root).map_err(CandidateFailure::BadSct)? {
         SctOutcome::Verified => None,

@@ -14,6 +14,7 @@ use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::spki::ObjectIdentifier;
 
 use super::certificate::{self, Cert};
+use super::chain;
 use super::tlv::{self, Tlv};
 use crate::verify::trust_root::{CertificateAuthority, TrustRoot, decimal, unix_time};
 
@@ -207,12 +208,8 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
                 continue;
             }
             signer.check_time_stamping_purpose().map_err(|e| bad(&e))?;
-            return match certificate::verify_chain(
-                &signer,
-                std::slice::from_ref(&ca),
-                &[gen_time],
-                false,
-            ) {
+            return match chain::verify_chain(&signer, std::slice::from_ref(&ca), &[gen_time], false)
+            {
                 Ok(_) => Ok(gen_time),
                 Err(e) => Err(bad(&format!("{e:?}"))),
             };

@@ -268,7 +268,7 @@ fn error_message_shape() {
     );
     assert_eq!(err.rule_index(), Some(0));
     assert_eq!(err.field(), Some("keyless.subjectRegex"));
-    let error: crate::Error = err.into();
+    let error: crate::error::Error = err.into();
     assert_eq!(error.kind(), ErrorKind::InvalidPolicy);
     assert!(error.to_string().starts_with("invalid policy: rule 0"));
 }

@@ -1,0 +1,80 @@
+//! A signing certificate's chain to a certificate authority of the trust root, valid at the
+//! signing times.
+//!
+//! Chains are built from the trust root only: a chain shipped beside the signature (the
+//! `dev.sigstore.cosign/chain` annotation, a bundle's `x509CertificateChain`) is never trusted
+//! for anything (as in sigstore-go). Each CA's own chain was checked once, when the trust root
+//! was loaded ([`super::certificate::ca_chain_verifies`]); here only the leaf is.
+
+use super::certificate::Cert;
+use crate::verify::trust_root::CertificateAuthority;
+
+/// Why a chain was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// No CA of the trust root issued the certificate (or the chain does not verify).
+    Untrusted(String),
+    /// A CA issued it, but a signing time falls outside the validity of a certificate or of
+    /// the CA's `validFor` window.
+    OutsideValidity(String),
+}
+
+/// Find the trust-root CA whose chain issued `leaf` (signatures checked up to a self-signed
+/// root) and check that every time in `times` lies within the validity of the leaf, of every
+/// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
+/// needs its key).
+pub fn verify_chain(
+    leaf: &Cert,
+    authorities: &[CertificateAuthority],
+    times: &[i64],
+    purpose_code_signing: bool,
+) -> Result<Cert, ChainError> {
+    if leaf.is_ca() {
+        return Err(ChainError::Untrusted(
+            "the signing certificate is a CA certificate".into(),
+        ));
+    }
+    if purpose_code_signing && !leaf.has_code_signing() {
+        return Err(ChainError::Untrusted(
+            "the signing certificate is not for code signing".into(),
+        ));
+    }
+    let mut outside = None;
+    for ca in authorities {
+        let chain = &ca.certs;
+        if !chain_verifies(leaf, ca) {
+            continue;
+        }
+        let bad_time = times.iter().find(|&&t| {
+            !ca.valid_for.contains(t) || !leaf.valid_at(t) || chain.iter().any(|c| !c.valid_at(t))
+        });
+        match bad_time {
+            None => return Ok(chain[0].clone()),
+            Some(t) => {
+                let what = if !leaf.valid_at(*t) {
+                    format!(
+                        "signed at {t}, outside the certificate's validity {}..{}",
+                        leaf.not_before, leaf.not_after
+                    )
+                } else {
+                    format!("signed at {t}, outside the validity of CA {}", ca.uri)
+                };
+                outside = Some(what);
+            }
+        }
+    }
+    Err(match outside {
+        Some(what) => ChainError::OutsideValidity(what),
+        None => ChainError::Untrusted(
+            "the signing certificate does not chain to a certificate authority of the trust root"
+                .into(),
+        ),
+    })
+}
+
+fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
+    let Some(first) = ca.certs.first() else {
+        return false;
+    };
+    ca.chain_verified && leaf.issuer == first.subject && leaf.signed_by(first)
+}
