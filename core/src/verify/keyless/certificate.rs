@@ -38,6 +38,46 @@ pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.
 /// Embedded SCT list (RFC 6962).
 pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
+/// Why DER is not a certificate this module can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    /// x509-cert does not decode it.
+    #[error("bad certificate: {0}")]
+    Decode(x509_cert::der::Error),
+    /// The DER walker cannot find `tbsCertificate` in it.
+    #[error("{0}")]
+    Der(tlv::DerError),
+    /// A decoded field does not encode back to DER.
+    #[error("{0}")]
+    Encode(x509_cert::der::Error),
+    /// The signature BIT STRING is not whole bytes.
+    #[error("certificate signature has unused bits")]
+    SignatureUnusedBits,
+}
+
+/// Why a certificate may not sign timestamps (RFC 3161 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TsaPurposeError {
+    /// None, or several, extended key usage extensions.
+    #[error(
+        "the TSA certificate does not have exactly one extended key usage extension with \
+         id-kp-timeStamping (RFC 3161 §2.3)"
+    )]
+    NotOneExtendedKeyUsage,
+    /// The extended key usage lists another purpose, or more than time-stamping.
+    #[error(
+        "the TSA certificate's extended key usage is not id-kp-timeStamping alone (RFC 3161 \
+         §2.3)"
+    )]
+    NotTimeStampingAlone,
+    /// The extended key usage is not marked critical.
+    #[error(
+        "the TSA certificate's id-kp-timeStamping extended key usage is not marked critical \
+         (RFC 3161 §2.3)"
+    )]
+    NotCritical,
+}
+
 /// One extension, undecoded.
 #[derive(Debug, Clone)]
 pub struct Extension {
@@ -64,12 +104,12 @@ pub struct Cert {
 
 impl Cert {
     /// Parse DER.
-    pub fn parse(der: &[u8]) -> Result<Cert, String> {
-        let cert = Certificate::from_der(der).map_err(|e| format!("bad certificate: {e}"))?;
-        let (outer, _) = tlv::read(der).map_err(|e| e.to_string())?;
-        let (tbs, _) = tlv::read(outer.value).map_err(|e| e.to_string())?;
+    pub fn parse(der: &[u8]) -> Result<Cert, CertError> {
+        let cert = Certificate::from_der(der).map_err(CertError::Decode)?;
+        let (outer, _) = tlv::read(der).map_err(CertError::Der)?;
+        let (tbs, _) = tlv::read(outer.value).map_err(CertError::Der)?;
         let t = cert.tbs_certificate();
-        let enc = |r: Result<Vec<u8>, x509_cert::der::Error>| r.map_err(|e| e.to_string());
+        let enc = |r: Result<Vec<u8>, x509_cert::der::Error>| r.map_err(CertError::Encode);
         let secs = |time: x509_cert::time::Time| time.to_unix_duration().as_secs() as i64;
         Ok(Cert {
             der: der.to_vec(),
@@ -78,7 +118,7 @@ impl Cert {
             signature: cert
                 .signature()
                 .as_bytes()
-                .ok_or("certificate signature has unused bits")?
+                .ok_or(CertError::SignatureUnusedBits)?
                 .to_vec(),
             spki: enc(t.subject_public_key_info().to_der())?,
             subject: enc(t.subject().to_der())?,
@@ -144,17 +184,13 @@ impl Cert {
     /// extension, marked critical, whose only purpose is id-kp-timeStamping (OpenSSL's and
     /// sigstore's timestamp-authority's reading too). Without it, any certificate the TSA's CA
     /// issued for another purpose could sign timestamps.
-    pub fn check_time_stamping_purpose(&self) -> Result<(), String> {
+    pub fn check_time_stamping_purpose(&self) -> Result<(), TsaPurposeError> {
         let mut ekus = self
             .extensions
             .iter()
             .filter(|e| e.oid == OID_EXT_KEY_USAGE);
         let (Some(eku), None) = (ekus.next(), ekus.next()) else {
-            return Err(
-                "the TSA certificate does not have exactly one extended key usage \
-                 extension with id-kp-timeStamping (RFC 3161 §2.3)"
-                    .into(),
-            );
+            return Err(TsaPurposeError::NotOneExtendedKeyUsage);
         };
         let purposes = tlv::read(&eku.value)
             .ok()
@@ -162,18 +198,10 @@ impl Cert {
             .and_then(|(seq, _)| tlv::children(seq.value).ok());
         if !matches!(purposes.as_deref(), Some([only]) if only.tag == 0x06 && only.value == OID_TIME_STAMPING)
         {
-            return Err(
-                "the TSA certificate's extended key usage is not id-kp-timeStamping \
-                 alone (RFC 3161 §2.3)"
-                    .into(),
-            );
+            return Err(TsaPurposeError::NotTimeStampingAlone);
         }
         if !eku.critical {
-            return Err(
-                "the TSA certificate's id-kp-timeStamping extended key usage is not \
-                 marked critical (RFC 3161 §2.3)"
-                    .into(),
-            );
+            return Err(TsaPurposeError::NotCritical);
         }
         Ok(())
     }

@@ -10,33 +10,50 @@ use super::certificate::{Cert, OID_ISSUER_V1, OID_ISSUER_V2};
 use super::tlv;
 use crate::verify::policy::KeylessIdentity;
 
+/// Why the certificate's issuer extensions cannot be read as one issuer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssuerError {
+    /// The v2 extension is not one DER element.
+    #[error("issuer (v2) extension: {0}")]
+    V2Der(tlv::DerError),
+    /// The v2 extension is DER, but not a UTF8String.
+    #[error("issuer (v2) extension is not a UTF8String")]
+    V2NotUtf8String,
+    /// The v2 UTF8String is not UTF-8.
+    #[error("issuer (v2) extension is not UTF-8")]
+    V2NotUtf8,
+    /// The v1 extension's raw value is not UTF-8.
+    #[error("issuer (v1) extension is not UTF-8")]
+    V1NotUtf8,
+    /// Both extensions are present and name different issuers.
+    #[error("the certificate's issuer extensions disagree ({v2:?} and {v1:?})")]
+    Disagree {
+        /// The issuer of the v2 extension.
+        v2: String,
+        /// The issuer of the v1 extension.
+        v1: String,
+    },
+}
+
 /// The OIDC issuer named by the certificate, if any; `Err` when the extensions are malformed
 /// or disagree.
-pub fn oidc_issuer(cert: &Cert) -> Result<Option<String>, String> {
+pub fn oidc_issuer(cert: &Cert) -> Result<Option<String>, IssuerError> {
     let v2 = match cert.extension(OID_ISSUER_V2) {
         Some(value) => {
-            let (s, rest) = tlv::read(value).map_err(|e| format!("issuer (v2) extension: {e}"))?;
+            let (s, rest) = tlv::read(value).map_err(IssuerError::V2Der)?;
             if s.tag != 0x0c || !rest.is_empty() {
-                return Err("issuer (v2) extension is not a UTF8String".into());
+                return Err(IssuerError::V2NotUtf8String);
             }
-            Some(
-                String::from_utf8(s.value.to_vec())
-                    .map_err(|_| "issuer (v2) extension is not UTF-8".to_owned())?,
-            )
+            Some(String::from_utf8(s.value.to_vec()).map_err(|_| IssuerError::V2NotUtf8)?)
         }
         None => None,
     };
     let v1 = match cert.extension(OID_ISSUER_V1) {
-        Some(value) => Some(
-            String::from_utf8(value.to_vec())
-                .map_err(|_| "issuer (v1) extension is not UTF-8".to_owned())?,
-        ),
+        Some(value) => Some(String::from_utf8(value.to_vec()).map_err(|_| IssuerError::V1NotUtf8)?),
         None => None,
     };
     match (v2, v1) {
-        (Some(a), Some(b)) if a != b => Err(format!(
-            "the certificate's issuer extensions disagree ({a:?} and {b:?})"
-        )),
+        (Some(a), Some(b)) if a != b => Err(IssuerError::Disagree { v2: a, v1: b }),
         (Some(a), _) => Ok(Some(a)),
         (None, b) => Ok(b),
     }
@@ -133,9 +150,13 @@ pub fn check(cert: &Cert, identity: &KeylessIdentity) -> Result<(), IdentityChec
 }
 
 /// Why the identity check failed.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityCheckError {
-    Malformed(String),
+    /// The issuer extensions cannot be read.
+    #[error(transparent)]
+    Malformed(IssuerError),
+    /// The certificate names another identity than the rule.
+    #[error(transparent)]
     Mismatch(IdentityMismatch),
 }
 

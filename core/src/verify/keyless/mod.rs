@@ -89,6 +89,14 @@ fn b64(text: &str, what: &str) -> Result<Vec<u8>, CandidateFailure> {
         .map_err(|_| CandidateFailure::Malformed(format!("{what} is not base64")))
 }
 
+/// `failure` with `error`'s message: the typed errors of the checks here become the text a
+/// [`CandidateFailure`] carries.
+fn described<E: std::fmt::Display>(
+    failure: fn(String) -> CandidateFailure,
+) -> impl Fn(E) -> CandidateFailure {
+    move |error| failure(error.to_string())
+}
+
 fn chain_failure(e: ChainError) -> CandidateFailure {
     match e {
         ChainError::Untrusted(why) => CandidateFailure::UntrustedCertificate(why),
@@ -105,12 +113,15 @@ fn certificate_checks(
 ) -> Result<Option<&'static str>, CandidateFailure> {
     let issuer = chain::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
         .map_err(chain_failure)?;
-    let note = match sct::check(leaf, &issuer, trust_root).map_err(CandidateFailure::BadSct)? {
-        SctOutcome::Verified => None,
-        SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
-    };
+    let note =
+        match sct::check(leaf, &issuer, trust_root).map_err(described(CandidateFailure::BadSct))? {
+            SctOutcome::Verified => None,
+            SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
+        };
     identity::check(leaf, identity).map_err(|e| match e {
-        identity::IdentityCheckError::Malformed(why) => CandidateFailure::Malformed(why),
+        identity::IdentityCheckError::Malformed(why) => {
+            CandidateFailure::Malformed(why.to_string())
+        }
         identity::IdentityCheckError::Mismatch(m) => CandidateFailure::IdentityMismatch(m),
     })?;
     Ok(note)
@@ -132,7 +143,7 @@ pub fn verify_legacy(
         .ok_or_else(|| {
             CandidateFailure::Malformed("certificate annotation is not a PEM certificate".into())
         })?;
-    let leaf = Cert::parse(block.contents()).map_err(CandidateFailure::Malformed)?;
+    let leaf = Cert::parse(block.contents()).map_err(described(CandidateFailure::Malformed))?;
     let key = PublicKey::from_certificate_der(&leaf.der)
         .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
     let signature = b64(&legacy.signature, "signature annotation")?;
@@ -164,10 +175,10 @@ pub fn verify_legacy(
         });
     };
     let entry = TlogEntry::from_legacy_annotation(annotation)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let time = entry
         .verify_set(trust_root)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let payload_hash: [u8; 32] = Sha256::digest(&legacy.payload).into();
     rekor_body::matches(
         &entry.body,
@@ -178,7 +189,7 @@ pub fn verify_legacy(
             key_spki: None,
         },
     )
-    .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+    .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
 
     let note = certificate_checks(&leaf, identity, &[time], trust_root)?;
     Ok(Accepted {
@@ -313,9 +324,9 @@ pub fn verify_bundle(
 ) -> Result<Accepted, CandidateFailure> {
     let leaf = match (&bundle.material, signer) {
         (Material::Certificates(certs), Signer::Identity(_)) => {
-            let leaf = Cert::parse(&certs[0]).map_err(CandidateFailure::Malformed)?;
+            let leaf = Cert::parse(&certs[0]).map_err(described(CandidateFailure::Malformed))?;
             for extra in &certs[1..] {
-                let cert = Cert::parse(extra).map_err(CandidateFailure::Malformed)?;
+                let cert = Cert::parse(extra).map_err(described(CandidateFailure::Malformed))?;
                 if cert.is_self_issued() {
                     return Err(CandidateFailure::UntrustedCertificate(
                         "the bundle's certificate chain includes a root certificate".into(),
@@ -424,11 +435,11 @@ fn transparency<'a>(
         proof_only_logs: Vec::new(),
     };
     for raw in entries {
-        let entry =
-            TlogEntry::from_bundle_entry(raw).map_err(CandidateFailure::BadTransparencyProof)?;
+        let entry = TlogEntry::from_bundle_entry(raw)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let log = entry
             .log(trust_root)
-            .map_err(CandidateFailure::BadTransparencyProof)?;
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let v2 = rekor_body::kind_version(&entry.body).is_some_and(|(_, v)| v == "0.0.2");
         if entry.set.is_none() && entry.proof.is_none() {
             return Err(CandidateFailure::MissingTransparencyProof(
@@ -444,7 +455,7 @@ fn transparency<'a>(
             logged.times.push(
                 entry
                     .verify_set(trust_root)
-                    .map_err(CandidateFailure::BadTransparencyProof)?,
+                    .map_err(described(CandidateFailure::BadTransparencyProof))?,
             );
         } else {
             logged.proof_only_logs.push(log);
@@ -454,7 +465,7 @@ fn transparency<'a>(
             // may differ. The leaf hash binds the proof to this body.
             proof
                 .verify(&entry.body, log)
-                .map_err(CandidateFailure::BadTransparencyProof)?;
+                .map_err(described(CandidateFailure::BadTransparencyProof))?;
         }
         rekor_body::matches(
             &entry.body,
@@ -466,7 +477,7 @@ fn transparency<'a>(
                 key_spki: leaf.is_none().then(|| key.spki_der()),
             },
         )
-        .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+        .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
     }
     Ok(logged)
 }
@@ -492,7 +503,8 @@ fn timestamps(
                     .unwrap_or_default(),
                 "signedTimestamp",
             )?;
-            timestamp::verify(&der, signature, trust_root).map_err(CandidateFailure::BadTimestamp)
+            timestamp::verify(&der, signature, trust_root)
+                .map_err(described(CandidateFailure::BadTimestamp))
         })
         .collect()
 }

@@ -11,14 +11,9 @@ pub struct Tlv<'a> {
 }
 
 /// A malformed DER element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed DER")]
 pub struct DerError;
-
-impl std::fmt::Display for DerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("malformed DER")
-    }
-}
 
 /// Read the first element of `input`; return it and what follows.
 pub fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
