@@ -325,7 +325,7 @@ fn index_of_missing(seed: &str, count: usize) -> Vec<u8> {
         r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
         manifests.join(",")
     );
-    assert!(index.len() <= imagecheck::verify::discovery::MAX_MANIFEST_BYTES);
+    assert!(index.len() <= imagecheck::verify::internals::discovery::MAX_MANIFEST_BYTES);
     index.into_bytes()
 }
 
@@ -363,7 +363,7 @@ async fn missing_referrers(delay: Duration) -> FakeRegistry {
 /// failed ones too, now comes out of one budget per verify.
 #[tokio::test]
 async fn missing_referrers_cost_at_most_the_request_bound() {
-    use imagecheck::verify::discovery::MAX_REQUESTS;
+    use imagecheck::verify::internals::discovery::MAX_REQUESTS;
     let fake = missing_referrers(Duration::ZERO).await;
     let answer = verifier_for(&fake)
         .verify(&format!("{}/fault/app:v1", fake.host), None)

@@ -9,7 +9,7 @@
 #[path = "support/tsa.rs"]
 mod tsa;
 
-use imagecheck::verify::keyless::timestamp;
+use imagecheck::verify::internals::keyless::timestamp;
 use tsa::{Eku, Tsa};
 
 const SIGNATURE: &[u8] = b"the signature being timestamped";

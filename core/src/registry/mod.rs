@@ -7,9 +7,9 @@
 //! token cache and error causes are ours, and one connection pool serves every caller.
 
 mod address;
-pub mod auth;
+mod auth;
 mod bounded;
-pub mod challenge;
+mod challenge;
 mod client;
 mod http;
 pub mod media_types;
@@ -23,11 +23,17 @@ pub use client::{Fetched, MAX_MANIFEST_BYTES, RegistryClient, RegistryConfig};
 #[doc(hidden)]
 pub use realm::HostLookup;
 
-/// The token-response parser and its bounds, public only for the fuzz targets (`fuzz/`,
-/// `core/tests/fuzz.rs`); not part of the API.
+/// The parsers of what a registry and its token server send, and their bounds: public only
+/// for the fuzz targets (`fuzz/`) and their quick version, `core/tests/fuzz.rs`; hidden from the
+/// documentation, not part of the API. (`verify::internals` is the same for verification.)
 #[doc(hidden)]
-pub mod fuzzing {
+pub mod internals {
     pub use crate::registry::token::{
         MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TokenGrant, parse_token_answer,
     };
+
+    /// `WWW-Authenticate` challenges.
+    pub mod challenge {
+        pub use crate::registry::challenge::{Challenge, parse};
+    }
 }

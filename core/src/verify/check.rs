@@ -4,15 +4,14 @@ use base64::Engine as _;
 
 use super::bundle::{Bundle, Material};
 use super::discovery::{Candidate, LegacySignature};
-pub use super::failure::Accepted;
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::public_key::PublicKey;
 use crate::digest::Digest;
 
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
 /// the candidate is ignored: public-key rules do not require the log (DESIGN.md, Verify).
-pub fn with_public_key(
+pub(super) fn with_public_key(
     candidate: &Candidate,
     digest: &Digest,
     key: &PublicKey,
@@ -59,7 +58,7 @@ fn legacy_with_key(
 }
 
 /// Check `candidate` for image `digest` with a keyless rule: every check of
-/// [`super::keyless`], offline, against `trust_root`.
+/// `super::keyless`, offline, against `trust_root`.
 pub fn keyless(
     candidate: &Candidate,
     digest: &Digest,

@@ -110,7 +110,7 @@ struct RawImage {
 /// Discovery uses it to skip a fetch: when these bytes hash to a `.sig` layer's digest they
 /// are that layer's blob (finding other bytes with the same sha256 is a preimage attack), and
 /// they are then checked exactly as fetched bytes would be.
-pub fn cosign_default_payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
+pub(crate) fn cosign_default_payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
     // Reference grammar leaves nothing to escape; quoting through serde keeps that true for
     // any input.
     let quoted = serde_json::Value::from(docker_reference).to_string();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use imagecheck::Digest;
-use imagecheck::verify::discovery::LegacySignature;
+use imagecheck::verify::internals::discovery::LegacySignature;
 use imagecheck::verify::{KeylessIdentity, Policy, RuleAction, TrustRoot};
 use serde_json::Value;
 

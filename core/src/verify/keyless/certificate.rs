@@ -32,15 +32,18 @@ const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
 /// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8, as DER contents.
 const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
-pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
-pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+pub(crate) const OID_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// Embedded SCT list (RFC 6962).
-pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+pub(crate) const OID_SCT_LIST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
 /// Why DER is not a certificate this module can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CertError {
+pub(crate) enum CertError {
     /// x509-cert does not decode it.
     #[error("bad certificate: {0}")]
     Decode(x509_cert::der::Error),
@@ -80,7 +83,7 @@ pub enum TsaPurposeError {
 
 /// One extension, undecoded.
 #[derive(Debug, Clone)]
-pub struct Extension {
+pub(crate) struct Extension {
     pub oid: ObjectIdentifier,
     pub critical: bool,
     pub value: Vec<u8>,
@@ -88,7 +91,7 @@ pub struct Extension {
 
 /// The facts of one certificate that the keyless checks use.
 #[derive(Debug, Clone)]
-pub struct Cert {
+pub(crate) struct Cert {
     pub der: Vec<u8>,
     /// The exact `tbsCertificate` bytes the issuer signed.
     pub tbs: Vec<u8>,
@@ -104,7 +107,7 @@ pub struct Cert {
 
 impl Cert {
     /// Parse DER.
-    pub fn parse(der: &[u8]) -> Result<Cert, CertError> {
+    pub(crate) fn parse(der: &[u8]) -> Result<Cert, CertError> {
         let cert = Certificate::from_der(der).map_err(CertError::Decode)?;
         let (outer, _) = tlv::read(der).map_err(CertError::Der)?;
         let (tbs, _) = tlv::read(outer.value).map_err(CertError::Der)?;
@@ -141,7 +144,7 @@ impl Cert {
     }
 
     /// The value of extension `oid`, if present.
-    pub fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
+    pub(crate) fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
         self.extensions
             .iter()
             .find(|e| e.oid == oid)
@@ -149,12 +152,12 @@ impl Cert {
     }
 
     /// Whether `time` (Unix seconds) is within notBefore..=notAfter.
-    pub fn valid_at(&self, time: i64) -> bool {
+    pub(crate) fn valid_at(&self, time: i64) -> bool {
         (self.not_before..=self.not_after).contains(&time)
     }
 
     /// Whether the certificate is its own issuer (a root).
-    pub fn is_self_issued(&self) -> bool {
+    pub(crate) fn is_self_issued(&self) -> bool {
         self.subject == self.issuer
     }
 
@@ -184,7 +187,7 @@ impl Cert {
     /// extension, marked critical, whose only purpose is id-kp-timeStamping (OpenSSL's and
     /// sigstore's timestamp-authority's reading too). Without it, any certificate the TSA's CA
     /// issued for another purpose could sign timestamps.
-    pub fn check_time_stamping_purpose(&self) -> Result<(), TsaPurposeError> {
+    pub(crate) fn check_time_stamping_purpose(&self) -> Result<(), TsaPurposeError> {
         let mut ekus = self
             .extensions
             .iter()
@@ -207,7 +210,7 @@ impl Cert {
     }
 
     /// Subject alternative names of the kinds identities use: e-mail, URI, DNS.
-    pub fn subject_alt_names(&self) -> Vec<String> {
+    pub(crate) fn subject_alt_names(&self) -> Vec<String> {
         let Some(value) = self.extension(OID_SAN) else {
             return Vec::new();
         };
@@ -224,7 +227,7 @@ impl Cert {
     }
 
     /// Whether this certificate's signature verifies with `issuer`'s key.
-    pub fn signed_by(&self, issuer: &Cert) -> bool {
+    pub(crate) fn signed_by(&self, issuer: &Cert) -> bool {
         verify_with_spki(
             &issuer.spki,
             self.signature_algorithm,
@@ -236,7 +239,7 @@ impl Cert {
 
 /// Verify `signature` over `message` with the key in `spki` (DER) for the signature algorithm
 /// `algorithm` (ECDSA or RSA PKCS#1 with SHA-2, or Ed25519).
-pub fn verify_with_spki(
+pub(crate) fn verify_with_spki(
     spki: &[u8],
     algorithm: ObjectIdentifier,
     message: &[u8],
@@ -271,7 +274,7 @@ fn algorithm_for(
 /// Whether a CA chain (issuing CA first) is internally sound: each certificate a CA signed by
 /// the next, the last a CA that, if self-issued, verifies itself. Computed once per trust-root
 /// load (`CertificateAuthority::chain_verified`), so a verification checks only the leaf.
-pub fn ca_chain_verifies(chain: &[Cert]) -> bool {
+pub(crate) fn ca_chain_verifies(chain: &[Cert]) -> bool {
     for pair in chain.windows(2) {
         if !pair[0].is_ca() || pair[0].issuer != pair[1].subject || !pair[0].signed_by(&pair[1]) {
             return false;

@@ -23,7 +23,7 @@ pub enum ChainError {
 /// root) and check that every time in `times` lies within the validity of the leaf, of every
 /// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
 /// needs its key).
-pub fn verify_chain(
+pub(crate) fn verify_chain(
     leaf: &Cert,
     authorities: &[CertificateAuthority],
     times: &[i64],
@@ -77,4 +77,53 @@ fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
         return false;
     };
     ca.chain_verified && leaf.issuer == first.subject && leaf.signed_by(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::trust_root::TrustRoot;
+
+    const REALWORLD: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/realworld"
+    );
+
+    /// The leaf of the salrashid123 e-mail signature, a real 2026 Fulcio certificate.
+    fn email_leaf() -> Cert {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(format!(
+                "{REALWORLD}/legacy-sig/salrashid123-server_image-email/sig-manifest.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
+            .as_str()
+            .unwrap();
+        Cert::parse(pem::parse(pem_text).unwrap().contents()).unwrap()
+    }
+
+    /// The SET of 2026-02-06 (GHA v0.0.14) verifies, but the email certificate expired on
+    /// 2026-02-05: build a Rekor annotation whose SET is genuine but for an entry whose body
+    /// describes this signature is impossible without the log key, so test the chain function
+    /// directly at a time outside the leaf's 10 minutes.
+    #[test]
+    fn signed_outside_the_leaf_validity_fails_the_validity_check_only() {
+        let leaf = email_leaf();
+        let root = TrustRoot::public_good();
+        verify_chain(
+            &leaf,
+            root.certificate_authorities(),
+            &[leaf.not_before + 24],
+            true,
+        )
+        .unwrap();
+        for t in [leaf.not_before - 1, leaf.not_after + 1] {
+            assert!(matches!(
+                verify_chain(&leaf, root.certificate_authorities(), &[t], true),
+                Err(ChainError::OutsideValidity(_))
+            ));
+        }
+    }
 }

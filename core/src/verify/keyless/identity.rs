@@ -12,7 +12,7 @@ use crate::verify::policy::KeylessIdentity;
 
 /// Why the certificate's issuer extensions cannot be read as one issuer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IssuerError {
+pub(crate) enum IssuerError {
     /// The v2 extension is not one DER element.
     #[error("issuer (v2) extension: {0}")]
     V2Der(tlv::DerError),
@@ -37,7 +37,7 @@ pub enum IssuerError {
 
 /// The OIDC issuer named by the certificate, if any; `Err` when the extensions are malformed
 /// or disagree.
-pub fn oidc_issuer(cert: &Cert) -> Result<Option<String>, IssuerError> {
+pub(crate) fn oidc_issuer(cert: &Cert) -> Result<Option<String>, IssuerError> {
     let v2 = match cert.extension(OID_ISSUER_V2) {
         Some(value) => {
             let (s, rest) = tlv::read(value).map_err(IssuerError::V2Der)?;
@@ -140,7 +140,7 @@ impl IdentityMismatch {
 }
 
 /// Match the certificate's identity against `identity`.
-pub fn check(cert: &Cert, identity: &KeylessIdentity) -> Result<(), IdentityCheckError> {
+pub(crate) fn check(cert: &Cert, identity: &KeylessIdentity) -> Result<(), IdentityCheckError> {
     let issuer = oidc_issuer(cert).map_err(IdentityCheckError::Malformed)?;
     let sans = cert.subject_alt_names();
     let subjects: Vec<&str> = sans.iter().map(String::as_str).collect();
@@ -151,7 +151,7 @@ pub fn check(cert: &Cert, identity: &KeylessIdentity) -> Result<(), IdentityChec
 
 /// Why the identity check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdentityCheckError {
+pub(crate) enum IdentityCheckError {
     /// The issuer extensions cannot be read.
     #[error(transparent)]
     Malformed(IssuerError),

@@ -11,7 +11,7 @@ use crate::verify::trust_root::TransparencyLog;
 
 /// Why an inclusion proof does not prove its entry is in the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InclusionError {
+pub(crate) enum InclusionError {
     /// The proof or its checkpoint cannot be read: what is missing or malformed.
     #[error("{0}")]
     Malformed(&'static str),
@@ -57,7 +57,7 @@ pub enum InclusionError {
 
 /// An entry's inclusion proof and the checkpoint it leads to.
 #[derive(Debug, Clone)]
-pub struct InclusionProof {
+pub(crate) struct InclusionProof {
     pub log_index: u64,
     pub tree_size: u64,
     pub root_hash: Vec<u8>,
@@ -83,7 +83,7 @@ fn int(v: &serde_json::Value, key: &'static str) -> Result<u64, InclusionError> 
 
 impl InclusionProof {
     /// Read a bundle's `inclusionProof` object.
-    pub fn from_json(v: &serde_json::Value) -> Result<InclusionProof, InclusionError> {
+    pub(crate) fn from_json(v: &serde_json::Value) -> Result<InclusionProof, InclusionError> {
         let text = |key: &str| v.get(key).and_then(serde_json::Value::as_str);
         Ok(InclusionProof {
             log_index: int(v, "logIndex")?,
@@ -112,7 +112,7 @@ impl InclusionProof {
 
     /// Check that `body` is the leaf at `log_index` of the tree whose root the proof gives, and
     /// that `log` signed a checkpoint for that tree.
-    pub fn verify(&self, body: &[u8], log: &TransparencyLog) -> Result<(), InclusionError> {
+    pub(crate) fn verify(&self, body: &[u8], log: &TransparencyLog) -> Result<(), InclusionError> {
         let leaf: [u8; 32] = Sha256::new()
             .chain_update([0u8])
             .chain_update(body)

@@ -23,15 +23,15 @@
 //! proofs) is small with what the graph already has: x509-cert, aws-lc-rs, sha2, serde_json.
 //! No crate is added.
 
-pub mod certificate;
-pub mod chain;
-pub mod identity;
-pub mod inclusion;
-pub mod rekor_body;
-pub mod rekor_set;
-pub mod sct;
-pub mod timestamp;
-pub mod tlv;
+pub(crate) mod certificate;
+pub(crate) mod chain;
+pub(crate) mod identity;
+pub(crate) mod inclusion;
+pub(crate) mod rekor_body;
+pub(crate) mod rekor_set;
+pub(crate) mod sct;
+pub(crate) mod timestamp;
+pub(crate) mod tlv;
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -128,7 +128,7 @@ fn certificate_checks(
 }
 
 /// Verify a legacy cosign `.sig` layer made keyless, for image `digest`.
-pub fn verify_legacy(
+pub(super) fn verify_legacy(
     legacy: &LegacySignature,
     digest: &Digest,
     identity: &KeylessIdentity,

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// What the entry must describe.
 #[derive(Debug, Clone, Copy)]
-pub struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     /// sha256 of the signed artifact (hashedrekord) or of the DSSE payload (dsse, intoto).
     pub sha256: &'a [u8; 32],
     pub signature: &'a [u8],
@@ -31,7 +31,7 @@ pub struct Expected<'a> {
 /// Why a log entry's body does not describe the signature being verified: it cannot be read,
 /// or it records another hash, signature or signer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EntryMismatch {
+pub(crate) enum EntryMismatch {
     /// The body is not JSON (the parser's complaint).
     #[error("entry body is not JSON: {0}")]
     NotJson(String),
@@ -203,7 +203,7 @@ fn list(
 }
 
 /// The entry's `kind` and `apiVersion`.
-pub fn kind_version(body: &[u8]) -> Option<(String, String)> {
+pub(crate) fn kind_version(body: &[u8]) -> Option<(String, String)> {
     let v: Value = serde_json::from_slice(body).ok()?;
     Some((
         str_at(&v, "/kind")?.to_owned(),
@@ -212,7 +212,7 @@ pub fn kind_version(body: &[u8]) -> Option<(String, String)> {
 }
 
 /// Check that the logged entry `body` describes `expected`; `Err` says what differs.
-pub fn matches(body: &[u8], expected: &Expected<'_>) -> Result<(), EntryMismatch> {
+pub(crate) fn matches(body: &[u8], expected: &Expected<'_>) -> Result<(), EntryMismatch> {
     let logged = parse(body)?;
     if logged.sha256 != expected.sha256 {
         return Err(EntryMismatch::OtherPayloadHash);

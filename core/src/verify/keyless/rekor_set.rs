@@ -14,7 +14,7 @@ use crate::verify::trust_root::{TransparencyLog, TrustRoot};
 
 /// Why a transparency-log entry does not give an authenticated time (or cannot be read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TlogError {
+pub(crate) enum TlogError {
     /// The legacy `dev.sigstore.cosign/bundle` annotation does not parse (the parser's
     /// complaint).
     #[error("Rekor bundle annotation is not valid: {0}")]
@@ -62,7 +62,7 @@ pub enum TlogError {
 /// One log entry, from a legacy `dev.sigstore.cosign/bundle` annotation or a bundle's
 /// `tlogEntries[]`.
 #[derive(Debug, Clone)]
-pub struct TlogEntry {
+pub(crate) struct TlogEntry {
     /// The canonicalized entry body (decoded).
     pub body: Vec<u8>,
     pub integrated_time: Option<i64>,
@@ -140,7 +140,7 @@ fn b64(text: &str, what: &'static str) -> Result<Vec<u8>, TlogError> {
 
 impl TlogEntry {
     /// Read cosign's `dev.sigstore.cosign/bundle` annotation.
-    pub fn from_legacy_annotation(json: &str) -> Result<TlogEntry, TlogError> {
+    pub(crate) fn from_legacy_annotation(json: &str) -> Result<TlogEntry, TlogError> {
         let raw: RawLegacy =
             serde_json::from_str(json).map_err(|e| TlogError::InvalidAnnotation(e.to_string()))?;
         Ok(TlogEntry {
@@ -154,7 +154,7 @@ impl TlogEntry {
     }
 
     /// Read one of a sigstore bundle's `verificationMaterial.tlogEntries`.
-    pub fn from_bundle_entry(value: &serde_json::Value) -> Result<TlogEntry, TlogError> {
+    pub(crate) fn from_bundle_entry(value: &serde_json::Value) -> Result<TlogEntry, TlogError> {
         let raw: RawEntry = serde_json::from_value(value.clone())
             .map_err(|e| TlogError::InvalidEntry(e.to_string()))?;
         let integrated_time = match raw.integrated_time {
@@ -179,7 +179,10 @@ impl TlogEntry {
     }
 
     /// The log of the trust root this entry claims to be in.
-    pub fn log<'a>(&self, trust_root: &'a TrustRoot) -> Result<&'a TransparencyLog, TlogError> {
+    pub(crate) fn log<'a>(
+        &self,
+        trust_root: &'a TrustRoot,
+    ) -> Result<&'a TransparencyLog, TlogError> {
         trust_root
             .tlog(&self.log_id)
             .ok_or_else(|| TlogError::UnknownLog {
@@ -200,7 +203,7 @@ impl TlogEntry {
 
     /// Verify the SET with the log's key; on success the integrated time is authenticated
     /// and returned. The time must fall within the log key's validity.
-    pub fn verify_set(&self, trust_root: &TrustRoot) -> Result<i64, TlogError> {
+    pub(crate) fn verify_set(&self, trust_root: &TrustRoot) -> Result<i64, TlogError> {
         let log = self.log(trust_root)?;
         let set = self.set.as_deref().ok_or(TlogError::NoSet)?;
         let time = self.integrated_time.ok_or(TlogError::NoIntegratedTime)?;

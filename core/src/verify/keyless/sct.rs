@@ -89,7 +89,7 @@ fn precert_tbs(leaf: &Cert) -> Option<Vec<u8>> {
 
 /// The outcome of a successful check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SctOutcome {
+pub(crate) enum SctOutcome {
     Verified,
     /// The trust root lists no CT logs, so there is nothing to check against.
     SkippedNoCtLogs,
@@ -97,7 +97,7 @@ pub enum SctOutcome {
 
 /// Why the leaf's SCTs do not show it was logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SctError {
+pub(crate) enum SctError {
     /// The certificate carries no SCT list (and the trust root lists CT logs).
     #[error("the certificate has no embedded SCT")]
     NoEmbeddedSct,
@@ -119,7 +119,11 @@ pub enum SctError {
 }
 
 /// Check the leaf's embedded SCTs. `issuer` is the CA certificate that issued the leaf.
-pub fn check(leaf: &Cert, issuer: &Cert, trust_root: &TrustRoot) -> Result<SctOutcome, SctError> {
+pub(crate) fn check(
+    leaf: &Cert,
+    issuer: &Cert,
+    trust_root: &TrustRoot,
+) -> Result<SctOutcome, SctError> {
     if trust_root.ctlogs().is_empty() {
         return Ok(SctOutcome::SkippedNoCtLogs);
     }

@@ -58,7 +58,7 @@
 //! `document`, rule validation in `validate` (with `fields` for unknown-field messages), the
 //! problems in `problem` and the warnings in `warnings`. Each of those files imports only its
 //! siblings, never this one. Matching a keyless identity against a certificate is in
-//! [`crate::verify::keyless::identity`].
+//! `verify::keyless::identity`, next to the certificate reading.
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The rules a policy is made of: an image pattern and what matching images need (a keyless
 //! identity, a public key, skip or deny), each with a fingerprint for result caches.
 //!
-//! Matching a keyless identity against a certificate is in [`crate::verify::keyless::identity`],
+//! Matching a keyless identity against a certificate is in `crate::verify::keyless::identity`,
 //! next to the certificate reading.
 
 use std::fmt;
