@@ -325,7 +325,7 @@ fn index_of_missing(seed: &str, count: usize) -> Vec<u8> {
         r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
         manifests.join(",")
     );
-    assert!(index.len() <= imagecheck::verify::internals::discovery::MAX_MANIFEST_BYTES);
+    assert!(index.len() <= imagecheck::verify::internals::discovery::MAX_SIGNATURE_MANIFEST_BYTES);
     index.into_bytes()
 }
 

@@ -22,8 +22,9 @@ use crate::error::{CauseKind, DigestCause};
 use crate::reference::{Reference, canonical_registry, registry_port};
 use crate::runtime::PerProcess;
 
-/// Largest manifest read while resolving (OCI suggests registries accept at least 4 MiB).
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Largest image manifest read while resolving (OCI suggests registries accept at least
+/// 4 MiB). Signature manifests have their own, smaller bound in verification.
+pub const MAX_IMAGE_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the registry client reaches registries.
 #[derive(Debug, Clone)]
@@ -184,7 +185,7 @@ impl RegistryClient {
             .digest)
     }
 
-    /// GET a manifest by tag or digest (at most [`MAX_MANIFEST_BYTES`]), hash it, and
+    /// GET a manifest by tag or digest (at most [`MAX_IMAGE_MANIFEST_BYTES`]), hash it, and
     /// check the hash against the digest asked for and the one the registry claims.
     pub async fn get_manifest(
         &self,
@@ -192,8 +193,13 @@ impl RegistryClient {
         tag_or_digest: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Fetched, DigestCause> {
-        self.get_manifest_limited(reference, tag_or_digest, MAX_MANIFEST_BYTES, credentials)
-            .await
+        self.get_manifest_limited(
+            reference,
+            tag_or_digest,
+            MAX_IMAGE_MANIFEST_BYTES,
+            credentials,
+        )
+        .await
     }
 
     /// [`Self::get_manifest`] with an explicit size limit.

@@ -19,7 +19,7 @@ mod token;
 mod transport;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
-pub use client::{Fetched, MAX_MANIFEST_BYTES, RegistryClient, RegistryConfig};
+pub use client::{Fetched, MAX_IMAGE_MANIFEST_BYTES, RegistryClient, RegistryConfig};
 #[doc(hidden)]
 pub use realm::HostLookup;
 

@@ -39,7 +39,10 @@ pub(super) const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate
 pub(super) const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 pub(super) const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 
-pub const MAX_MANIFEST_BYTES: usize = 128 * 1024;
+/// Largest signature manifest read (a referrers index, a `.sig` or referrer manifest): they
+/// list signatures, far smaller than the image manifests the registry client allows
+/// (`registry::MAX_IMAGE_MANIFEST_BYTES`).
+pub const MAX_SIGNATURE_MANIFEST_BYTES: usize = 128 * 1024;
 pub(super) const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 pub(super) const MAX_SIGNATURES: usize = 100;
 /// Registry requests one verify may spend on finding signatures, every source and every walker
@@ -349,7 +352,7 @@ impl<'a> SignatureWalker<'a> {
                 self.reference,
                 self.digest,
                 BUNDLE_V03_MEDIA_TYPE,
-                MAX_MANIFEST_BYTES,
+                MAX_SIGNATURE_MANIFEST_BYTES,
                 self.credentials,
             )
             .await?;
@@ -467,7 +470,7 @@ impl<'a> SignatureWalker<'a> {
                     .get_manifest_limited(
                         self.reference,
                         digest.as_str(),
-                        MAX_MANIFEST_BYTES,
+                        MAX_SIGNATURE_MANIFEST_BYTES,
                         self.credentials,
                     )
                     .await?
@@ -487,7 +490,12 @@ impl<'a> SignatureWalker<'a> {
         self.spend()?;
         match self
             .client
-            .get_manifest_limited(self.reference, tag, MAX_MANIFEST_BYTES, self.credentials)
+            .get_manifest_limited(
+                self.reference,
+                tag,
+                MAX_SIGNATURE_MANIFEST_BYTES,
+                self.credentials,
+            )
             .await
         {
             Ok(fetched) => Ok(Some(fetched.bytes)),

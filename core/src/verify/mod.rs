@@ -72,8 +72,8 @@ pub mod internals {
     /// the bounds (faults.rs).
     pub mod discovery {
         pub use crate::verify::discovery::{
-            Annotations, BundleSignature, Candidate, LegacySignature, MAX_MANIFEST_BYTES,
-            MAX_REQUESTS, bundle_manifests, legacy_layers,
+            Annotations, BundleSignature, Candidate, LegacySignature, MAX_REQUESTS,
+            MAX_SIGNATURE_MANIFEST_BYTES, bundle_manifests, legacy_layers,
         };
     }
 
