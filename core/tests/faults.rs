@@ -232,11 +232,10 @@ async fn a_cancelled_resolve_returns_at_once_and_leaves_nothing_behind() {
 
 /// A verifier whose rule covers the fake registry with a real cosign public key.
 fn verifier_for(fake: &FakeRegistry) -> Verifier {
-    let key = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld/legacy-sig/containers-image-key-valid/cosign.pub"
+    let key = String::from_utf8(support::shared_fixtures::realworld_file(
+        "legacy-sig/containers-image-key-valid/cosign.pub",
     ))
-    .expect("shared/fixtures beside the repository");
+    .expect("the key is text");
     let indented: String = key.lines().map(|l| format!("        {l}\n")).collect();
     let policy = Policy::parse(&format!(
         "rules:\n  - image: \"{}/*\"\n    publicKey:\n      certificate: |\n{indented}",

@@ -289,15 +289,10 @@ pub(super) fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld/bundle-v03-image"
-    );
-
     fn fixture(case: &str) -> (Vec<u8>, Digest) {
-        let json = std::fs::read(format!("{FIXTURES}/{case}/bundle.sigstore.json")).unwrap();
-        let digest =
-            std::fs::read_to_string(format!("{FIXTURES}/{case}/image-digest.txt")).unwrap();
+        let dir = crate::verify::test_fixtures::realworld().join("bundle-v03-image");
+        let json = std::fs::read(dir.join(case).join("bundle.sigstore.json")).unwrap();
+        let digest = std::fs::read_to_string(dir.join(case).join("image-digest.txt")).unwrap();
         (
             json,
             Digest::parse(digest.trim().rsplit('@').next().unwrap()).unwrap(),

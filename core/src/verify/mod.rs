@@ -34,6 +34,9 @@ pub mod public_key;
 pub mod trust_root;
 mod verifier;
 
+#[cfg(test)]
+pub(crate) mod test_fixtures;
+
 pub use failure::{
     CandidateFailure, DiscoveryReport, DiscoveryStop, summarize, summarize_discovery,
 };

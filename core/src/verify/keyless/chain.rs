@@ -84,20 +84,13 @@ mod tests {
     use super::*;
     use crate::verify::trust_root::TrustRoot;
 
-    const REALWORLD: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld"
-    );
-
     /// The leaf of the salrashid123 e-mail signature, a real 2026 Fulcio certificate.
     fn email_leaf() -> Cert {
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(format!(
-                "{REALWORLD}/legacy-sig/salrashid123-server_image-email/sig-manifest.json"
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&crate::verify::test_fixtures::realworld_file(
+                "legacy-sig/salrashid123-server_image-email/sig-manifest.json",
             ))
-            .unwrap(),
-        )
-        .unwrap();
+            .unwrap();
         let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
             .as_str()
             .unwrap();

@@ -165,20 +165,13 @@ mod tests {
     use super::*;
     use crate::verify::policy::{Policy, RuleAction};
 
-    const REALWORLD: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld"
-    );
-
     /// A real 2026 Fulcio certificate (it carries both issuer extensions).
     fn fulcio_cert() -> Cert {
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(format!(
-                "{REALWORLD}/legacy-sig/salrashid123-server_image-email/sig-manifest.json"
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&crate::verify::test_fixtures::realworld_file(
+                "legacy-sig/salrashid123-server_image-email/sig-manifest.json",
             ))
-            .unwrap(),
-        )
-        .unwrap();
+            .unwrap();
         let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
             .as_str()
             .unwrap();

@@ -5,14 +5,19 @@ mod document;
 mod validate;
 mod warnings;
 
-const REALWORLD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/realworld"
-);
+/// The shared `realworld/` fixtures directory, as text for paths in policies.
+fn realworld() -> String {
+    crate::verify::test_fixtures::realworld()
+        .display()
+        .to_string()
+}
 
 /// A real cosign public key (containers/image fixtures).
 fn cosign_pub() -> String {
-    let path = format!("{REALWORLD}/legacy-sig/containers-image-key-valid/cosign.pub");
+    let path = format!(
+        "{}/legacy-sig/containers-image-key-valid/cosign.pub",
+        realworld()
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
 }
 
@@ -91,7 +96,8 @@ fn fingerprints_change_with_any_rule_change() {
         .fingerprint()
     };
     let other_key = std::fs::read_to_string(format!(
-        "{REALWORLD}/legacy-sig/containers-image-key-rekor-valid/cosign2.pub"
+        "{}/legacy-sig/containers-image-key-rekor-valid/cosign2.pub",
+        realworld()
     ))
     .unwrap();
     assert_ne!(with_key(&cosign_pub()), with_key(&other_key));

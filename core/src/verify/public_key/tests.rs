@@ -5,14 +5,8 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine as _;
 
-const REALWORLD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/realworld"
-);
-
 fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{REALWORLD}/{path}");
-    std::fs::read(&full).unwrap_or_else(|e| panic!("read fixture {full}: {e}"))
+    crate::verify::test_fixtures::realworld_file(path)
 }
 
 fn fixture_text(path: &str) -> String {

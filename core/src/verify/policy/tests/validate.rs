@@ -305,7 +305,7 @@ fn public_key_rule_uses_real_key() {
     let RuleAction::PublicKey(key) = policy.rules()[1].action() else {
         panic!("rule 1 is a public key rule");
     };
-    let dir = format!("{REALWORLD}/legacy-sig/containers-image-key-valid");
+    let dir = format!("{}/legacy-sig/containers-image-key-valid", realworld());
     let payload = std::fs::read(format!("{dir}/payload.json")).unwrap();
     let annotations: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{dir}/annotations.json")).unwrap()).unwrap();
