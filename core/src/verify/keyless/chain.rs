@@ -84,26 +84,13 @@ mod tests {
     use super::*;
     use crate::verify::trust_root::TrustRoot;
 
-    /// The leaf of the salrashid123 e-mail signature, a real 2026 Fulcio certificate.
-    fn email_leaf() -> Cert {
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&crate::verify::test_fixtures::realworld_file(
-                "legacy-sig/salrashid123-server_image-email/sig-manifest.json",
-            ))
-            .unwrap();
-        let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
-            .as_str()
-            .unwrap();
-        Cert::parse(pem::parse(pem_text).unwrap().contents()).unwrap()
-    }
-
     /// The SET of 2026-02-06 (GHA v0.0.14) verifies, but the email certificate expired on
     /// 2026-02-05: build a Rekor annotation whose SET is genuine but for an entry whose body
     /// describes this signature is impossible without the log key, so test the chain function
     /// directly at a time outside the leaf's 10 minutes.
     #[test]
     fn signed_outside_the_leaf_validity_fails_the_validity_check_only() {
-        let leaf = email_leaf();
+        let leaf = super::super::test_certificates::fulcio_email_leaf();
         let root = TrustRoot::public_good();
         verify_chain(
             &leaf,

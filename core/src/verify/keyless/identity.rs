@@ -167,15 +167,7 @@ mod tests {
 
     /// A real 2026 Fulcio certificate (it carries both issuer extensions).
     fn fulcio_cert() -> Cert {
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&crate::verify::test_fixtures::realworld_file(
-                "legacy-sig/salrashid123-server_image-email/sig-manifest.json",
-            ))
-            .unwrap();
-        let pem_text = manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"]
-            .as_str()
-            .unwrap();
-        Cert::parse(pem::parse(pem_text).unwrap().contents()).unwrap()
+        super::super::test_certificates::fulcio_email_leaf()
     }
 
     #[test]

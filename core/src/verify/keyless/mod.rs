@@ -33,6 +33,9 @@ pub(crate) mod sct;
 pub(crate) mod timestamp;
 pub(crate) mod tlv;
 
+#[cfg(test)]
+mod test_certificates;
+
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
