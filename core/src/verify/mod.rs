@@ -59,7 +59,7 @@ pub use verifier::{
 /// internal one its items come from.
 #[doc(hidden)]
 pub mod internals {
-    pub use super::failure::Accepted;
+    pub use crate::verify::failure::Accepted;
 
     /// Sigstore bundles: parsed by the fuzz targets and by the keyless tests and benches.
     pub mod bundle {
