@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::registry::DEFAULT_REQUEST_TIMEOUT;
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
-use crate::verify::verifier::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
+use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
 use crate::verify::{Policy, TrustRoot, Verifier, VerifierBuilder};
 
 /// Options of a [`Resolver`]. `Default` is core's default for every field.
