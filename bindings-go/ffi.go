@@ -15,8 +15,8 @@ package imagecheck
 #cgo LDFLAGS: -L${SRCDIR}/../target/release -l:libimagecheck.a -lm -ldl -lpthread
 // The warm-resolve fast path keeps its buffers on the Go stack: the C side neither retains Go
 // pointers nor calls back into Go.
-#cgo noescape imagecheck_resolver_cached
-#cgo nocallback imagecheck_resolver_cached
+#cgo noescape imagecheck_resolver_start
+#cgo nocallback imagecheck_resolver_start
 #include <stdlib.h>
 #include "imagecheck.h"
 

@@ -169,12 +169,14 @@ func (r *Resolver) Resolve(ctx context.Context, engine Engine, ref string, ttl t
 // ResolveWith is [Resolver.Resolve] with per-call credentials (nil: none).
 func (r *Resolver) ResolveWith(ctx context.Context, engine Engine, ref string, ttl time.Duration, creds *Credentials) (string, error) {
 	ms := ttlMillis(ttl)
-	if creds == nil {
-		if digest, ok, err := r.cached(engine, ref, ms); ok || err != nil {
-			return digest, err
-		}
+	if creds != nil {
+		return r.resolve(ctx, engine, ref, ms, creds)
 	}
-	return r.resolve(ctx, engine, ref, ms, creds)
+	digest, call, err := r.start(engine, ref, ms)
+	if call == nil {
+		return digest, err
+	}
+	return r.wait(ctx, call)
 }
 
 func ttlMillis(ttl time.Duration) int64 {
@@ -191,25 +193,45 @@ func ttlMillis(ttl time.Duration) int64 {
 // digestBufSize fits every digest core accepts (sha512 is 135 bytes).
 const digestBufSize = 160
 
-// cached is the allocation-light fast path: a cache lookup in Rust with no I/O, no runtime work,
-// no C strings (Go memory is passed as pointer + length).
-func (r *Resolver) cached(engine Engine, ref string, ms int64) (string, bool, error) {
+// start is the allocation-light fast path: one call into Rust that parses ref once and answers
+// from the cache with no I/O, no runtime work and no C strings (Go memory is passed as pointer +
+// length). On a miss it hands back the pending resolve for [Resolver.wait].
+func (r *Resolver) start(engine Engine, ref string, ms int64) (string, *C.imagecheck_resolve_call_t, error) {
 	var buf [digestBufSize]byte
 	var n C.size_t
+	var call *C.imagecheck_resolve_call_t
 	p := r.ptr()
-	e := C.imagecheck_resolver_cached(p,
+	e := C.imagecheck_resolver_start(p,
 		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(string(engine)))), C.size_t(len(engine)),
 		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(ref))), C.size_t(len(ref)),
 		C.int64_t(ms), nil,
-		(*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
+		(*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n, &call)
 	runtime.KeepAlive(r)
 	if e != nil {
-		return "", false, takeError(e)
+		return "", nil, takeError(e)
 	}
-	if n == 0 {
-		return "", false, nil
+	if call != nil {
+		return "", call, nil
 	}
-	return string(buf[:n]), true, nil
+	return string(buf[:n]), nil, nil
+}
+
+// wait finishes a resolve that [Resolver.start] left pending, consuming call.
+func (r *Resolver) wait(ctx context.Context, call *C.imagecheck_resolve_call_t) (string, error) {
+	var out *C.char
+	waited := false
+	err := withCancel(ctx, func(cancel *C.imagecheck_cancel_t) error {
+		waited = true
+		return takeError(C.imagecheck_resolve_call_wait(call, cancel, &out))
+	})
+	if !waited {
+		C.imagecheck_resolve_call_free(call) // ctx had ended before the wait began
+	}
+	if err != nil {
+		return "", err
+	}
+	defer C.imagecheck_string_free(out)
+	return C.GoString(out), nil
 }
 
 func (r *Resolver) resolve(ctx context.Context, engine Engine, ref string, ms int64, creds *Credentials) (string, error) {

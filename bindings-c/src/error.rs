@@ -1,6 +1,7 @@
 //! `imagecheck_error_t`: the owned error every fallible function returns (NULL on success).
 
 use std::ffi::{CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use imagecheck_core::{CauseKind, Error, ErrorKind};
 
@@ -153,4 +154,19 @@ pub unsafe extern "C" fn imagecheck_error_free(error: *mut imagecheck_error_t) {
         // SAFETY: from `Box::into_raw`, freed once per the contract.
         drop(unsafe { Box::from_raw(error) });
     }
+}
+
+/// Run `body`, turning an `Err` into an owned error pointer and a panic into an internal error.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> *mut imagecheck_error_t {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => std::ptr::null_mut(),
+        Ok(Err(e)) => into_raw_error(&e),
+        Err(panic) => into_raw_error(&panic_error(panic.as_ref())),
+    }
+}
+
+/// The error a caught panic becomes: core's one mapping (see the crate documentation for why
+/// this kind).
+pub(crate) fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
+    imagecheck_core::call::panic_error("(unknown)", "(none)", panic)
 }

@@ -18,8 +18,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use imagecheck::verify::TrustRoot;
-use imagecheck::{Digest, Reference, Resolver, Verification, Verifier};
+use imagecheck::{Digest, Reference, ResolverOptions, Verification, VerifierOptions};
 
 use crate::daemon_client::Daemon;
 use crate::serve::DEFAULT_SOCKET;
@@ -279,14 +278,16 @@ async fn in_process(args: &Args, reference: &str) -> (Result<Verification, Error
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     });
-    let mut builder = Verifier::builder(policy).resolver(Resolver::builder().from_env().build());
-    if let Some(path) = trusted_root {
-        match TrustRoot::from_file(&path) {
-            Ok(root) => builder = builder.trusted_root(root),
-            Err(e) => return fail_closed(format!("trust root {}: {e}", path.display())),
-        }
-    }
+    let options = VerifierOptions {
+        trusted_root,
+        ..VerifierOptions::default()
+    };
+    let builder = match options.builder(policy) {
+        Ok(builder) => builder,
+        Err(e) => return fail_closed(e.to_string()),
+    };
     let answer = builder
+        .resolver(ResolverOptions::default().build())
         .build()
         .verify(reference, None)
         .await

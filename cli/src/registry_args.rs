@@ -5,8 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use clap::Args;
-use imagecheck::resolve::ResolverBuilder;
-use imagecheck::{Credentials, Reference, Resolver};
+use imagecheck::{Credentials, Reference, ResolverOptions};
 
 use crate::exit;
 
@@ -43,9 +42,9 @@ pub(crate) struct RegistryArgs {
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     insecure_registries: Vec<String>,
 
-    /// Limit for each registry request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
+    /// Limit for each registry request, in seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
 }
 
 /// Non-negative seconds; negative means "always fresh" as in every binding.
@@ -56,16 +55,21 @@ pub(crate) fn seconds(value: f64) -> Option<Duration> {
 }
 
 impl RegistryArgs {
-    /// The resolver's options from these arguments and the environment.
-    pub(crate) fn builder(&self) -> Result<ResolverBuilder, u8> {
-        let Some(timeout) = seconds(self.timeout).filter(|t| !t.is_zero()) else {
-            eprintln!("imagecheck: --timeout must be a positive number of seconds");
-            return Err(exit::INVALID_INPUT);
+    /// The resolver's options from these arguments (and the environment, which the options
+    /// read by default); what was not given keeps core's default.
+    pub(crate) fn options(&self) -> Result<ResolverOptions, u8> {
+        let mut options = ResolverOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ..ResolverOptions::default()
         };
-        Ok(Resolver::builder()
-            .from_env()
-            .insecure_registries(self.insecure_registries.iter().cloned())
-            .request_timeout(timeout))
+        if let Some(timeout) = self.timeout {
+            let Some(timeout) = seconds(timeout).filter(|t| !t.is_zero()) else {
+                eprintln!("imagecheck: --timeout must be a positive number of seconds");
+                return Err(exit::INVALID_INPUT);
+            };
+            options.request_timeout = timeout;
+        }
+        Ok(options)
     }
 
     /// The password from --password, IMAGECHECK_PASSWORD or stdin.
@@ -145,7 +149,7 @@ impl RegistryArgs {
                 "imagecheck: warning: --insecure-registry is ignored: the daemon's settings apply"
             );
         }
-        if self.timeout != 30.0 {
+        if self.timeout.is_some() {
             eprintln!("imagecheck: warning: --timeout is ignored: the daemon's settings apply");
         }
     }

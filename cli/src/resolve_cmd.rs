@@ -150,7 +150,7 @@ enum Backend {
 }
 
 fn local_resolver(args: &ResolveArgs) -> Result<imagecheck::Resolver, u8> {
-    let mut builder = args.registry.builder()?;
+    let mut options = args.registry.options()?;
     for (flag, value, docker) in [
         ("--docker-host", &args.docker_host, true),
         ("--podman-host", &args.podman_host, false),
@@ -163,11 +163,11 @@ fn local_resolver(args: &ResolveArgs) -> Result<imagecheck::Resolver, u8> {
             eprintln!("imagecheck: {flag} must be unix:///path/to.sock, got {value:?}");
             return Err(exit::INVALID_INPUT);
         };
-        builder = if docker {
-            builder.docker_socket(path)
+        if docker {
+            options.docker_socket = Some(path);
         } else {
-            builder.podman_socket(path)
-        };
+            options.podman_socket = Some(path);
+        }
     }
-    Ok(builder.build())
+    Ok(options.build())
 }

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures::StreamExt as _;
-use imagecheck::verify::TrustRoot;
-use imagecheck::{Verification, Verifier};
+use imagecheck::{Verification, Verifier, VerifierOptions};
 use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
@@ -160,20 +159,19 @@ fn local_verifier(args: &VerifyArgs, resolve_ttl: std::time::Duration) -> Result
         return Err(exit::INVALID_INPUT);
     };
     let policy = crate::policy_cmd::load(policy)?;
-    let resolver = args.registry.builder()?.build();
-    let mut builder = Verifier::builder(policy)
-        .resolver(resolver)
-        .resolve_ttl(resolve_ttl);
-    if let Some(path) = &args.trusted_root {
-        match TrustRoot::from_file(path) {
-            Ok(root) => builder = builder.trusted_root(root),
-            Err(e) => {
-                eprintln!("imagecheck: {e}");
-                return Err(exit::INVALID_INPUT);
-            }
+    let resolver = args.registry.options()?.build();
+    let options = VerifierOptions {
+        resolve_ttl,
+        trusted_root: args.trusted_root.clone(),
+        ..VerifierOptions::default()
+    };
+    match options.builder(policy) {
+        Ok(builder) => Ok(builder.resolver(resolver).build()),
+        Err(e) => {
+            eprintln!("imagecheck: {e}");
+            Err(exit::for_kind(e.kind()))
         }
     }
-    Ok(builder.build())
 }
 
 fn verification_line(reference: &str, v: &Verification) -> String {

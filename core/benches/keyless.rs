@@ -21,10 +21,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use fixtures::*;
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::check;
-use imagecheck::verify::discovery::{BundleSignature, Candidate};
-use imagecheck::verify::keyless::{self, Signer, Subject};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::check;
+use imagecheck::verify::internals::discovery::{BundleSignature, Candidate};
+use imagecheck::verify::internals::keyless::{self, Signer, Subject};
 use imagecheck::verify::trust_root::PUBLIC_GOOD_JSON;
 use imagecheck::verify::{Policy, TrustRoot, Verifier};
 use imagecheck::{Digest, Resolver};

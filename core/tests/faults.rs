@@ -232,11 +232,10 @@ async fn a_cancelled_resolve_returns_at_once_and_leaves_nothing_behind() {
 
 /// A verifier whose rule covers the fake registry with a real cosign public key.
 fn verifier_for(fake: &FakeRegistry) -> Verifier {
-    let key = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld/legacy-sig/containers-image-key-valid/cosign.pub"
+    let key = String::from_utf8(support::shared_fixtures::realworld_file(
+        "legacy-sig/containers-image-key-valid/cosign.pub",
     ))
-    .expect("shared/fixtures beside the repository");
+    .expect("the key is text");
     let indented: String = key.lines().map(|l| format!("        {l}\n")).collect();
     let policy = Policy::parse(&format!(
         "rules:\n  - image: \"{}/*\"\n    publicKey:\n      certificate: |\n{indented}",
@@ -325,7 +324,7 @@ fn index_of_missing(seed: &str, count: usize) -> Vec<u8> {
         r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
         manifests.join(",")
     );
-    assert!(index.len() <= imagecheck::verify::discovery::MAX_MANIFEST_BYTES);
+    assert!(index.len() <= imagecheck::verify::internals::discovery::MAX_SIGNATURE_MANIFEST_BYTES);
     index.into_bytes()
 }
 
@@ -363,7 +362,7 @@ async fn missing_referrers(delay: Duration) -> FakeRegistry {
 /// failed ones too, now comes out of one budget per verify.
 #[tokio::test]
 async fn missing_referrers_cost_at_most_the_request_bound() {
-    use imagecheck::verify::discovery::MAX_REQUESTS;
+    use imagecheck::verify::internals::discovery::MAX_REQUESTS;
     let fake = missing_referrers(Duration::ZERO).await;
     let answer = verifier_for(&fake)
         .verify(&format!("{}/fault/app:v1", fake.host), None)

@@ -24,11 +24,11 @@
 use std::path::PathBuf;
 
 use imagecheck::reference::canonical_registry;
-use imagecheck::registry::challenge;
-use imagecheck::registry::fuzzing::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::discovery::{bundle_manifests, legacy_layers};
-use imagecheck::verify::keyless::timestamp;
+use imagecheck::registry::internals::challenge;
+use imagecheck::registry::internals::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::discovery::{bundle_manifests, legacy_layers};
+use imagecheck::verify::internals::keyless::timestamp;
 use imagecheck::verify::{SimpleSigningPayload, TrustRoot};
 use imagecheck::{Digest, Policy, Reference};
 use proptest::prelude::*;

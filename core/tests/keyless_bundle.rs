@@ -12,10 +12,10 @@ mod fixtures;
 use bytes::Bytes;
 use fixtures::*;
 use imagecheck::Digest;
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::check;
-use imagecheck::verify::discovery::{BundleSignature, Candidate};
-use imagecheck::verify::keyless::{self, Signer, Subject};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::discovery::{BundleSignature, Candidate};
+use imagecheck::verify::internals::keyless::{self, Signer, Subject};
+use imagecheck::verify::internals::{Accepted, check};
 use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustRoot};
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ fn check_image(
     digest: &Digest,
     id: &KeylessIdentity,
     root: &TrustRoot,
-) -> Result<check::Accepted, CandidateFailure> {
+) -> Result<Accepted, CandidateFailure> {
     let candidate = Candidate::Bundle(BundleSignature {
         json: Bytes::copy_from_slice(json),
         manifest_digest: Digest::sha256_of(json),
@@ -211,7 +211,7 @@ fn attestation_bundle_is_not_an_image_signature() {
 // ---------------------------------------------------------------------------------------------
 
 /// Run one conformance case from EXPECTATIONS.json; `Ok` when it verifies.
-fn conformance_case(case: &Value) -> Result<check::Accepted, CandidateFailure> {
+fn conformance_case(case: &Value) -> Result<Accepted, CandidateFailure> {
     let root_path = case["trust"]["trusted_root"].as_str().unwrap();
     let root = if root_path == "trust/public-good-trusted_root.json" {
         public_good()
@@ -222,10 +222,7 @@ fn conformance_case(case: &Value) -> Result<check::Accepted, CandidateFailure> {
 }
 
 /// One conformance case verified under `root` instead of its own trust root.
-fn conformance_case_under(
-    case: &Value,
-    root: &TrustRoot,
-) -> Result<check::Accepted, CandidateFailure> {
+fn conformance_case_under(case: &Value, root: &TrustRoot) -> Result<Accepted, CandidateFailure> {
     let root = root.clone();
     let id = case["id"].as_str().unwrap();
     let bundle = read(&format!("{id}/bundle.sigstore.json"));

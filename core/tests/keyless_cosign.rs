@@ -12,6 +12,7 @@ mod support;
 
 use imagecheck::verify::TrustRoot;
 use imagecheck::{ErrorKind, Policy, Verifier};
+use support::shared_fixtures::realworld;
 use support::{harness, signed, signed_image, signed_policy};
 
 fn test_ca_root() -> TrustRoot {
@@ -115,9 +116,4 @@ async fn the_test_ca_root_with_a_transparency_log_requires_the_proof() {
     let root = TrustRoot::from_json(json.to_string().as_bytes()).unwrap();
     let err = refused("keyless-email", "keyless-email", Some(root)).await;
     assert!(err.contains("transparency"), "{err}");
-}
-
-/// shared/fixtures/realworld, read at test time only.
-fn realworld() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/realworld")
 }

@@ -159,8 +159,7 @@ async fn imagecheck_agrees_with_cosign_verify_on_every_signed_case() {
 #[test]
 fn default_verifier_without_a_policy_matches_nothing() {
     let v = imagecheck::default_verifier();
-    let answer =
-        imagecheck::runtime::block_on(async { v.verify("example.com/app:1", None).await }).unwrap();
+    let answer = v.call("example.com/app:1", None).wait().unwrap();
     assert!(!answer.verified);
     assert!(answer.message.contains("no rule matched"), "{answer:?}");
 }

@@ -10,7 +10,7 @@
 use std::sync::LazyLock;
 
 use imagecheck::verify::TrustRoot;
-use imagecheck::verify::keyless::timestamp;
+use imagecheck::verify::internals::keyless::timestamp;
 use libfuzzer_sys::fuzz_target;
 
 const SIGNATURE: &[u8] = include_bytes!("../../core/tests/fuzz-corpus/timestamp-signature.bin");

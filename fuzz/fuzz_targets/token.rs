@@ -3,7 +3,7 @@
 //! (core/tests/fuzz.rs: `token_answer_parse_never_panics_and_stays_bounded`).
 #![no_main]
 
-use imagecheck::registry::fuzzing::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
+use imagecheck::registry::internals::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

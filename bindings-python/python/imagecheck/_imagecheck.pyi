@@ -91,10 +91,10 @@ class Resolver:
     def __new__(
         cls,
         *,
-        insecure_registries: Sequence[str] = ...,
-        timeout: _Seconds = ...,
-        from_env: bool = True,
-        max_cache_entries: int = 65536,
+        insecure_registries: Optional[Sequence[str]] = None,
+        timeout: Optional[_Seconds] = None,
+        from_env: Optional[bool] = None,
+        max_cache_entries: Optional[int] = None,
     ) -> Resolver: ...
     def resolve(
         self,
@@ -126,8 +126,10 @@ class Verifier:
         policy: str,
         *,
         trusted_root: Optional[_Path] = None,
-        resolve_ttl: _Seconds = ...,
-        insecure_registries: Sequence[str] = ...,
+        resolve_ttl: Optional[_Seconds] = None,
+        result_ttl: Optional[_Seconds] = None,
+        deadline: Optional[_Seconds] = None,
+        insecure_registries: Optional[Sequence[str]] = None,
         resolver: Optional[Resolver] = None,
     ) -> Verifier: ...
     @staticmethod
@@ -135,8 +137,10 @@ class Verifier:
         path: _Path,
         *,
         trusted_root: Optional[_Path] = None,
-        resolve_ttl: _Seconds = ...,
-        insecure_registries: Sequence[str] = ...,
+        resolve_ttl: Optional[_Seconds] = None,
+        result_ttl: Optional[_Seconds] = None,
+        deadline: Optional[_Seconds] = None,
+        insecure_registries: Optional[Sequence[str]] = None,
         resolver: Optional[Resolver] = None,
     ) -> Verifier: ...
     def verify(self, reference: str, credentials: Optional[Credentials] = None) -> Verification: ...

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use imagecheck::Resolver;
+use imagecheck::ResolverOptions;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::exit;
@@ -193,11 +193,12 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let resolver = Resolver::builder()
-        .from_env()
-        .insecure_registries(args.insecure_registries.iter().cloned())
-        .request_timeout(limits.registry_timeout)
-        .build();
+    let resolver = ResolverOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        request_timeout: limits.registry_timeout,
+        ..ResolverOptions::default()
+    }
+    .build();
     let rules = match rules::Rules::load(
         resolver.clone(),
         &args.policy,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, header};
 
@@ -15,11 +15,16 @@ use super::challenge::{self, Challenge};
 use super::media_types::MANIFEST_ACCEPT;
 use super::realm::{HostLookup, RealmClients};
 use super::token::{AuthCache, AuthScope, Identity, Learned, Secret};
+use super::transport::{describe_transport, read_bounded, redact_url, same_origin, transport_kind};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
 use crate::reference::{Reference, canonical_registry, registry_port};
 use crate::runtime::PerProcess;
+
+/// Largest image manifest read while resolving (OCI suggests registries accept at least
+/// 4 MiB). Signature manifests have their own, smaller bound in verification.
+pub const MAX_IMAGE_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the registry client reaches registries.
 #[derive(Debug, Clone)]
@@ -42,7 +47,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             insecure_hosts: HashSet::new(),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: super::DEFAULT_REQUEST_TIMEOUT,
             auth: AuthSources::none(),
             realm_lookup: HostLookup::default(),
         }
@@ -180,7 +185,7 @@ impl RegistryClient {
             .digest)
     }
 
-    /// GET a manifest by tag or digest (at most [`super::MAX_MANIFEST_BYTES`]), hash it, and
+    /// GET a manifest by tag or digest (at most [`MAX_IMAGE_MANIFEST_BYTES`]), hash it, and
     /// check the hash against the digest asked for and the one the registry claims.
     pub async fn get_manifest(
         &self,
@@ -191,7 +196,7 @@ impl RegistryClient {
         self.get_manifest_limited(
             reference,
             tag_or_digest,
-            super::MAX_MANIFEST_BYTES,
+            MAX_IMAGE_MANIFEST_BYTES,
             credentials,
         )
         .await
@@ -549,77 +554,6 @@ fn manifest_target(reference: &Reference) -> String {
     }
 }
 
-/// Read at most `limit` bytes of a body; more is an error, not a truncation.
-pub(crate) async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-    what: &str,
-) -> Result<Bytes, DigestCause> {
-    let too_big = || {
-        DigestCause::new(
-            CauseKind::InvalidResponse,
-            format!("{what} is larger than the {limit}-byte limit"),
-        )
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_big());
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        DigestCause::new(
-            transport_kind(&e),
-            format!("reading {what}: {}", describe_transport(&e)),
-        )
-    })? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-pub(crate) fn transport_kind(e: &reqwest::Error) -> CauseKind {
-    if e.is_timeout() {
-        CauseKind::Timeout
-    } else if e.is_redirect() || e.is_decode() {
-        CauseKind::InvalidResponse
-    } else {
-        CauseKind::Network
-    }
-}
-
-/// A transport error as one line, with its source chain (reqwest's own text is terse).
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else if e.is_redirect() {
-        "too many redirects".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// Whether a response came from the origin (scheme, host, port) the request was sent to, or
-/// from somewhere a redirect led.
-fn same_origin(sent: &str, answered: &reqwest::Url) -> bool {
-    reqwest::Url::parse(sent).is_ok_and(|sent| sent.origin() == answered.origin())
-}
-
-/// URLs carry no secrets here, but strip any query just in case a future caller adds one.
-fn redact_url(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
 fn status_cause(
     status: StatusCode,
     response: &reqwest::Response,
@@ -678,52 +612,4 @@ fn status_cause(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::registry::token::AuthScope;
-
-    #[tokio::test]
-    async fn the_authorization_sent_to_the_registry_is_marked_sensitive() {
-        // HTTP/2 (HPACK) never indexes a sensitive value, so a credential cannot be probed for
-        // through the connection's header compression.
-        let client = RegistryClient::new(RegistryConfig::default());
-        let scope = AuthScope {
-            host: "registry.test",
-            repository: "app",
-            plain_http: false,
-            reach: address::Reach::Public,
-        };
-        let header = client
-            .auth
-            .negotiate(
-                &client.realms,
-                &scope,
-                Identity::Secret(crate::credentials::Fingerprint::of(
-                    "registry.test",
-                    "user",
-                    "pw",
-                )),
-                Secret::Basic {
-                    username: "user",
-                    password: "pw",
-                },
-                &Challenge::Basic,
-            )
-            .await
-            .unwrap();
-        let http = client.http.get();
-        let request = client
-            .request(
-                &http,
-                &Method::GET,
-                "https://registry.test/v2/app/manifests/v1",
-                Target::Manifest("v1"),
-                Some(&header),
-            )
-            .build()
-            .unwrap();
-        let sent = &request.headers()[header::AUTHORIZATION];
-        assert!(sent.is_sensitive());
-        assert!(format!("{sent:?}").eq("Sensitive"), "{sent:?}");
-    }
-}
+mod tests;

@@ -21,6 +21,7 @@ pub use daemon::{DaemonEndpoint, DaemonKind, DaemonSource, DockerSource, PodmanS
 pub use engine::{BoxFuture, DigestSource, Engine, ResolveRequest, from_fn};
 
 use self::cache::{CacheKey, DigestCache, InFlight, KeyRef};
+use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{DigestCause, Error, Result};
@@ -32,7 +33,7 @@ use crate::registry::{AuthSources, RegistryClient, RegistryConfig};
 pub const INSECURE_REGISTRIES_ENV: &str = "IMAGECHECK_INSECURE_REGISTRIES";
 
 /// Default bound on cached digests.
-const DEFAULT_MAX_ENTRIES: usize = 65_536;
+pub const DEFAULT_MAX_CACHE_ENTRIES: usize = 65_536;
 
 /// Resolves references to digests through engines, with a shared cache. Cheap to clone: clones
 /// share the cache, the engines and the registry client.
@@ -72,7 +73,7 @@ impl Default for ResolverBuilder {
             registry: RegistryConfig::default(),
             clock: Arc::new(SystemClock),
             engines: Vec::new(),
-            max_entries: DEFAULT_MAX_ENTRIES,
+            max_entries: DEFAULT_MAX_CACHE_ENTRIES,
             docker_socket: None,
             podman_socket: None,
             docker_env: None,
@@ -256,6 +257,49 @@ impl Resolver {
         if !ttl.is_zero() {
             crate::metrics::digest_cache_lookup(false);
         }
+        self.resolve_upstream(engine, reference, credentials).await
+    }
+
+    /// One resolve as a [`Call`]: the reference is parsed once; a digest reference, a fresh
+    /// cached digest or an invalid argument is ready at once (allocating nothing for a cached
+    /// digest), anything else resolves on the core runtime (see [`crate::call`]).
+    pub fn call(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Call<Digest> {
+        let reference = match Reference::parse(reference) {
+            Ok(reference) => reference,
+            Err(e) => return Call::ready(Err(e.into())),
+        };
+        if let Some(digest) = self.answer_without_io(engine, &reference, ttl, credentials) {
+            return Call::ready(Ok(digest));
+        }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
+        }
+        let this = self.clone();
+        let engine = engine.clone();
+        let credentials = credentials.cloned();
+        Call::pending(
+            Subject::new(reference.to_string(), engine.name()),
+            async move {
+                this.resolve_upstream(&engine, &reference, credentials.as_ref())
+                    .await
+            },
+        )
+    }
+
+    /// Ask `engine` (sharing a request under way for the same key), store and return the
+    /// answer: the part of a resolve after the cache had no fresh enough answer.
+    async fn resolve_upstream(
+        &self,
+        engine: &Engine,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest> {
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
@@ -329,7 +373,7 @@ impl Resolver {
         };
         let found = self.inner.cache.get(&key, ttl, self.inner.clock.now());
         // A hint lookup (last_known, any age) is not a caller's hit; misses are counted where
-        // the engine is asked (resolve_reference), so a verify's two lookups count once.
+        // the engine is asked (resolve_reference, call), so a verify's two lookups count once.
         if found.is_some() && ttl != Duration::MAX {
             crate::metrics::digest_cache_lookup(true);
         }
@@ -348,8 +392,7 @@ impl Resolver {
         self.answer_without_io(engine, reference, Duration::MAX, credentials)
     }
 
-    /// Resolve from a thread that is not running async code (FFI callers): the cached answer
-    /// when fresh, otherwise the resolve runs on the library's runtime while this thread waits.
+    /// Resolve from a thread that is not running async code: [`Self::call`], waited for.
     pub fn resolve_blocking(
         &self,
         engine: &Engine,
@@ -357,17 +400,7 @@ impl Resolver {
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
-        if let Some(answer) = self.cached(engine, reference, ttl, credentials) {
-            return answer;
-        }
-        let this = self.clone();
-        let engine = engine.clone();
-        let reference = reference.to_owned();
-        let credentials = credentials.cloned();
-        crate::runtime::block_on(async move {
-            this.resolve_with(&engine, &reference, ttl, credentials.as_ref())
-                .await
-        })
+        self.call(engine, reference, ttl, credentials).wait()
     }
 
     /// Register (or replace) the engine called `name`. Overriding a built-in is allowed.

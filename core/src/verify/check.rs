@@ -4,26 +4,14 @@ use base64::Engine as _;
 
 use super::bundle::{Bundle, Material};
 use super::discovery::{Candidate, LegacySignature};
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::public_key::PublicKey;
 use crate::digest::Digest;
 
-/// How a candidate was accepted, for the success message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    pub format: &'static str,
-    /// Something the success message must say (e.g. that SCTs were not checked).
-    pub note: Option<&'static str>,
-    /// Unix seconds after which this acceptance no longer holds: set when a certificate was
-    /// checked at the current time (no transparency log), so a cached success cannot outlive
-    /// the certificate.
-    pub valid_until: Option<i64>,
-}
-
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
 /// the candidate is ignored: public-key rules do not require the log (DESIGN.md, Verify).
-pub fn with_public_key(
+pub(super) fn with_public_key(
     candidate: &Candidate,
     digest: &Digest,
     key: &PublicKey,
@@ -70,7 +58,7 @@ fn legacy_with_key(
 }
 
 /// Check `candidate` for image `digest` with a keyless rule: every check of
-/// [`super::keyless`], offline, against `trust_root`.
+/// `super::keyless`, offline, against `trust_root`.
 pub fn keyless(
     candidate: &Candidate,
     digest: &Digest,

@@ -29,21 +29,25 @@ use crate::reference::Reference;
 use crate::registry::RegistryClient;
 
 /// Artifact type (and layer media type) of a sigstore bundle v0.3.
-pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub(super) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// Layer media type of a cosign simple-signing payload.
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub(super) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
 /// Annotation holding the base64 signature of a legacy layer.
-pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
-pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
-pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
-pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+pub(super) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub(super) const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+pub(super) const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+pub(super) const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 
-pub const MAX_MANIFEST_BYTES: usize = 128 * 1024;
-pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-pub const MAX_SIGNATURES: usize = 100;
+/// Largest signature manifest read (a referrers index, a `.sig` or referrer manifest): they
+/// list signatures, far smaller than the image manifests the registry client allows
+/// (`registry::MAX_IMAGE_MANIFEST_BYTES`).
+pub const MAX_SIGNATURE_MANIFEST_BYTES: usize = 128 * 1024;
+pub(super) const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_SIGNATURES: usize = 100;
 /// Registry requests one verify may spend on finding signatures, every source and every walker
 /// of that verify together, failed requests included. Enough to read every candidate
-/// [`MAX_SIGNATURES`] allows in its most expensive form (a referrer manifest, then its bundle
+/// `MAX_SIGNATURES` allows in its most expensive form (a referrer manifest, then its bundle
 /// blob) after one listing per source; a legitimate image needs a handful (three listings, then
 /// one or two reads per signature or attestation). Without it, a referrers index naming a
 /// thousand manifests that are not there costs a thousand requests, per source.
@@ -51,20 +55,20 @@ pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len(
 
 /// Where a signature was found; also the order sources are tried in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignatureSource {
+pub(super) enum SignatureSource {
     Referrers,
     ReferrersTag,
     LegacyTag,
 }
 
 impl SignatureSource {
-    pub const ORDER: [SignatureSource; 3] = [
+    pub(super) const ORDER: [SignatureSource; 3] = [
         SignatureSource::Referrers,
         SignatureSource::ReferrersTag,
         SignatureSource::LegacyTag,
     ];
 
-    pub fn describe(self) -> &'static str {
+    pub(super) fn describe(self) -> &'static str {
         match self {
             SignatureSource::Referrers => "OCI referrers API",
             SignatureSource::ReferrersTag => "sha256-<hex> referrers tag",
@@ -171,7 +175,7 @@ impl From<DigestCause> for Halt {
 
 /// Walks the signature sources of one image digest lazily.
 #[derive(Debug)]
-pub struct SignatureWalker<'a> {
+pub(super) struct SignatureWalker<'a> {
     client: &'a RegistryClient,
     blobs: &'a BlobCache,
     budget: &'a RequestBudget,
@@ -278,7 +282,9 @@ impl<'a> SignatureWalker<'a> {
     /// bound of [`MAX_SIGNATURES`] is reached or [`MAX_REQUESTS`] are spent
     /// ([`Self::out_of_requests`]). A registry error other than "not found" ends the walk with
     /// that cause.
-    pub async fn next(&mut self) -> Result<Option<(SignatureSource, Candidate)>, DigestCause> {
+    pub(super) async fn next(
+        &mut self,
+    ) -> Result<Option<(SignatureSource, Candidate)>, DigestCause> {
         if self.out_of_requests {
             return Ok(None);
         }
@@ -346,7 +352,7 @@ impl<'a> SignatureWalker<'a> {
                 self.reference,
                 self.digest,
                 BUNDLE_V03_MEDIA_TYPE,
-                MAX_MANIFEST_BYTES,
+                MAX_SIGNATURE_MANIFEST_BYTES,
                 self.credentials,
             )
             .await?;
@@ -464,7 +470,7 @@ impl<'a> SignatureWalker<'a> {
                     .get_manifest_limited(
                         self.reference,
                         digest.as_str(),
-                        MAX_MANIFEST_BYTES,
+                        MAX_SIGNATURE_MANIFEST_BYTES,
                         self.credentials,
                     )
                     .await?
@@ -484,7 +490,12 @@ impl<'a> SignatureWalker<'a> {
         self.spend()?;
         match self
             .client
-            .get_manifest_limited(self.reference, tag, MAX_MANIFEST_BYTES, self.credentials)
+            .get_manifest_limited(
+                self.reference,
+                tag,
+                MAX_SIGNATURE_MANIFEST_BYTES,
+                self.credentials,
+            )
             .await
         {
             Ok(fetched) => Ok(Some(fetched.bytes)),

@@ -1,4 +1,5 @@
-//! Why signature candidates failed, and how to say it in one line.
+//! Why signature candidates failed, and how to say it in one line; how the one that passed
+//! was accepted.
 //!
 //! Signature discovery tries every candidate (referrer bundles, the `sha256-<hex>` tag, legacy
 //! `.sig` layers) and the first valid one wins. When none is valid, the caller lists why each
@@ -14,9 +15,21 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::digest::Digest;
+use crate::verify::keyless::identity::IdentityMismatch;
 use crate::verify::payload::PayloadError;
-use crate::verify::policy::IdentityMismatch;
 use crate::verify::public_key::SignatureError;
+
+/// How a candidate was accepted, for the success message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub format: &'static str,
+    /// Something the success message must say (e.g. that SCTs were not checked).
+    pub note: Option<&'static str>,
+    /// Unix seconds after which this acceptance no longer holds: set when a certificate was
+    /// checked at the current time (no transparency log), so a cached success cannot outlive
+    /// the certificate.
+    pub valid_until: Option<i64>,
+}
 
 /// Why one signature candidate was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,14 +25,14 @@ pub const PUBLIC_GOOD_JSON: &[u8] = include_bytes!("../../trust/public-good-trus
 
 /// A time window, in Unix seconds; `end` open when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ValidFor {
-    pub start: i64,
-    pub end: Option<i64>,
+pub(crate) struct ValidFor {
+    pub(crate) start: i64,
+    pub(crate) end: Option<i64>,
 }
 
 impl ValidFor {
     /// Whether `time` (Unix seconds) falls inside the window (both ends included).
-    pub fn contains(&self, time: i64) -> bool {
+    pub(crate) fn contains(&self, time: i64) -> bool {
         time >= self.start && self.end.is_none_or(|end| time <= end)
     }
 }
@@ -40,24 +40,24 @@ impl ValidFor {
 /// A certificate authority (Fulcio) or timestamp authority: its chain, leaf-most first, root
 /// last, as DER.
 #[derive(Debug, Clone)]
-pub struct CertificateAuthority {
-    pub uri: String,
-    pub chain: Vec<Vec<u8>>,
+pub(crate) struct CertificateAuthority {
+    pub(crate) uri: String,
+    pub(crate) chain: Vec<Vec<u8>>,
     /// `chain`, parsed once at load.
-    pub certs: Vec<super::keyless::certificate::Cert>,
+    pub(crate) certs: Vec<super::keyless::certificate::Cert>,
     /// Whether `certs` verify among themselves up to their root (checked once, at load).
-    pub chain_verified: bool,
-    pub valid_for: ValidFor,
+    pub(crate) chain_verified: bool,
+    pub(crate) valid_for: ValidFor,
 }
 
 /// A transparency log (Rekor v1/v2) or certificate-transparency log.
 #[derive(Debug, Clone)]
-pub struct TransparencyLog {
-    pub base_url: String,
+pub(crate) struct TransparencyLog {
+    pub(crate) base_url: String,
     /// The log ID (`logId.keyId`): for Rekor v1 and CT logs, sha256 of the key's DER.
-    pub log_id: Vec<u8>,
-    pub key: PublicKey,
-    pub valid_for: ValidFor,
+    pub(crate) log_id: Vec<u8>,
+    pub(crate) key: PublicKey,
+    pub(crate) valid_for: ValidFor,
 }
 
 /// A parsed trusted root. Cheap to clone (shared).
@@ -145,9 +145,9 @@ struct RawValidFor {
 }
 
 /// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
-impl From<TrustRootError> for crate::Error {
+impl From<TrustRootError> for crate::error::Error {
     fn from(error: TrustRootError) -> Self {
-        crate::Error::InvalidPolicy(error.to_string())
+        crate::error::Error::InvalidPolicy(error.to_string())
     }
 }
 
@@ -284,29 +284,29 @@ impl TrustRoot {
         Self::from_json(&json).map_err(|e| err(format!("{}: {}", path.display(), e.0)))
     }
 
-    pub fn certificate_authorities(&self) -> &[CertificateAuthority] {
+    pub(crate) fn certificate_authorities(&self) -> &[CertificateAuthority] {
         &self.inner.certificate_authorities
     }
 
-    pub fn tlogs(&self) -> &[TransparencyLog] {
+    pub(crate) fn tlogs(&self) -> &[TransparencyLog] {
         &self.inner.tlogs
     }
 
-    pub fn ctlogs(&self) -> &[TransparencyLog] {
+    pub(crate) fn ctlogs(&self) -> &[TransparencyLog] {
         &self.inner.ctlogs
     }
 
-    pub fn timestamp_authorities(&self) -> &[CertificateAuthority] {
+    pub(crate) fn timestamp_authorities(&self) -> &[CertificateAuthority] {
         &self.inner.timestamp_authorities
     }
 
     /// The transparency log with this log ID.
-    pub fn tlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
+    pub(crate) fn tlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
         self.inner.tlogs.iter().find(|l| l.log_id == log_id)
     }
 
     /// The CT log with this log ID.
-    pub fn ctlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
+    pub(crate) fn ctlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
         self.inner.ctlogs.iter().find(|l| l.log_id == log_id)
     }
 
@@ -343,7 +343,7 @@ impl PartialEq for TrustRoot {
 /// Parse an RFC 3339 UTC time (`2021-01-12T11:53:27Z`, `…27.999Z`, `…27+01:00`) to Unix
 /// seconds (fractions dropped). Read byte by byte, so no input can make it slice a `str`
 /// inside a multi-byte character.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -494,10 +494,11 @@ mod tests {
 
     #[test]
     fn errors_are_invalid_policy() {
-        let e: crate::Error = TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
-            .unwrap_err()
-            .into();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidPolicy);
+        let e: crate::error::Error =
+            TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
+                .unwrap_err()
+                .into();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidPolicy);
         assert!(
             e.to_string().contains("/nonexistent/trusted_root.json"),
             "{e}"

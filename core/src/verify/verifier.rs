@@ -13,6 +13,7 @@ use super::failure::{DiscoveryReport, DiscoveryStop, summarize_discovery};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
 use super::trust_root::TrustRoot;
+use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause, Error, Result};
@@ -137,7 +138,8 @@ impl VerifierBuilder {
     }
 }
 
-const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
+/// How long a successful verification is reused unless configured otherwise.
+pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
 
 /// The default of [`VerifierBuilder::deadline`]. A verify of a signed image is a HEAD, the
 /// listings (sent together) and one or two reads: a few round trips, seconds even on a slow
@@ -366,16 +368,27 @@ impl Verifier {
         }
     }
 
-    /// [`Self::verify`] from a thread that is not running async code (FFI callers).
+    /// One verify as a [`Call`] (see [`crate::call`]): its first poll, on the caller's thread,
+    /// answers from the result cache or for a rule that needs no registry; anything else runs
+    /// on the core runtime. The reference is parsed once, by [`Self::verify`].
+    pub fn call(&self, reference: &str, credentials: Option<&Credentials>) -> Call<Verification> {
+        let this = self.clone();
+        let subject = Subject::new(reference, Engine::Registry.name());
+        let reference = reference.to_owned();
+        let credentials = credentials.cloned();
+        Call::pending(subject, async move {
+            this.verify(&reference, credentials.as_ref()).await
+        })
+    }
+
+    /// [`Self::verify`] from a thread that is not running async code: [`Self::call`], waited
+    /// for.
     pub fn verify_blocking(
         &self,
         reference: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
-        let this = self.clone();
-        let reference = reference.to_owned();
-        let credentials = credentials.cloned();
-        crate::runtime::block_on(async move { this.verify(&reference, credentials.as_ref()).await })
+        self.call(reference, credentials).wait()
     }
 
     fn cached_result(&self, key: &ResultKey) -> Option<Verification> {

@@ -13,7 +13,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine as _;
 use imagecheck::verify::TrustRoot;
-use imagecheck::verify::keyless::tlv::wrap;
+use imagecheck::verify::internals::keyless::tlv::wrap;
 use sha2::{Digest as _, Sha256};
 use x509_cert::spki::ObjectIdentifier;
 

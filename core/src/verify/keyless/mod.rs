@@ -23,25 +23,29 @@
 //! proofs) is small with what the graph already has: x509-cert, aws-lc-rs, sha2, serde_json.
 //! No crate is added.
 
-pub mod certificate;
-pub mod identity;
-pub mod inclusion;
-pub mod rekor_body;
-pub mod rekor_set;
-pub mod sct;
-pub mod timestamp;
-pub mod tlv;
+pub(crate) mod certificate;
+pub(crate) mod chain;
+pub(crate) mod identity;
+pub(crate) mod inclusion;
+pub(crate) mod rekor_body;
+pub(crate) mod rekor_set;
+pub(crate) mod sct;
+pub(crate) mod timestamp;
+pub(crate) mod tlv;
+
+#[cfg(test)]
+mod test_certificates;
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use self::certificate::{Cert, ChainError};
+use self::certificate::Cert;
+use self::chain::ChainError;
 use self::rekor_set::TlogEntry;
 use self::sct::SctOutcome;
 use super::bundle::{Bundle, Content, IN_TOTO_PAYLOAD_TYPE, Material};
-use super::check::Accepted;
 use super::discovery::LegacySignature;
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
 use super::public_key::PublicKey;
@@ -88,6 +92,14 @@ fn b64(text: &str, what: &str) -> Result<Vec<u8>, CandidateFailure> {
         .map_err(|_| CandidateFailure::Malformed(format!("{what} is not base64")))
 }
 
+/// `failure` with `error`'s message: the typed errors of the checks here become the text a
+/// [`CandidateFailure`] carries.
+fn described<E: std::fmt::Display>(
+    failure: fn(String) -> CandidateFailure,
+) -> impl Fn(E) -> CandidateFailure {
+    move |error| failure(error.to_string())
+}
+
 fn chain_failure(e: ChainError) -> CandidateFailure {
     match e {
         ChainError::Untrusted(why) => CandidateFailure::UntrustedCertificate(why),
@@ -102,21 +114,24 @@ fn certificate_checks(
     times: &[i64],
     trust_root: &TrustRoot,
 ) -> Result<Option<&'static str>, CandidateFailure> {
-    let issuer = certificate::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
+    let issuer = chain::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
         .map_err(chain_failure)?;
-    let note = match sct::check(leaf, &issuer, trust_root).map_err(CandidateFailure::BadSct)? {
-        SctOutcome::Verified => None,
-        SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
-    };
+    let note =
+        match sct::check(leaf, &issuer, trust_root).map_err(described(CandidateFailure::BadSct))? {
+            SctOutcome::Verified => None,
+            SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
+        };
     identity::check(leaf, identity).map_err(|e| match e {
-        identity::IdentityCheckError::Malformed(why) => CandidateFailure::Malformed(why),
+        identity::IdentityCheckError::Malformed(why) => {
+            CandidateFailure::Malformed(why.to_string())
+        }
         identity::IdentityCheckError::Mismatch(m) => CandidateFailure::IdentityMismatch(m),
     })?;
     Ok(note)
 }
 
 /// Verify a legacy cosign `.sig` layer made keyless, for image `digest`.
-pub fn verify_legacy(
+pub(super) fn verify_legacy(
     legacy: &LegacySignature,
     digest: &Digest,
     identity: &KeylessIdentity,
@@ -131,7 +146,7 @@ pub fn verify_legacy(
         .ok_or_else(|| {
             CandidateFailure::Malformed("certificate annotation is not a PEM certificate".into())
         })?;
-    let leaf = Cert::parse(block.contents()).map_err(CandidateFailure::Malformed)?;
+    let leaf = Cert::parse(block.contents()).map_err(described(CandidateFailure::Malformed))?;
     let key = PublicKey::from_certificate_der(&leaf.der)
         .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
     let signature = b64(&legacy.signature, "signature annotation")?;
@@ -163,10 +178,10 @@ pub fn verify_legacy(
         });
     };
     let entry = TlogEntry::from_legacy_annotation(annotation)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let time = entry
         .verify_set(trust_root)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let payload_hash: [u8; 32] = Sha256::digest(&legacy.payload).into();
     rekor_body::matches(
         &entry.body,
@@ -177,7 +192,7 @@ pub fn verify_legacy(
             key_spki: None,
         },
     )
-    .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+    .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
 
     let note = certificate_checks(&leaf, identity, &[time], trust_root)?;
     Ok(Accepted {
@@ -312,9 +327,9 @@ pub fn verify_bundle(
 ) -> Result<Accepted, CandidateFailure> {
     let leaf = match (&bundle.material, signer) {
         (Material::Certificates(certs), Signer::Identity(_)) => {
-            let leaf = Cert::parse(&certs[0]).map_err(CandidateFailure::Malformed)?;
+            let leaf = Cert::parse(&certs[0]).map_err(described(CandidateFailure::Malformed))?;
             for extra in &certs[1..] {
-                let cert = Cert::parse(extra).map_err(CandidateFailure::Malformed)?;
+                let cert = Cert::parse(extra).map_err(described(CandidateFailure::Malformed))?;
                 if cert.is_self_issued() {
                     return Err(CandidateFailure::UntrustedCertificate(
                         "the bundle's certificate chain includes a root certificate".into(),
@@ -423,11 +438,11 @@ fn transparency<'a>(
         proof_only_logs: Vec::new(),
     };
     for raw in entries {
-        let entry =
-            TlogEntry::from_bundle_entry(raw).map_err(CandidateFailure::BadTransparencyProof)?;
+        let entry = TlogEntry::from_bundle_entry(raw)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let log = entry
             .log(trust_root)
-            .map_err(CandidateFailure::BadTransparencyProof)?;
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let v2 = rekor_body::kind_version(&entry.body).is_some_and(|(_, v)| v == "0.0.2");
         if entry.set.is_none() && entry.proof.is_none() {
             return Err(CandidateFailure::MissingTransparencyProof(
@@ -443,7 +458,7 @@ fn transparency<'a>(
             logged.times.push(
                 entry
                     .verify_set(trust_root)
-                    .map_err(CandidateFailure::BadTransparencyProof)?,
+                    .map_err(described(CandidateFailure::BadTransparencyProof))?,
             );
         } else {
             logged.proof_only_logs.push(log);
@@ -453,7 +468,7 @@ fn transparency<'a>(
             // may differ. The leaf hash binds the proof to this body.
             proof
                 .verify(&entry.body, log)
-                .map_err(CandidateFailure::BadTransparencyProof)?;
+                .map_err(described(CandidateFailure::BadTransparencyProof))?;
         }
         rekor_body::matches(
             &entry.body,
@@ -465,7 +480,7 @@ fn transparency<'a>(
                 key_spki: leaf.is_none().then(|| key.spki_der()),
             },
         )
-        .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+        .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
     }
     Ok(logged)
 }
@@ -491,7 +506,8 @@ fn timestamps(
                     .unwrap_or_default(),
                 "signedTimestamp",
             )?;
-            timestamp::verify(&der, signature, trust_root).map_err(CandidateFailure::BadTimestamp)
+            timestamp::verify(&der, signature, trust_root)
+                .map_err(described(CandidateFailure::BadTimestamp))
         })
         .collect()
 }
