@@ -92,8 +92,8 @@ typedef struct imagecheck_cancel_t imagecheck_cancel_t;
 // returning (the last call wins; neither is an engine error). Valid only during the callback.
 typedef struct imagecheck_engine_result_t imagecheck_engine_result_t;
 
-// An error: a kind, a cause (for DigestUnavailable) and a message for people. Opaque; free with
-// [`imagecheck_error_free`].
+// An error: a kind, a cause (for DigestUnavailable), the candidates a VerificationFailed
+// checked, and a message for people. Opaque; free with [`imagecheck_error_free`].
 typedef struct imagecheck_error_t imagecheck_error_t;
 
 // A parsed reference. Opaque; its strings are borrowed until [`imagecheck_reference_free`].
@@ -243,6 +243,30 @@ imagecheck_cause imagecheck_error_cause(const imagecheck_error_t *error);
 //
 // `error` is NULL or a live error returned by this library.
 const char *imagecheck_error_message(const imagecheck_error_t *error);
+
+// How many signature candidates a VerificationFailed error checked (0 for other kinds, for a
+// registry that could not be read, and for NULL). Read each with
+// [`imagecheck_error_failure`].
+//
+// # Safety
+//
+// `error` is NULL or a live error returned by this library.
+size_t imagecheck_error_failure_count(const imagecheck_error_t *error);
+
+// Candidate `index` (below [`imagecheck_error_failure_count`]) of a VerificationFailed error:
+// where it was found (`*source`: `referrers`, `referrers_tag`, `legacy_tag`), the check it
+// failed (`*check`: a stable name such as `wrong_key` or `identity_mismatch`) and a message for
+// people (`*message`). The strings are borrowed, valid until the error is freed; any out-pointer
+// may be NULL. Returns false (writing nothing) for an index out of range or a NULL `error`.
+//
+// # Safety
+//
+// `error` is NULL or a live error returned by this library; each out-pointer NULL or writable.
+bool imagecheck_error_failure(const imagecheck_error_t *error,
+                              size_t index,
+                              const char **source,
+                              const char **check,
+                              const char **message);
 
 // Free an error. NULL is ignored.
 //

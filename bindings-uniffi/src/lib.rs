@@ -7,7 +7,8 @@
 //!   [`default_verifier`];
 //! - records [`Credentials`], [`Verification`], [`ParsedReference`], [`ResolverOptions`],
 //!   [`VerifierOptions`];
-//! - the error enum [`ImageCheckError`] with the stable kinds, and [`DigestCause`];
+//! - the error enum [`ImageCheckError`] with the stable kinds, [`CauseKind`] and
+//!   [`CandidateFailure`];
 //! - [`parse_reference`], the normalising parser every binding's conformance runner needs.
 //!
 //! Blocking and async methods both go through core's call facade (`imagecheck::Call`): a warm
@@ -21,7 +22,7 @@ mod reference;
 mod resolver;
 mod verifier;
 
-pub use error::{DigestCause, ImageCheckError};
+pub use error::{CandidateFailure, CauseKind, ImageCheckError};
 pub use reference::{ParsedReference, parse_reference};
 pub use resolver::{Credentials, Resolver, ResolverOptions, default_resolver};
 pub use verifier::{Verification, Verifier, VerifierOptions, default_verifier};

@@ -264,10 +264,11 @@ async fn in_process(args: &Args, reference: &str) -> (Result<Verification, Error
         .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY));
     let decided_by = format!("policy {} (in-process)", policy_path.display());
     let fail_closed = |what: String| {
-        let error = imagecheck::Error::InvalidPolicy(format!(
-            "{what}; blocking every pull until it is fixed (fail closed)"
-        ));
-        (Err(ErrorReport::from(&error)), decided_by.clone())
+        let error = ErrorReport::new(
+            imagecheck::ErrorKind::InvalidPolicy,
+            format!("invalid policy: {what}; blocking every pull until it is fixed (fail closed)"),
+        );
+        (Err(error), decided_by.clone())
     };
     let policy = match imagecheck::Policy::from_file(&policy_path) {
         Ok(p) => p,

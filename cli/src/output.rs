@@ -13,6 +13,9 @@ fn error_json(error: &ErrorReport) -> Value {
     if let Some(cause) = &error.cause {
         object["cause"] = json!(cause);
     }
+    if error.kind == imagecheck::ErrorKind::VerificationFailed {
+        object["failures"] = json!(error.failures);
+    }
     object
 }
 

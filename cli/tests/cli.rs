@@ -415,7 +415,23 @@ fn verify_prints_verdicts_and_the_highest_exit_code_wins() {
         .collect();
     assert_eq!(objects[0]["verified"], false);
     assert_eq!(objects[1]["error"]["kind"], "VerificationFailed");
+    assert_eq!(
+        objects[1]["error"]["failures"],
+        serde_json::json!([]),
+        "an unsigned image: no candidate was checked"
+    );
     assert_eq!(objects[2]["error"]["kind"], "Denied");
+    assert!(objects[2]["error"].get("failures").is_none());
+
+    // A signature by another key: one candidate, where it was found and the check it failed.
+    let wrong = imagecheck(&["verify", "--json", "--policy", policy, &image("wrongkey")]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stdout(&wrong));
+    let object: Value = serde_json::from_str(stdout(&wrong).trim()).unwrap();
+    let failures = object["error"]["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{object}");
+    assert_eq!(failures[0]["source"], "legacy_tag", "{object}");
+    assert_eq!(failures[0]["check"], "wrong_key", "{object}");
+    assert_eq!(failures[0]["message"], "signed by another key", "{object}");
 }
 
 #[test]

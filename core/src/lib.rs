@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod cause;
 pub mod credentials;
 pub mod digest;
 pub mod error;
@@ -19,7 +20,7 @@ pub mod verify;
 pub use call::{Call, Cancel};
 pub use credentials::Credentials;
 pub use digest::Digest;
-pub use error::{CauseKind, DigestCause, Error, ErrorKind, Result};
+pub use error::{CauseKind, DigestCause, Error, ErrorKind, PolicyLoadError, Result};
 pub use options::{ResolverOptions, VerifierOptions};
 pub use reference::Reference;
 pub use resolve::{Engine, Resolver, default_resolver};

@@ -8,6 +8,7 @@ from typing import Final, Optional, Union, final
 
 __version__: Final[str]
 __all__ = [
+    "CandidateFailure",
     "Credentials",
     "Denied",
     "DigestUnavailable",
@@ -35,13 +36,28 @@ class ImageCheckError(Exception):
 
     kind: str
     cause: Optional[str]
+    failures: list[CandidateFailure]
 
 class InvalidReference(ImageCheckError, ValueError): ...
 
 class DigestUnavailable(ImageCheckError):
     cause: Optional[str]
 
-class VerificationFailed(ImageCheckError): ...
+class VerificationFailed(ImageCheckError):
+    failures: list[CandidateFailure]
+
+@final
+class CandidateFailure:
+    """One signature candidate a failed verification checked."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 class Denied(ImageCheckError): ...
 class InvalidPolicy(ImageCheckError, ValueError): ...
 class InvalidArgument(ImageCheckError, ValueError): ...

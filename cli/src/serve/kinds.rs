@@ -11,6 +11,9 @@ use tonic::{Code, Status};
 pub(crate) const KIND_KEY: &str = "imagecheck-error-kind";
 /// Trailing metadata key holding a DigestUnavailable error's cause (`not found`, …).
 pub(crate) const CAUSE_KEY: &str = "imagecheck-error-cause";
+/// Trailing binary metadata key holding a VerificationFailed error's candidates, as the JSON
+/// array the CLI's `--json` prints (binary: messages are UTF-8, not ASCII).
+pub(crate) const FAILURES_KEY: &str = "imagecheck-error-failures-bin";
 
 const KINDS: [ErrorKind; 7] = [
     ErrorKind::InvalidReference,
@@ -44,6 +47,11 @@ pub(crate) fn to_status(error: &Error) -> Status {
     {
         metadata.insert(CAUSE_KEY, value);
     }
+    if kind == ErrorKind::VerificationFailed
+        && let Ok(json) = serde_json::to_vec(&ErrorReport::from(error).failures)
+    {
+        metadata.insert_bin(FAILURES_KEY, MetadataValue::from_bytes(&json));
+    }
     status
 }
 
@@ -54,6 +62,16 @@ pub(crate) struct ErrorReport {
     pub(crate) message: String,
     /// A DigestUnavailable error's cause, by name.
     pub(crate) cause: Option<String>,
+    /// A VerificationFailed error's candidates.
+    pub(crate) failures: Vec<FailureReport>,
+}
+
+/// One candidate of a VerificationFailed error: `{"source", "check", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FailureReport {
+    pub(crate) source: String,
+    pub(crate) check: String,
+    pub(crate) message: String,
 }
 
 impl From<&Error> for ErrorReport {
@@ -62,6 +80,27 @@ impl From<&Error> for ErrorReport {
             kind: error.kind(),
             message: error.to_string(),
             cause: error.digest_cause().map(|c| c.kind.name().to_owned()),
+            failures: error
+                .failures()
+                .iter()
+                .map(|c| FailureReport {
+                    source: c.source.name().to_owned(),
+                    check: c.failure.check().to_owned(),
+                    message: c.failure.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ErrorReport {
+    /// A report made by the CLI itself (no library error behind it).
+    pub(crate) fn new(kind: ErrorKind, message: String) -> Self {
+        ErrorReport {
+            kind,
+            message,
+            cause: None,
+            failures: Vec::new(),
         }
     }
 }
@@ -83,10 +122,17 @@ impl ErrorReport {
             .get(CAUSE_KEY)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let failures = status
+            .metadata()
+            .get_bin(FAILURES_KEY)
+            .and_then(|v| v.to_bytes().ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
         Some(ErrorReport {
             kind,
             message,
             cause,
+            failures,
         })
     }
 }
@@ -94,6 +140,10 @@ impl ErrorReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagecheck::verify::{
+        CandidateFailure, DiscoveryReport, FailedCandidate, SignatureSource, TrustRootError,
+        VerificationFailure,
+    };
     use imagecheck::{CauseKind, DigestCause};
 
     #[test]
@@ -106,14 +156,21 @@ mod tests {
             },
             Error::VerificationFailed {
                 reference: "example.com/app:v1".into(),
-                reason: "no signatures".into(),
+                failure: VerificationFailure::Rejected {
+                    rule: "rule 0 (image \"example.com/*\")".into(),
+                    candidates: vec![FailedCandidate {
+                        source: SignatureSource::LegacyTag,
+                        failure: CandidateFailure::WrongKey,
+                    }],
+                    discovery: DiscoveryReport::default(),
+                },
             },
             Error::Denied {
                 reference: "example.com/app:v1".into(),
                 rule_index: 2,
                 pattern: "example.com/*".into(),
             },
-            Error::InvalidPolicy("rule 0: no image".into()),
+            Error::from(TrustRootError("no tlogs".into())),
             Error::Cancelled,
             Error::InvalidArgument("unknown engine".into()),
         ];

@@ -116,13 +116,18 @@ mod tests {
             (
                 Error::VerificationFailed {
                     reference: "r".into(),
-                    reason: "x".into(),
+                    failure: imagecheck::verify::VerificationFailure::Unreadable(
+                        imagecheck::DigestCause::new(imagecheck::CauseKind::Network, "x"),
+                    ),
                 },
                 Code::PermissionDenied,
             ),
             (unavailable(CauseKind::NotFound), Code::NotFound),
             (unavailable(CauseKind::Network), Code::Internal),
-            (Error::InvalidPolicy("p".into()), Code::Internal),
+            (
+                Error::from(imagecheck::verify::TrustRootError("p".into())),
+                Code::Internal,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(status_of(&error).1.code(), code, "{error}");

@@ -22,9 +22,9 @@ use serde::Deserialize;
 
 use super::blob_cache::BlobCache;
 use super::payload::cosign_default_payload;
+use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
-use crate::error::{CauseKind, DigestCause};
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
 
@@ -55,9 +55,12 @@ pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len(
 
 /// Where a signature was found; also the order sources are tried in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum SignatureSource {
+pub enum SignatureSource {
+    /// The OCI referrers API (cosign v3 bundles).
     Referrers,
+    /// The `sha256-<hex>` tag standing in for the referrers API.
     ReferrersTag,
+    /// The legacy `sha256-<hex>.sig` tag (cosign simple signing).
     LegacyTag,
 }
 
@@ -68,7 +71,18 @@ impl SignatureSource {
         SignatureSource::LegacyTag,
     ];
 
-    pub(super) fn describe(self) -> &'static str {
+    /// The stable name every binding and the CLI's `--json` use: `referrers`,
+    /// `referrers_tag`, `legacy_tag`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignatureSource::Referrers => "referrers",
+            SignatureSource::ReferrersTag => "referrers_tag",
+            SignatureSource::LegacyTag => "legacy_tag",
+        }
+    }
+
+    /// For people: `sha256-<hex>.sig tag`.
+    pub fn describe(self) -> &'static str {
         match self {
             SignatureSource::Referrers => "OCI referrers API",
             SignatureSource::ReferrersTag => "sha256-<hex> referrers tag",

@@ -14,6 +14,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::discovery::SignatureSource;
+use crate::cause::DigestCause;
 use crate::digest::Digest;
 use crate::verify::keyless::identity::IdentityMismatch;
 use crate::verify::payload::PayloadError;
@@ -95,6 +97,27 @@ impl CandidateFailure {
             SignatureError::Empty | SignatureError::Malformed { .. } => {
                 CandidateFailure::Malformed(error.to_string())
             }
+        }
+    }
+
+    /// The stable name of the check that failed, as every binding and the CLI's `--json`
+    /// report it (`wrong_key`, `identity_mismatch`, …).
+    pub const fn check(&self) -> &'static str {
+        match self {
+            CandidateFailure::NoSignatures => "no_signatures",
+            CandidateFailure::DigestMismatch { .. } => "digest_mismatch",
+            CandidateFailure::BadSignature => "bad_signature",
+            CandidateFailure::WrongKey => "wrong_key",
+            CandidateFailure::Malformed(_) => "malformed",
+            CandidateFailure::WrongPayloadType => "wrong_payload_type",
+            CandidateFailure::UntrustedCertificate(_) => "untrusted_certificate",
+            CandidateFailure::IdentityMismatch(_) => "identity_mismatch",
+            CandidateFailure::MissingTransparencyProof(_) => "missing_transparency_proof",
+            CandidateFailure::BadTransparencyProof(_) => "bad_transparency_proof",
+            CandidateFailure::TransparencyEntryMismatch(_) => "transparency_entry_mismatch",
+            CandidateFailure::SignedOutsideValidity(_) => "signed_outside_validity",
+            CandidateFailure::BadSct(_) => "bad_sct",
+            CandidateFailure::BadTimestamp(_) => "bad_timestamp",
         }
     }
 
@@ -200,6 +223,58 @@ pub fn summarize_discovery(failures: &[CandidateFailure], report: &DiscoveryRepo
         "no signature could be checked".into()
     });
     parts.join("; ")
+}
+
+/// One signature candidate that was checked and refused: where it was found and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCandidate {
+    pub source: SignatureSource,
+    pub failure: CandidateFailure,
+}
+
+/// Why a matched rule's signature check failed: the typed detail of
+/// [`crate::Error::VerificationFailed`], whose message is this value's `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerificationFailure {
+    /// No candidate satisfied the rule: each one checked, and how discovery ended.
+    Rejected {
+        /// The rule as messages name it: `rule 2 (image "ghcr.io/org/*")`.
+        rule: String,
+        candidates: Vec<FailedCandidate>,
+        discovery: DiscoveryReport,
+    },
+    /// The registry's signature store could not be read.
+    Unreadable(DigestCause),
+}
+
+impl VerificationFailure {
+    /// The candidates checked, in the order they were tried (none when the store was
+    /// unreadable or held no signature).
+    pub fn candidates(&self) -> &[FailedCandidate] {
+        match self {
+            VerificationFailure::Rejected { candidates, .. } => candidates,
+            VerificationFailure::Unreadable(_) => &[],
+        }
+    }
+}
+
+impl fmt::Display for VerificationFailure {
+    /// `rule 0 (image "…"): 2 signatures checked: signed by another key (2)`, or
+    /// `cannot read signatures: network: …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerificationFailure::Rejected {
+                rule,
+                candidates,
+                discovery,
+            } => {
+                let failures: Vec<CandidateFailure> =
+                    candidates.iter().map(|c| c.failure.clone()).collect();
+                write!(f, "{rule}: {}", summarize_discovery(&failures, discovery))
+            }
+            VerificationFailure::Unreadable(cause) => write!(f, "cannot read signatures: {cause}"),
+        }
+    }
 }
 
 /// `sha256:` plus the first 12 hex characters and an ellipsis.

@@ -37,8 +37,10 @@ mod verifier;
 #[cfg(test)]
 pub(crate) mod test_fixtures;
 
+pub use discovery::SignatureSource;
 pub use failure::{
-    CandidateFailure, DiscoveryReport, DiscoveryStop, summarize, summarize_discovery,
+    CandidateFailure, DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure,
+    summarize, summarize_discovery,
 };
 pub use keyless::identity::{IdentityField, IdentityMismatch};
 pub use pattern::ImagePattern;

@@ -144,13 +144,6 @@ struct RawValidFor {
     end: Option<String>,
 }
 
-/// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
-impl From<TrustRootError> for crate::error::Error {
-    fn from(error: TrustRootError) -> Self {
-        crate::error::Error::InvalidPolicy(error.to_string())
-    }
-}
-
 fn err(what: impl Into<String>) -> TrustRootError {
     TrustRootError(what.into())
 }

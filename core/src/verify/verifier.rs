@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::blob_cache::BlobCache;
 use super::check;
 use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
-use super::failure::{DiscoveryReport, DiscoveryStop, summarize_discovery};
+use super::failure::{DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
 use super::trust_root::TrustRoot;
@@ -433,10 +433,10 @@ impl Verifier {
         deadline: Option<tokio::time::Instant>,
     ) -> Result<(Verification, Option<i64>)> {
         let digest = walker.digest();
-        let mut failures = Vec::new();
-        let failed = |reason: String| Error::VerificationFailed {
+        let mut candidates = Vec::new();
+        let failed = |failure: VerificationFailure| Error::VerificationFailed {
             reference: reference.to_string(),
-            reason,
+            failure,
         };
         let mut stopped = None;
         loop {
@@ -447,7 +447,7 @@ impl Verifier {
                 });
                 break;
             };
-            let next = next.map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
+            let next = next.map_err(|cause| failed(VerificationFailure::Unreadable(cause)))?;
             let Some((source, candidate)) = next else {
                 break;
             };
@@ -479,7 +479,7 @@ impl Verifier {
                 }
                 Err(failure) => {
                     tracing::debug!(%reference, %digest, source = source.describe(), %failure, "signature rejected");
-                    failures.push(failure);
+                    candidates.push(FailedCandidate { source, failure });
                 }
             }
         }
@@ -488,14 +488,14 @@ impl Verifier {
                 requests: budget.spent(),
             });
         }
-        let report = DiscoveryReport {
-            stopped,
-            unreadable: walker.unreadable(),
-        };
-        Err(failed(format!(
-            "{rule}: {}",
-            summarize_discovery(&failures, &report)
-        )))
+        Err(failed(VerificationFailure::Rejected {
+            rule: rule.to_string(),
+            candidates,
+            discovery: DiscoveryReport {
+                stopped,
+                unreadable: walker.unreadable(),
+            },
+        }))
     }
 
     /// The order to try signature sources in on `registry`, and whether it was learned (a source

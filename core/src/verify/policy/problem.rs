@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use crate::error::Error;
-
 /// Why a policy cannot be loaded: every problem found, in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
@@ -65,12 +63,6 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
-
-impl From<PolicyError> for Error {
-    fn from(error: PolicyError) -> Self {
-        Error::InvalidPolicy(error.to_string())
-    }
-}
 
 impl PolicyProblem {
     /// A problem of the document as a whole, or of one of its top-level fields.
