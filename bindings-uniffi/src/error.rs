@@ -144,7 +144,7 @@ mod tests {
     fn every_kind_maps_to_its_variant() {
         let cases = [
             (
-                Error::from(imagecheck::verify::TrustRootError("p".into())),
+                Error::from(imagecheck::verify::TrustedRootError("p".into())),
                 "InvalidPolicy",
             ),
             (Error::InvalidArgument("a".into()), "InvalidArgument"),

@@ -7,7 +7,7 @@ use std::fmt;
 
 pub use crate::cause::{CauseKind, DigestCause};
 use crate::reference::ReferenceError;
-use crate::verify::{PolicyError, TrustRootError, VerificationFailure};
+use crate::verify::{PolicyError, TrustedRootError, VerificationFailure};
 
 /// The stable error kinds. The numeric codes are part of the C ABI; never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,7 +138,7 @@ pub enum PolicyLoadError {
     Policy(PolicyError),
     /// The Sigstore trusted root file.
     #[error(transparent)]
-    TrustRoot(TrustRootError),
+    TrustedRoot(TrustedRootError),
 }
 
 impl From<PolicyError> for Error {
@@ -148,8 +148,8 @@ impl From<PolicyError> for Error {
 }
 
 /// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
-impl From<TrustRootError> for Error {
-    fn from(error: TrustRootError) -> Self {
-        Error::InvalidPolicy(PolicyLoadError::TrustRoot(error))
+impl From<TrustedRootError> for Error {
+    fn from(error: TrustedRootError) -> Self {
+        Error::InvalidPolicy(PolicyLoadError::TrustedRoot(error))
     }
 }

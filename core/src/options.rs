@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::registry::DEFAULT_REQUEST_TIMEOUT;
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
 use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
-use crate::verify::{Policy, TrustRoot, Verifier, VerifierBuilder};
+use crate::verify::{Policy, TrustedRoot, Verifier, VerifierBuilder};
 
 /// Options of a [`Resolver`]. `Default` is core's default for every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ impl VerifierOptions {
             .result_ttl(self.result_ttl)
             .deadline(self.deadline);
         if let Some(path) = &self.trusted_root {
-            builder = builder.trusted_root(TrustRoot::from_file(path)?);
+            builder = builder.trusted_root(TrustedRoot::from_file(path)?);
         }
         Ok(builder)
     }

@@ -159,7 +159,7 @@ async fn verify() {
             imagecheck::Verifier::builder(policy).resolver(harness().resolver_builder().build());
         if let Some(root) = case["trusted_root"].as_str() {
             builder = builder.trusted_root(
-                imagecheck::verify::TrustRoot::from_file(std::path::Path::new(&substitute(root)))
+                imagecheck::verify::TrustedRoot::from_file(std::path::Path::new(&substitute(root)))
                     .unwrap(),
             );
         }

@@ -29,7 +29,7 @@ use imagecheck::registry::internals::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse
 use imagecheck::verify::internals::bundle::Bundle;
 use imagecheck::verify::internals::discovery::{bundle_manifests, legacy_layers};
 use imagecheck::verify::internals::keyless::timestamp;
-use imagecheck::verify::{SimpleSigningPayload, TrustRoot};
+use imagecheck::verify::{SimpleSigningPayload, TrustedRoot};
 use imagecheck::{Digest, Policy, Reference};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -195,7 +195,7 @@ proptest! {
     /// the TSA's signature covers it.
     #[test]
     fn timestamp_verify_never_panics_and_accepts_only_the_signed_time(bytes in mutated("timestamp")) {
-        let root = TrustRoot::public_good();
+        let root = TrustedRoot::public_good();
         let signed_at = timestamp::verify(TIMESTAMP_SEED, TIMESTAMP_SIGNATURE, &root).unwrap();
         if let Ok(time) = timestamp::verify(&bytes, TIMESTAMP_SIGNATURE, &root) {
             prop_assert_eq!(time, signed_at);

@@ -16,7 +16,7 @@ use imagecheck::verify::internals::bundle::Bundle;
 use imagecheck::verify::internals::discovery::{BundleSignature, Candidate};
 use imagecheck::verify::internals::keyless::{self, Signer, Subject};
 use imagecheck::verify::internals::{Accepted, check};
-use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustRoot};
+use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustedRoot};
 use serde_json::Value;
 
 const KUBEWARDEN: &str = "bundle-v03-image/kubewarden-controller-v1.34.0";
@@ -33,7 +33,7 @@ fn check_image(
     json: &[u8],
     digest: &Digest,
     id: &KeylessIdentity,
-    root: &TrustRoot,
+    root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     let candidate = Candidate::Bundle(BundleSignature {
         json: Bytes::copy_from_slice(json),
@@ -216,13 +216,13 @@ fn conformance_case(case: &Value) -> Result<Accepted, CandidateFailure> {
     let root = if root_path == "trust/public-good-trusted_root.json" {
         public_good()
     } else {
-        TrustRoot::from_json(&read(root_path)).unwrap()
+        TrustedRoot::from_json(&read(root_path)).unwrap()
     };
     conformance_case_under(case, &root)
 }
 
 /// One conformance case verified under `root` instead of its own trust root.
-fn conformance_case_under(case: &Value, root: &TrustRoot) -> Result<Accepted, CandidateFailure> {
+fn conformance_case_under(case: &Value, root: &TrustedRoot) -> Result<Accepted, CandidateFailure> {
     let root = root.clone();
     let id = case["id"].as_str().unwrap();
     let bundle = read(&format!("{id}/bundle.sigstore.json"));
@@ -442,7 +442,7 @@ fn expectation(id: &str) -> Value {
 const REKOR2: &str = "conformance/rekor2-happy-path";
 
 /// The Rekor v2 case's own trust root with `edit` applied to its log2025-alpha1 entry.
-fn rekor2_root(edit: impl FnOnce(&mut Value)) -> TrustRoot {
+fn rekor2_root(edit: impl FnOnce(&mut Value)) -> TrustedRoot {
     let mut root: Value =
         serde_json::from_slice(&read(&format!("{REKOR2}/trusted_root.json"))).unwrap();
     let log = root["tlogs"]
@@ -452,7 +452,7 @@ fn rekor2_root(edit: impl FnOnce(&mut Value)) -> TrustRoot {
         .find(|l| l["baseUrl"] == "https://log2025-alpha1.rekor.sigstage.dev")
         .unwrap();
     edit(log);
-    TrustRoot::from_json(root.to_string().as_bytes()).unwrap()
+    TrustedRoot::from_json(root.to_string().as_bytes()).unwrap()
 }
 
 /// A Rekor v2 entry is proven by its inclusion proof alone (no SET, so no signed integrated

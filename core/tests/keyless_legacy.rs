@@ -13,7 +13,7 @@ use fixtures::*;
 use imagecheck::Digest;
 use imagecheck::verify::internals::discovery::{Candidate, LegacySignature};
 use imagecheck::verify::internals::{Accepted, check};
-use imagecheck::verify::{CandidateFailure, IdentityField, KeylessIdentity, TrustRoot};
+use imagecheck::verify::{CandidateFailure, IdentityField, KeylessIdentity, TrustedRoot};
 use serde_json::Value;
 
 const EMAIL: &str = "salrashid123-server_image-email";
@@ -25,7 +25,7 @@ fn run(
     legacy: &LegacySignature,
     digest: &Digest,
     identity: &KeylessIdentity,
-    root: &TrustRoot,
+    root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     check::keyless(&Candidate::Legacy(legacy.clone()), digest, identity, root)
 }
@@ -181,7 +181,8 @@ fn private_pki_signature_is_not_keyless_valid() {
 
 #[test]
 fn staging_root_rejects_every_public_good_signature() {
-    let staging = TrustRoot::from_json(read("trust/staging-trusted_root.json").as_slice()).unwrap();
+    let staging =
+        TrustedRoot::from_json(read("trust/staging-trusted_root.json").as_slice()).unwrap();
     let (legacy, digest, id) = email_case();
     let err = run(&legacy, &digest, &id, &staging).unwrap_err();
     assert!(

@@ -179,11 +179,12 @@ fn invalid_policy_errors_carry_the_typed_reason_as_their_source() {
         ),
         "{source:?}"
     );
-    let root = imagecheck::verify::TrustRoot::from_file(std::path::Path::new("/nonexistent.json"))
-        .unwrap_err();
+    let root =
+        imagecheck::verify::TrustedRoot::from_file(std::path::Path::new("/nonexistent.json"))
+            .unwrap_err();
     let error = imagecheck::Error::from(root.clone());
     assert!(matches!(
         std::error::Error::source(&error).and_then(|s| s.downcast_ref::<imagecheck::PolicyLoadError>()),
-        Some(imagecheck::PolicyLoadError::TrustRoot(r)) if *r == root
+        Some(imagecheck::PolicyLoadError::TrustedRoot(r)) if *r == root
     ));
 }

@@ -9,14 +9,14 @@
 
 use std::sync::LazyLock;
 
-use imagecheck::verify::TrustRoot;
+use imagecheck::verify::TrustedRoot;
 use imagecheck::verify::internals::keyless::timestamp;
 use libfuzzer_sys::fuzz_target;
 
 const SIGNATURE: &[u8] = include_bytes!("../../core/tests/fuzz-corpus/timestamp-signature.bin");
 const SEED: &[u8] = include_bytes!("../../core/tests/fuzz-corpus/timestamp/kubewarden.der");
 
-static ROOT: LazyLock<TrustRoot> = LazyLock::new(TrustRoot::public_good);
+static ROOT: LazyLock<TrustedRoot> = LazyLock::new(TrustedRoot::public_good);
 static SIGNED_AT: LazyLock<i64> = LazyLock::new(|| {
     timestamp::verify(SEED, SIGNATURE, &ROOT).expect("the kubewarden seed verifies")
 });

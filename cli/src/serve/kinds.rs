@@ -141,7 +141,7 @@ impl ErrorReport {
 mod tests {
     use super::*;
     use imagecheck::verify::{
-        CandidateFailure, DiscoveryReport, FailedCandidate, SignatureSource, TrustRootError,
+        CandidateFailure, DiscoveryReport, FailedCandidate, SignatureSource, TrustedRootError,
         VerificationFailure,
     };
     use imagecheck::{CauseKind, DigestCause};
@@ -170,7 +170,7 @@ mod tests {
                 rule_index: 2,
                 pattern: "example.com/*".into(),
             },
-            Error::from(TrustRootError("no tlogs".into())),
+            Error::from(TrustedRootError("no tlogs".into())),
             Error::Cancelled,
             Error::InvalidArgument("unknown engine".into()),
         ];

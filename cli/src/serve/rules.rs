@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use imagecheck::verify::TrustRoot;
+use imagecheck::verify::TrustedRoot;
 use imagecheck::{Policy, Resolver, Verifier};
 
 /// The verifier in force, swapped whole when the trust root changes (core's verifier holds its
@@ -70,7 +70,7 @@ impl Rules {
             Ok((policy, root)) => {
                 let count = policy.rules().len();
                 let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
-                if root.fingerprint() == current.verifier.trust_root().fingerprint() {
+                if root.fingerprint() == current.verifier.trusted_root().fingerprint() {
                     current.verifier.set_policy(policy);
                 } else {
                     current.verifier = build(&self.resolver, policy, root, self.resolve_ttl);
@@ -110,7 +110,12 @@ fn stamp_of(policy_path: &Path, trust_root_path: Option<&Path>) -> Stamp {
 }
 
 /// A verifier sharing the daemon's one resolver (its tag cache survives every reload).
-fn build(resolver: &Resolver, policy: Policy, root: TrustRoot, resolve_ttl: Duration) -> Verifier {
+fn build(
+    resolver: &Resolver,
+    policy: Policy,
+    root: TrustedRoot,
+    resolve_ttl: Duration,
+) -> Verifier {
     Verifier::builder(policy)
         .resolver(resolver.clone())
         .trusted_root(root)
@@ -118,14 +123,17 @@ fn build(resolver: &Resolver, policy: Policy, root: TrustRoot, resolve_ttl: Dura
         .build()
 }
 
-fn read(policy_path: &Path, trust_root_path: Option<&Path>) -> Result<(Policy, TrustRoot), String> {
+fn read(
+    policy_path: &Path,
+    trust_root_path: Option<&Path>,
+) -> Result<(Policy, TrustedRoot), String> {
     let policy = Policy::from_file(policy_path).map_err(|e| e.to_string())?;
     for warning in policy.warnings() {
         tracing::warn!(policy = %policy_path.display(), %warning, "policy warning");
     }
     let root = match trust_root_path {
-        Some(path) => TrustRoot::from_file(path).map_err(|e| e.to_string())?,
-        None => TrustRoot::public_good(),
+        Some(path) => TrustedRoot::from_file(path).map_err(|e| e.to_string())?,
+        None => TrustedRoot::public_good(),
     };
     Ok((policy, root))
 }

@@ -125,7 +125,7 @@ mod tests {
             (unavailable(CauseKind::NotFound), Code::NotFound),
             (unavailable(CauseKind::Network), Code::Internal),
             (
-                Error::from(imagecheck::verify::TrustRootError("p".into())),
+                Error::from(imagecheck::verify::TrustedRootError("p".into())),
                 Code::Internal,
             ),
         ];

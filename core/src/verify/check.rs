@@ -58,16 +58,16 @@ fn legacy_with_key(
 }
 
 /// Check `candidate` for image `digest` with a keyless rule: every check of
-/// `super::keyless`, offline, against `trust_root`.
+/// `super::keyless`, offline, against `trusted_root`.
 pub fn keyless(
     candidate: &Candidate,
     digest: &Digest,
     identity: &super::policy::KeylessIdentity,
-    trust_root: &super::trust_root::TrustRoot,
+    trusted_root: &super::trusted_root::TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     match candidate {
         Candidate::Legacy(legacy) => {
-            super::keyless::verify_legacy(legacy, digest, identity, trust_root)
+            super::keyless::verify_legacy(legacy, digest, identity, trusted_root)
         }
         Candidate::Bundle(found) => {
             let bundle = Bundle::parse(&found.json)?;
@@ -75,7 +75,7 @@ pub fn keyless(
                 &bundle,
                 super::keyless::Subject::Image(digest),
                 super::keyless::Signer::Identity(identity),
-                trust_root,
+                trusted_root,
             )
         }
     }

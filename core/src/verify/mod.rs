@@ -7,7 +7,7 @@
 //! * [`pattern`]: the `image` pattern language (`*` matches anything, including `/`).
 //! * [`public_key`]: PEM public keys and certificates, and signature checks with them.
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
-//! * [`trust_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
+//! * [`trusted_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
 //! * [`Verifier`] (in `verifier`): rules top-down, resolve on the way, result cache; and
 //!   [`CandidateFailure`] (in `failure`): why each signature candidate failed, summarised in
 //!   one line.
@@ -31,7 +31,7 @@ pub mod pattern;
 pub mod payload;
 pub mod policy;
 pub mod public_key;
-pub mod trust_root;
+pub mod trusted_root;
 mod verifier;
 
 #[cfg(test)]
@@ -50,7 +50,14 @@ pub use policy::{
     StringMatch, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
-pub use trust_root::{TrustRoot, TrustRootError};
+pub use trusted_root::{TrustedRoot, TrustedRootError};
+
+/// The old name of [`TrustedRoot`] (Sigstore's name for it, and the option's everywhere).
+#[deprecated(since = "0.2.0", note = "renamed TrustedRoot")]
+pub type TrustRoot = TrustedRoot;
+/// The old name of [`TrustedRootError`].
+#[deprecated(since = "0.2.0", note = "renamed TrustedRootError")]
+pub type TrustRootError = TrustedRootError;
 pub use verifier::{
     DEFAULT_DEADLINE, DEFAULT_RESULT_TTL, POLICY_ENV, Verification, Verifier, VerifierBuilder,
     default_verifier,

@@ -12,7 +12,7 @@ use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
 use super::failure::{DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
-use super::trust_root::TrustRoot;
+use super::trusted_root::TrustedRoot;
 use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
@@ -44,7 +44,7 @@ pub struct Verifier {
 struct Inner {
     policy: RwLock<std::result::Result<Arc<Policy>, Error>>,
     resolver: Resolver,
-    trust_root: TrustRoot,
+    trusted_root: TrustedRoot,
     resolve_ttl: Duration,
     result_ttl: Duration,
     deadline: Duration,
@@ -71,7 +71,7 @@ struct ResultKey {
     name: String,
     digest: Digest,
     rule: [u8; 32],
-    trust_root: [u8; 32],
+    trusted_root: [u8; 32],
 }
 
 /// Options for a [`Verifier`].
@@ -79,7 +79,7 @@ struct ResultKey {
 pub struct VerifierBuilder {
     policy: Policy,
     resolver: Option<Resolver>,
-    trust_root: Option<TrustRoot>,
+    trusted_root: Option<TrustedRoot>,
     resolve_ttl: Duration,
     result_ttl: Duration,
     deadline: Duration,
@@ -92,10 +92,10 @@ impl VerifierBuilder {
         self
     }
 
-    /// Verify keyless signatures against `trust_root` (default: the embedded Sigstore
-    /// public-good root, [`TrustRoot::public_good`]).
-    pub fn trusted_root(mut self, trust_root: TrustRoot) -> Self {
-        self.trust_root = Some(trust_root);
+    /// Verify keyless signatures against `trusted_root` (default: the embedded Sigstore
+    /// public-good root, [`TrustedRoot::public_good`]).
+    pub fn trusted_root(mut self, trusted_root: TrustedRoot) -> Self {
+        self.trusted_root = Some(trusted_root);
         self
     }
 
@@ -128,7 +128,7 @@ impl VerifierBuilder {
         Verifier::with_policy_result(
             Ok(Arc::new(self.policy)),
             self.resolver.unwrap_or_else(|| default_resolver().clone()),
-            self.trust_root.unwrap_or_else(TrustRoot::public_good),
+            self.trusted_root.unwrap_or_else(TrustedRoot::public_good),
             Timing {
                 resolve_ttl: self.resolve_ttl,
                 result_ttl: self.result_ttl,
@@ -172,7 +172,7 @@ impl Verifier {
         VerifierBuilder {
             policy,
             resolver: None,
-            trust_root: None,
+            trusted_root: None,
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
             deadline: DEFAULT_DEADLINE,
@@ -187,14 +187,14 @@ impl Verifier {
     fn with_policy_result(
         policy: std::result::Result<Arc<Policy>, Error>,
         resolver: Resolver,
-        trust_root: TrustRoot,
+        trusted_root: TrustedRoot,
         timing: Timing,
     ) -> Verifier {
         Verifier {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
                 resolver,
-                trust_root,
+                trusted_root,
                 resolve_ttl: timing.resolve_ttl,
                 result_ttl: timing.result_ttl,
                 deadline: timing.deadline,
@@ -237,8 +237,8 @@ impl Verifier {
     }
 
     /// The trust root keyless signatures are verified against.
-    pub fn trust_root(&self) -> &TrustRoot {
-        &self.inner.trust_root
+    pub fn trusted_root(&self) -> &TrustedRoot {
+        &self.inner.trusted_root
     }
 
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
@@ -284,7 +284,7 @@ impl Verifier {
             name: parsed.name(),
             digest: digest.clone(),
             rule: rule.fingerprint(),
-            trust_root: self.inner.trust_root.fingerprint(),
+            trusted_root: self.inner.trusted_root.fingerprint(),
         };
         let resolver = &self.inner.resolver;
         let ttl = self.inner.resolve_ttl;
@@ -454,7 +454,7 @@ impl Verifier {
             let outcome = match method {
                 Method::Key(key) => check::with_public_key(&candidate, digest, key),
                 Method::Keyless(identity) => {
-                    check::keyless(&candidate, digest, identity, &self.inner.trust_root)
+                    check::keyless(&candidate, digest, identity, &self.inner.trusted_root)
                 }
             };
             match outcome {
@@ -562,7 +562,7 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     Verifier::with_policy_result(
         policy,
         default_resolver().clone(),
-        TrustRoot::public_good(),
+        TrustedRoot::public_good(),
         Timing {
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
@@ -616,7 +616,7 @@ mod tests {
             name: format!("example.com/app{n}"),
             digest: Digest::sha256_of(&n.to_le_bytes()),
             rule: [0; 32],
-            trust_root: [0; 32],
+            trusted_root: [0; 32],
         };
         let answer = Verification {
             verified: true,
@@ -643,19 +643,19 @@ mod tests {
     #[test]
     fn trust_root_option_and_cache_key() {
         let public = Verifier::builder(Policy::empty()).build();
-        assert_eq!(public.trust_root(), &TrustRoot::public_good());
-        let json = String::from_utf8(super::super::trust_root::PUBLIC_GOOD_JSON.to_vec())
+        assert_eq!(public.trusted_root(), &TrustedRoot::public_good());
+        let json = String::from_utf8(super::super::trusted_root::PUBLIC_GOOD_JSON.to_vec())
             .unwrap_or_default()
             .replacen("\"ctlogs\"", "\"unusedCtlogs\"", 1);
-        let custom = TrustRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let custom = TrustedRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(custom.ctlogs().is_empty());
         let private = Verifier::builder(Policy::empty())
             .trusted_root(custom.clone())
             .build();
-        assert_eq!(private.trust_root(), &custom);
+        assert_eq!(private.trusted_root(), &custom);
         assert_ne!(
-            public.trust_root().fingerprint(),
-            private.trust_root().fingerprint(),
+            public.trusted_root().fingerprint(),
+            private.trusted_root().fingerprint(),
             "results verified under one root are never served under another"
         );
     }

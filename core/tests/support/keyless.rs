@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use imagecheck::Digest;
 use imagecheck::verify::internals::discovery::LegacySignature;
-use imagecheck::verify::{KeylessIdentity, Policy, RuleAction, TrustRoot};
+use imagecheck::verify::{KeylessIdentity, Policy, RuleAction, TrustedRoot};
 use serde_json::Value;
 
 pub const GITHUB_LOGIN: &str = "https://github.com/login/oauth";
@@ -50,16 +50,16 @@ pub fn identity(issuer: &str, subject: &str) -> KeylessIdentity {
     identity_with("issuer", issuer, "subject", subject)
 }
 
-pub fn public_good() -> TrustRoot {
-    TrustRoot::public_good()
+pub fn public_good() -> TrustedRoot {
+    TrustedRoot::public_good()
 }
 
 /// The public-good root JSON with `edit` applied.
-pub fn edited_root(edit: impl FnOnce(&mut Value)) -> TrustRoot {
+pub fn edited_root(edit: impl FnOnce(&mut Value)) -> TrustedRoot {
     let mut root: Value =
         serde_json::from_slice(&read("trust/public-good-trusted_root.json")).unwrap();
     edit(&mut root);
-    TrustRoot::from_json(root.to_string().as_bytes()).unwrap()
+    TrustedRoot::from_json(root.to_string().as_bytes()).unwrap()
 }
 
 pub fn staging_json() -> Value {

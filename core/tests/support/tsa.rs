@@ -12,7 +12,7 @@
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine as _;
-use imagecheck::verify::TrustRoot;
+use imagecheck::verify::TrustedRoot;
 use imagecheck::verify::internals::keyless::tlv::wrap;
 use sha2::{Digest as _, Sha256};
 use x509_cert::spki::ObjectIdentifier;
@@ -177,7 +177,7 @@ impl Tsa {
 
     /// A trusted root whose only timestamp authority is this TSA (its certificate, then the
     /// root), valid from 2000.
-    pub fn trusted_root(&self) -> TrustRoot {
+    pub fn trusted_root(&self) -> TrustedRoot {
         let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
         let json = serde_json::json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
@@ -190,7 +190,7 @@ impl Tsa {
                 "validFor": {"start": "2000-01-01T00:00:00Z"},
             }],
         });
-        TrustRoot::from_json(json.to_string().as_bytes()).unwrap()
+        TrustedRoot::from_json(json.to_string().as_bytes()).unwrap()
     }
 
     /// A DER TimeStampToken (CMS ContentInfo) over `signature` with these genTime bytes,

@@ -7,7 +7,7 @@
 //! was loaded ([`super::certificate::ca_chain_verifies`]); here only the leaf is.
 
 use super::certificate::Cert;
-use crate::verify::trust_root::CertificateAuthority;
+use crate::verify::trusted_root::CertificateAuthority;
 
 /// Why a chain was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::trust_root::TrustRoot;
+    use crate::verify::trusted_root::TrustedRoot;
 
     /// The SET of 2026-02-06 (GHA v0.0.14) verifies, but the email certificate expired on
     /// 2026-02-05: build a Rekor annotation whose SET is genuine but for an entry whose body
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn signed_outside_the_leaf_validity_fails_the_validity_check_only() {
         let leaf = super::super::test_certificates::fulcio_email_leaf();
-        let root = TrustRoot::public_good();
+        let root = TrustedRoot::public_good();
         verify_chain(
             &leaf,
             root.certificate_authorities(),

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::verify::trust_root::TransparencyLog;
+use crate::verify::trusted_root::TransparencyLog;
 
 /// Why an inclusion proof does not prove its entry is in the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

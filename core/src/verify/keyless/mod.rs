@@ -49,7 +49,7 @@ use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
 use super::public_key::PublicKey;
-use super::trust_root::{TransparencyLog, TrustRoot};
+use super::trusted_root::{TransparencyLog, TrustedRoot};
 use crate::digest::Digest;
 
 /// Who must have signed.
@@ -112,15 +112,16 @@ fn certificate_checks(
     leaf: &Cert,
     identity: &KeylessIdentity,
     times: &[i64],
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Option<&'static str>, CandidateFailure> {
-    let issuer = chain::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
+    let issuer = chain::verify_chain(leaf, trusted_root.certificate_authorities(), times, true)
         .map_err(chain_failure)?;
-    let note =
-        match sct::check(leaf, &issuer, trust_root).map_err(described(CandidateFailure::BadSct))? {
-            SctOutcome::Verified => None,
-            SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
-        };
+    let note = match sct::check(leaf, &issuer, trusted_root)
+        .map_err(described(CandidateFailure::BadSct))?
+    {
+        SctOutcome::Verified => None,
+        SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
+    };
     identity::check(leaf, identity).map_err(|e| match e {
         identity::IdentityCheckError::Malformed(why) => {
             CandidateFailure::Malformed(why.to_string())
@@ -135,7 +136,7 @@ pub(super) fn verify_legacy(
     legacy: &LegacySignature,
     digest: &Digest,
     identity: &KeylessIdentity,
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     let pem_text = legacy.certificate.as_deref().ok_or_else(|| {
         CandidateFailure::UntrustedCertificate("the signature has no certificate".into())
@@ -161,12 +162,12 @@ pub(super) fn verify_legacy(
     // at the current time, and the success message says the log was not checked. A trust root
     // that lists a log (the public-good one) always requires the SET.
     let Some(annotation) = legacy.rekor_bundle.as_deref() else {
-        if !trust_root.tlogs().is_empty() {
+        if !trusted_root.tlogs().is_empty() {
             return Err(CandidateFailure::MissingTransparencyProof(
                 "the signature has no Rekor bundle".into(),
             ));
         }
-        let note = certificate_checks(&leaf, identity, &[unix_now()], trust_root)?;
+        let note = certificate_checks(&leaf, identity, &[unix_now()], trusted_root)?;
         return Ok(Accepted {
             format: "legacy .sig signature, no transparency log",
             note: Some(if note.is_some() {
@@ -180,7 +181,7 @@ pub(super) fn verify_legacy(
     let entry = TlogEntry::from_legacy_annotation(annotation)
         .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let time = entry
-        .verify_set(trust_root)
+        .verify_set(trusted_root)
         .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let payload_hash: [u8; 32] = Sha256::digest(&legacy.payload).into();
     rekor_body::matches(
@@ -194,7 +195,7 @@ pub(super) fn verify_legacy(
     )
     .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
 
-    let note = certificate_checks(&leaf, identity, &[time], trust_root)?;
+    let note = certificate_checks(&leaf, identity, &[time], trusted_root)?;
     Ok(Accepted {
         format: "legacy .sig signature, Rekor SET",
         note,
@@ -323,7 +324,7 @@ pub fn verify_bundle(
     bundle: &Bundle,
     subject: Subject<'_>,
     signer: Signer<'_>,
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     let leaf = match (&bundle.material, signer) {
         (Material::Certificates(certs), Signer::Identity(_)) => {
@@ -371,10 +372,10 @@ pub fn verify_bundle(
         &logged_hash,
         leaf.as_ref(),
         &key,
-        trust_root,
+        trusted_root,
     )?;
     let mut times = logged.times;
-    times.extend(timestamps(bundle, &signature, trust_root)?);
+    times.extend(timestamps(bundle, &signature, trusted_root)?);
     if times.is_empty() {
         return Err(CandidateFailure::MissingTransparencyProof(
             "no verified signing time (a Rekor v2 entry needs an RFC 3161 timestamp)".into(),
@@ -396,7 +397,7 @@ pub fn verify_bundle(
 
     let note = match (&leaf, signer) {
         (Some(leaf), Signer::Identity(identity)) => {
-            certificate_checks(leaf, identity, &times, trust_root)?
+            certificate_checks(leaf, identity, &times, trusted_root)?
         }
         _ => None,
     };
@@ -423,7 +424,7 @@ fn transparency<'a>(
     logged_hash: &[u8; 32],
     leaf: Option<&Cert>,
     key: &PublicKey,
-    trust_root: &'a TrustRoot,
+    trusted_root: &'a TrustedRoot,
 ) -> Result<Logged<'a>, CandidateFailure> {
     let entries = bundle
         .verification_material
@@ -441,7 +442,7 @@ fn transparency<'a>(
         let entry = TlogEntry::from_bundle_entry(raw)
             .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let log = entry
-            .log(trust_root)
+            .log(trusted_root)
             .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let v2 = rekor_body::kind_version(&entry.body).is_some_and(|(_, v)| v == "0.0.2");
         if entry.set.is_none() && entry.proof.is_none() {
@@ -457,7 +458,7 @@ fn transparency<'a>(
         if entry.set.is_some() {
             logged.times.push(
                 entry
-                    .verify_set(trust_root)
+                    .verify_set(trusted_root)
                     .map_err(described(CandidateFailure::BadTransparencyProof))?,
             );
         } else {
@@ -489,7 +490,7 @@ fn transparency<'a>(
 fn timestamps(
     bundle: &Bundle,
     signature: &[u8],
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Vec<i64>, CandidateFailure> {
     let Some(list) = bundle
         .verification_material
@@ -506,7 +507,7 @@ fn timestamps(
                     .unwrap_or_default(),
                 "signedTimestamp",
             )?;
-            timestamp::verify(&der, signature, trust_root)
+            timestamp::verify(&der, signature, trusted_root)
                 .map_err(described(CandidateFailure::BadTimestamp))
         })
         .collect()

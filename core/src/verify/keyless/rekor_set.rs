@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::inclusion::{InclusionError, InclusionProof};
-use crate::verify::trust_root::{TransparencyLog, TrustRoot};
+use crate::verify::trusted_root::{TransparencyLog, TrustedRoot};
 
 /// Why a transparency-log entry does not give an authenticated time (or cannot be read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,9 +181,9 @@ impl TlogEntry {
     /// The log of the trust root this entry claims to be in.
     pub(crate) fn log<'a>(
         &self,
-        trust_root: &'a TrustRoot,
+        trusted_root: &'a TrustedRoot,
     ) -> Result<&'a TransparencyLog, TlogError> {
-        trust_root
+        trusted_root
             .tlog(&self.log_id)
             .ok_or_else(|| TlogError::UnknownLog {
                 log_id: hex::encode(&self.log_id),
@@ -203,8 +203,8 @@ impl TlogEntry {
 
     /// Verify the SET with the log's key; on success the integrated time is authenticated
     /// and returned. The time must fall within the log key's validity.
-    pub(crate) fn verify_set(&self, trust_root: &TrustRoot) -> Result<i64, TlogError> {
-        let log = self.log(trust_root)?;
+    pub(crate) fn verify_set(&self, trusted_root: &TrustedRoot) -> Result<i64, TlogError> {
+        let log = self.log(trusted_root)?;
         let set = self.set.as_deref().ok_or(TlogError::NoSet)?;
         let time = self.integrated_time.ok_or(TlogError::NoIntegratedTime)?;
         log.key

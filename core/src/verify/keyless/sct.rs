@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::certificate::Cert;
 use super::tlv;
-use crate::verify::trust_root::TrustRoot;
+use crate::verify::trusted_root::TrustedRoot;
 
 /// DER contents of the OID 1.3.6.1.4.1.11129.2.4.2.
 const SCT_OID_BYTES: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
@@ -122,9 +122,9 @@ pub(crate) enum SctError {
 pub(crate) fn check(
     leaf: &Cert,
     issuer: &Cert,
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<SctOutcome, SctError> {
-    if trust_root.ctlogs().is_empty() {
+    if trusted_root.ctlogs().is_empty() {
         return Ok(SctOutcome::SkippedNoCtLogs);
     }
     let value = leaf
@@ -139,7 +139,7 @@ pub(crate) fn check(
         .ok_or(SctError::TooLarge)?;
     let mut unknown = true;
     for sct in &scts {
-        let Some(log) = trust_root.ctlog(sct.log_id) else {
+        let Some(log) = trusted_root.ctlog(sct.log_id) else {
             continue;
         };
         unknown = false;

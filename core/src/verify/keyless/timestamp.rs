@@ -16,7 +16,7 @@ use x509_cert::spki::ObjectIdentifier;
 use super::certificate::{self, Cert, TsaPurposeError};
 use super::chain::{self, ChainError};
 use super::tlv::{self, Tlv};
-use crate::verify::trust_root::{CertificateAuthority, TrustRoot, decimal, unix_time};
+use crate::verify::trusted_root::{CertificateAuthority, TrustedRoot, decimal, unix_time};
 
 const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
@@ -130,7 +130,7 @@ fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, Times
 pub fn verify(
     token: &[u8],
     signature: &[u8],
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<i64, TimestampError> {
     let (outer, _) = tlv::read(token).map_err(|_| bad("malformed DER"))?;
     let mut ci = seq(outer)?;
@@ -213,7 +213,7 @@ pub fn verify(
     let sig_oid = signature_oid(sig_alg, digest_bits)?;
     let signed_attrs = tlv::wrap(0x31, attrs.value);
 
-    for authority in trust_root.timestamp_authorities() {
+    for authority in trusted_root.timestamp_authorities() {
         let chain = &authority.certs;
         let mut candidates: Vec<(Cert, CertificateAuthority)> = Vec::new();
         // The trust root may name the TSA's own certificate first…

@@ -3,8 +3,8 @@
 //! CT logs and timestamp authorities are trusted, and when.
 //!
 //! The public-good root is embedded at build time from `core/trust/` (see its README for
-//! provenance and how to refresh it) and parsed once per process ([`TrustRoot::public_good`]).
-//! Private deployments pass their own file ([`TrustRoot::from_json`] / [`TrustRoot::from_file`]).
+//! provenance and how to refresh it) and parsed once per process ([`TrustedRoot::public_good`]).
+//! Private deployments pass their own file ([`TrustedRoot::from_json`] / [`TrustedRoot::from_file`]).
 //!
 //! Parsed by hand with serde into our own types rather than through `sigstore_protobuf_specs`:
 //! only five fields are read, and the result holds ready-to-use keys (aws-lc-rs) and DER
@@ -62,7 +62,7 @@ pub(crate) struct TransparencyLog {
 
 /// A parsed trusted root. Cheap to clone (shared).
 #[derive(Clone)]
-pub struct TrustRoot {
+pub struct TrustedRoot {
     inner: Arc<Parsed>,
 }
 
@@ -78,7 +78,7 @@ struct Parsed {
 /// Why a trusted root could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("trusted root: {0}")]
-pub struct TrustRootError(pub String);
+pub struct TrustedRootError(pub String);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,17 +144,17 @@ struct RawValidFor {
     end: Option<String>,
 }
 
-fn err(what: impl Into<String>) -> TrustRootError {
-    TrustRootError(what.into())
+fn err(what: impl Into<String>) -> TrustedRootError {
+    TrustedRootError(what.into())
 }
 
-fn b64(text: &str, what: &str) -> Result<Vec<u8>, TrustRootError> {
+fn b64(text: &str, what: &str) -> Result<Vec<u8>, TrustedRootError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|_| err(format!("{what} is not base64")))
 }
 
-fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustRootError> {
+fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustedRootError> {
     let raw = raw.ok_or_else(|| err(format!("{what} has no validFor")))?;
     let start = raw
         .start
@@ -169,7 +169,7 @@ fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustRoot
     })
 }
 
-fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustRootError> {
+fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustedRootError> {
     let mut der = b64(&raw.public_key.raw_bytes, what)?;
     if raw.public_key.key_details.starts_with("PKCS1_RSA") {
         // A bare RSAPublicKey: wrap it in a SubjectPublicKeyInfo (rsaEncryption, NULL).
@@ -194,7 +194,7 @@ fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustRootError> {
     })
 }
 
-fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootError> {
+fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustedRootError> {
     let chain = raw
         .cert_chain
         .certificates
@@ -218,22 +218,22 @@ fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootEr
     })
 }
 
-static PUBLIC_GOOD: LazyLock<TrustRoot> = LazyLock::new(|| {
+static PUBLIC_GOOD: LazyLock<TrustedRoot> = LazyLock::new(|| {
     #[allow(
         clippy::expect_used,
         reason = "the embedded root is tested; a broken one must not build a verifier"
     )]
-    TrustRoot::from_json(PUBLIC_GOOD_JSON).expect("the embedded public-good trusted root parses")
+    TrustedRoot::from_json(PUBLIC_GOOD_JSON).expect("the embedded public-good trusted root parses")
 });
 
-impl TrustRoot {
+impl TrustedRoot {
     /// The embedded Sigstore public-good trusted root, parsed once per process.
-    pub fn public_good() -> TrustRoot {
+    pub fn public_good() -> TrustedRoot {
         PUBLIC_GOOD.clone()
     }
 
     /// Parse `trusted_root.json` bytes.
-    pub fn from_json(json: &[u8]) -> Result<TrustRoot, TrustRootError> {
+    pub fn from_json(json: &[u8]) -> Result<TrustedRoot, TrustedRootError> {
         let raw: RawRoot =
             serde_json::from_slice(json).map_err(|e| err(format!("not valid JSON: {e}")))?;
         if !raw
@@ -265,13 +265,13 @@ impl TrustRoot {
                 .collect::<Result<_, _>>()?,
             fingerprint: Sha256::digest(json).into(),
         };
-        Ok(TrustRoot {
+        Ok(TrustedRoot {
             inner: Arc::new(parsed),
         })
     }
 
     /// Read and parse a `trusted_root.json` file.
-    pub fn from_file(path: &Path) -> Result<TrustRoot, TrustRootError> {
+    pub fn from_file(path: &Path) -> Result<TrustedRoot, TrustedRootError> {
         let json =
             std::fs::read(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
         Self::from_json(&json).map_err(|e| err(format!("{}: {}", path.display(), e.0)))
@@ -309,9 +309,9 @@ impl TrustRoot {
     }
 }
 
-impl fmt::Debug for TrustRoot {
+impl fmt::Debug for TrustedRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustRoot")
+        f.debug_struct("TrustedRoot")
             .field("fingerprint", &hex::encode(&self.inner.fingerprint[..8]))
             .field(
                 "certificate_authorities",
@@ -327,7 +327,7 @@ impl fmt::Debug for TrustRoot {
     }
 }
 
-impl PartialEq for TrustRoot {
+impl PartialEq for TrustedRoot {
     fn eq(&self, other: &Self) -> bool {
         self.inner.fingerprint == other.inner.fingerprint
     }
@@ -465,14 +465,14 @@ mod tests {
             let mut root: serde_json::Value =
                 serde_json::from_slice(PUBLIC_GOOD_JSON).unwrap_or_default();
             root["tlogs"][0]["publicKey"]["validFor"]["start"] = text.into();
-            let error = TrustRoot::from_json(root.to_string().as_bytes()).err();
+            let error = TrustedRoot::from_json(root.to_string().as_bytes()).err();
             assert!(error.is_some_and(|e| e.0.contains("RFC 3339")), "{text}");
         }
     }
 
     #[test]
     fn public_good_parses() {
-        let root = TrustRoot::public_good();
+        let root = TrustedRoot::public_good();
         assert_eq!(root.certificate_authorities().len(), 2);
         assert_eq!(root.tlogs().len(), 2);
         assert_eq!(root.ctlogs().len(), 2);
@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn errors_are_invalid_policy() {
         let e: crate::error::Error =
-            TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
+            TrustedRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
                 .unwrap_err()
                 .into();
         assert_eq!(e.kind(), crate::error::ErrorKind::InvalidPolicy);
@@ -505,7 +505,7 @@ mod tests {
             br#"{"mediaType":"application/json"}"#,
             br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{"publicKey":{"rawBytes":"AAAA","validFor":{"start":"2021-01-12T11:53:27Z"}},"logId":{"keyId":"AA=="}}]}"#,
         ] {
-            assert!(TrustRoot::from_json(bad).is_err());
+            assert!(TrustedRoot::from_json(bad).is_err());
         }
     }
 }
