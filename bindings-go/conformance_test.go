@@ -46,6 +46,10 @@ type conformanceCases struct {
 			DigestedRef     string `json:"digested_ref"`
 			MessageContains string `json:"message_contains"`
 			Error           string `json:"error"`
+			Failures        *[]struct {
+				Source string `json:"source"`
+				Check  string `json:"check"`
+			} `json:"failures"`
 		} `json:"expect"`
 	} `json:"verify"`
 }
@@ -245,6 +249,20 @@ func TestConformanceVerify(t *testing.T) {
 			if c.Expect.Error != "" {
 				if kindOf(err) != c.Expect.Error {
 					t.Fatalf("want error %s, got %+v, %v", c.Expect.Error, got, err)
+				}
+				if c.Expect.Failures != nil {
+					var e *imagecheck.Error
+					errors.As(err, &e)
+					var gotPairs, wantPairs []string
+					for _, f := range e.Failures {
+						gotPairs = append(gotPairs, f.Source+"/"+f.Check)
+					}
+					for _, f := range *c.Expect.Failures {
+						wantPairs = append(wantPairs, f.Source+"/"+f.Check)
+					}
+					if strings.Join(gotPairs, " ") != strings.Join(wantPairs, " ") {
+						t.Fatalf("want failures %v, got %v (%v)", wantPairs, gotPairs, err)
+					}
 				}
 				return
 			}

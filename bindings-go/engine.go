@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -40,8 +41,12 @@ func (r *Resolver) RegisterEngine(name string, fn EngineFunc) error {
 	if fn == nil {
 		return &Error{Kind: KindInvalidArgument, Message: "invalid argument: engine function is nil"}
 	}
-	cname := C.CString(name)
-	defer C.free(unsafe.Pointer(cname))
+	var args cArgs
+	defer args.free()
+	cname := args.str(name, KindInvalidArgument, "engine name")
+	if args.err != nil {
+		return args.err
+	}
 	h := cgo.NewHandle(&engineEntry{name: name, fn: fn})
 	e := registerGoEngine(r.ptr(), cname, uintptr(h))
 	runtime.KeepAlive(r)
@@ -67,20 +72,24 @@ func callEngine(entry *engineEntry, ref string) (digest string, err error) {
 func imagecheckGoEngine(userData unsafe.Pointer, reference *C.char, _ *C.imagecheck_credentials_t, result *C.imagecheck_engine_result_t) {
 	entry := cgo.Handle(uintptr(userData)).Value().(*engineEntry)
 	digest, err := callEngine(entry, C.GoString(reference))
+	cause := CauseEngine
+	var e *Error
+	if err != nil && errors.As(err, &e) && e.Cause != CauseNone {
+		cause = e.Cause
+	}
+	if err == nil && checkNUL(digest, KindDigestUnavailable, "digest") != nil {
+		// Cut short at the NUL it could pass for a valid digest: refuse it instead.
+		err, cause = errors.New("answered a digest containing a NUL byte"), CauseInvalidResponse
+	}
+	var args cArgs
+	defer args.free()
 	if err != nil {
-		cause := CauseEngine
-		var e *Error
-		if errors.As(err, &e) && e.Cause != CauseNone {
-			cause = e.Cause
-		}
-		msg := C.CString(fmt.Sprintf("custom engine %q: %v", entry.name, err))
-		C.imagecheck_engine_result_set_error(result, C.uint32_t(cause), msg)
-		C.free(unsafe.Pointer(msg))
+		// The message is ours to build: a NUL in the engine's error text is shown, not cut.
+		text := strings.ReplaceAll(fmt.Sprintf("custom engine %q: %v", entry.name, err), "\x00", `\x00`)
+		C.imagecheck_engine_result_set_error(result, C.uint32_t(cause), args.str(text, KindInvalidArgument, "engine error"))
 		return
 	}
-	cdigest := C.CString(digest)
-	C.imagecheck_engine_result_set_digest(result, cdigest)
-	C.free(unsafe.Pointer(cdigest))
+	C.imagecheck_engine_result_set_digest(result, args.str(digest, KindInvalidArgument, "digest"))
 }
 
 //export imagecheckGoEngineFree

@@ -84,6 +84,16 @@ type Error struct {
 	Kind    Kind
 	Message string // for people; never contains credentials
 	Cause   Cause  // set for KindDigestUnavailable
+	// Failures lists the signature candidates a KindVerificationFailed error checked, in the
+	// order they were tried (empty for other kinds, and when the registry could not be read).
+	Failures []CandidateFailure
+}
+
+// CandidateFailure is one signature candidate a failed verification checked.
+type CandidateFailure struct {
+	Source  string // where it was found: "referrers", "referrers_tag", "legacy_tag"
+	Check   string // the check it failed, a stable name: "wrong_key", "identity_mismatch", ...
+	Message string // for people
 }
 
 func (e *Error) Error() string {
@@ -119,11 +129,25 @@ func takeError(e *C.imagecheck_error_t) error {
 		return nil
 	}
 	defer C.imagecheck_error_free(e)
-	return &Error{
+	err := &Error{
 		Kind:    Kind(C.imagecheck_error_kind(e)),
 		Message: C.GoString(C.imagecheck_error_message(e)),
 		Cause:   Cause(C.imagecheck_error_cause(e)),
 	}
+	if n := int(C.imagecheck_error_failure_count(e)); n > 0 {
+		err.Failures = make([]CandidateFailure, 0, n)
+		for i := range n {
+			var source, check, message *C.char
+			if C.imagecheck_error_failure(e, C.size_t(i), &source, &check, &message) {
+				err.Failures = append(err.Failures, CandidateFailure{
+					Source:  C.GoString(source),
+					Check:   C.GoString(check),
+					Message: C.GoString(message),
+				})
+			}
+		}
+	}
+	return err
 }
 
 // ctxError turns a Rust-side cancellation into the context's own error.

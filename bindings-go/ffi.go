@@ -20,8 +20,8 @@ package imagecheck
 #cgo linux,amd64 LDFLAGS: -L${SRCDIR}/lib/linux_amd64 -l:libimagecheck.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
 // The warm-resolve fast path keeps its buffers on the Go stack: the C side neither retains Go
 // pointers nor calls back into Go.
-#cgo noescape imagecheck_resolver_cached
-#cgo nocallback imagecheck_resolver_cached
+#cgo noescape imagecheck_resolver_start
+#cgo nocallback imagecheck_resolver_start
 #include <stdlib.h>
 #include "imagecheck.h"
 

@@ -6,8 +6,6 @@ package imagecheck
 */
 import "C"
 
-import "unsafe"
-
 // Reference is a parsed, normalised image reference.
 type Reference struct {
 	Canonical  string // "docker.io/library/nginx:1.27"
@@ -23,8 +21,12 @@ func (r Reference) String() string { return r.Canonical }
 // ParseReference parses and normalises s with Docker's grammar ("nginx" is
 // "docker.io/library/nginx:latest"). An invalid input is [ErrInvalidReference].
 func ParseReference(s string) (Reference, error) {
-	cs := C.CString(s)
-	defer C.free(unsafe.Pointer(cs))
+	var args cArgs
+	defer args.free()
+	cs := args.str(s, KindInvalidReference, "reference")
+	if args.err != nil {
+		return Reference{}, args.err
+	}
 	var p *C.imagecheck_reference_t
 	maybeGC()
 	if err := takeError(C.imagecheck_reference_parse(cs, &p)); err != nil {

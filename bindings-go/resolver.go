@@ -9,6 +9,9 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -30,42 +33,44 @@ const (
 // Credentials are per-call registry credentials for one registry Host (as references spell
 // it: "ghcr.io", "127.0.0.1:5000"). They are used only for references on that host, and an
 // answer obtained with them is never served to a caller with other or no credentials.
+//
+// Printing them never shows the password: every fmt verb (%v, %+v, %#v, %s, ...) and log/slog
+// use the redacted forms below.
 type Credentials struct {
 	Host     string
 	Username string
 	Password string
 }
 
-// cCredentials holds C copies of Credentials for one call.
-type cCredentials struct {
-	c C.imagecheck_credentials_t
+const redacted = "<redacted>"
+
+// String shows the host and username, never the password.
+func (c Credentials) String() string {
+	return fmt.Sprintf("Credentials{Host: %q, Username: %q, Password: %s}", c.Host, c.Username, redacted)
 }
 
-func newCCredentials(c *Credentials) *cCredentials {
-	if c == nil {
-		return nil
-	}
-	return &cCredentials{c: C.imagecheck_credentials_t{
-		host:     C.CString(c.Host),
-		username: C.CString(c.Username),
-		password: C.CString(c.Password),
-	}}
+// GoString is the %#v form, password redacted.
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("imagecheck.Credentials{Host:%q, Username:%q, Password:%q}", c.Host, c.Username, redacted)
 }
 
-func (c *cCredentials) ptr() *C.imagecheck_credentials_t {
-	if c == nil {
-		return nil
-	}
-	return &c.c
-}
-
-func (c *cCredentials) free() {
-	if c == nil {
+// Format prints String for every verb (GoString for %#v): without it, verbs that bypass
+// String (%x, %d, ...) would print every field.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
 		return
 	}
-	C.free(unsafe.Pointer(c.c.host))
-	C.free(unsafe.Pointer(c.c.username))
-	C.free(unsafe.Pointer(c.c.password))
+	_, _ = io.WriteString(f, c.String())
+}
+
+// LogValue keeps the password out of log/slog records, whatever the handler (JSON too).
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("host", c.Host),
+		slog.String("username", c.Username),
+		slog.String("password", redacted),
+	)
 }
 
 // Resolver resolves image references to content digests with a TTL cache. Safe for concurrent
@@ -131,8 +136,12 @@ func NewResolver(opts ...ResolverOption) (*Resolver, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidArgument, Message: err.Error()}
 	}
-	ctext := C.CString(string(text))
-	defer C.free(unsafe.Pointer(ctext))
+	var args cArgs
+	defer args.free()
+	ctext := args.str(string(text), KindInvalidArgument, "resolver options")
+	if args.err != nil {
+		return nil, args.err
+	}
 	var p *C.imagecheck_resolver_t
 	maybeGC()
 	if err := takeError(C.imagecheck_resolver_new(ctext, &p)); err != nil {
@@ -160,12 +169,14 @@ func (r *Resolver) Resolve(ctx context.Context, engine Engine, ref string, ttl t
 // ResolveWith is [Resolver.Resolve] with per-call credentials (nil: none).
 func (r *Resolver) ResolveWith(ctx context.Context, engine Engine, ref string, ttl time.Duration, creds *Credentials) (string, error) {
 	ms := ttlMillis(ttl)
-	if creds == nil {
-		if digest, ok, err := r.cached(engine, ref, ms); ok || err != nil {
-			return digest, err
-		}
+	if creds != nil {
+		return r.resolve(ctx, engine, ref, ms, creds)
 	}
-	return r.resolve(ctx, engine, ref, ms, creds)
+	digest, call, err := r.start(engine, ref, ms)
+	if call == nil {
+		return digest, err
+	}
+	return r.wait(ctx, call)
 }
 
 func ttlMillis(ttl time.Duration) int64 {
@@ -182,38 +193,60 @@ func ttlMillis(ttl time.Duration) int64 {
 // digestBufSize fits every digest core accepts (sha512 is 135 bytes).
 const digestBufSize = 160
 
-// cached is the allocation-light fast path: a cache lookup in Rust with no I/O, no runtime work,
-// no C strings (Go memory is passed as pointer + length).
-func (r *Resolver) cached(engine Engine, ref string, ms int64) (string, bool, error) {
+// start is the allocation-light fast path: one call into Rust that parses ref once and answers
+// from the cache with no I/O, no runtime work and no C strings (Go memory is passed as pointer +
+// length). On a miss it hands back the pending resolve for [Resolver.wait].
+func (r *Resolver) start(engine Engine, ref string, ms int64) (string, *C.imagecheck_resolve_call_t, error) {
 	var buf [digestBufSize]byte
 	var n C.size_t
+	var call *C.imagecheck_resolve_call_t
 	p := r.ptr()
-	e := C.imagecheck_resolver_cached(p,
+	e := C.imagecheck_resolver_start(p,
 		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(string(engine)))), C.size_t(len(engine)),
 		(*C.uint8_t)(unsafe.Pointer(unsafe.StringData(ref))), C.size_t(len(ref)),
 		C.int64_t(ms), nil,
-		(*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
+		(*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n, &call)
 	runtime.KeepAlive(r)
 	if e != nil {
-		return "", false, takeError(e)
+		return "", nil, takeError(e)
 	}
-	if n == 0 {
-		return "", false, nil
+	if call != nil {
+		return "", call, nil
 	}
-	return string(buf[:n]), true, nil
+	return string(buf[:n]), nil, nil
+}
+
+// wait finishes a resolve that [Resolver.start] left pending, consuming call.
+func (r *Resolver) wait(ctx context.Context, call *C.imagecheck_resolve_call_t) (string, error) {
+	var out *C.char
+	waited := false
+	err := withCancel(ctx, func(cancel *C.imagecheck_cancel_t) error {
+		waited = true
+		return takeError(C.imagecheck_resolve_call_wait(call, cancel, &out))
+	})
+	if !waited {
+		C.imagecheck_resolve_call_free(call) // ctx had ended before the wait began
+	}
+	if err != nil {
+		return "", err
+	}
+	defer C.imagecheck_string_free(out)
+	return C.GoString(out), nil
 }
 
 func (r *Resolver) resolve(ctx context.Context, engine Engine, ref string, ms int64, creds *Credentials) (string, error) {
-	cengine := C.CString(string(engine))
-	defer C.free(unsafe.Pointer(cengine))
-	cref := C.CString(ref)
-	defer C.free(unsafe.Pointer(cref))
-	ccreds := newCCredentials(creds)
-	defer ccreds.free()
+	var args cArgs
+	defer args.free()
+	cengine := args.str(string(engine), KindInvalidArgument, "engine name")
+	cref := args.str(ref, KindInvalidReference, "reference")
+	ccreds := args.credentials(creds)
+	if args.err != nil {
+		return "", args.err
+	}
 	var out *C.char
 	err := withCancel(ctx, func(cancel *C.imagecheck_cancel_t) error {
 		p := r.ptr()
-		e := C.imagecheck_resolver_resolve(p, cengine, cref, C.int64_t(ms), ccreds.ptr(), cancel, &out)
+		e := C.imagecheck_resolver_resolve(p, cengine, cref, C.int64_t(ms), ccreds, cancel, &out)
 		runtime.KeepAlive(r)
 		return takeError(e)
 	})

@@ -98,10 +98,13 @@ func NewVerifier(policy string, opts ...VerifierOption) (*Verifier, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidArgument, Message: err.Error()}
 	}
-	cpolicy := C.CString(policy)
-	defer C.free(unsafe.Pointer(cpolicy))
-	ctext := C.CString(string(text))
-	defer C.free(unsafe.Pointer(ctext))
+	var args cArgs
+	defer args.free()
+	cpolicy := args.str(policy, KindInvalidArgument, "policy text")
+	ctext := args.str(string(text), KindInvalidArgument, "verifier options")
+	if args.err != nil {
+		return nil, args.err
+	}
 	var resolver *C.imagecheck_resolver_t
 	if o.resolver != nil {
 		resolver = o.resolver.ptr()
@@ -127,8 +130,12 @@ func (v *Verifier) Close() error {
 // SetPolicy replaces the rules atomically with policy (YAML/JSON text); on error the current
 // rules stay. Calls under way finish with the rules they started with.
 func (v *Verifier) SetPolicy(policy string) error {
-	cpolicy := C.CString(policy)
-	defer C.free(unsafe.Pointer(cpolicy))
+	var args cArgs
+	defer args.free()
+	cpolicy := args.str(policy, KindInvalidArgument, "policy text")
+	if args.err != nil {
+		return args.err
+	}
 	e := C.imagecheck_verifier_set_policy(v.ptr(), cpolicy)
 	runtime.KeepAlive(v)
 	return takeError(e)
@@ -137,8 +144,12 @@ func (v *Verifier) SetPolicy(policy string) error {
 // LoadPolicy reads the rules from the file at path and swaps them in; on error the current
 // rules stay.
 func (v *Verifier) LoadPolicy(path string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
+	var args cArgs
+	defer args.free()
+	cpath := args.str(path, KindInvalidArgument, "policy path")
+	if args.err != nil {
+		return args.err
+	}
 	e := C.imagecheck_verifier_load_policy(v.ptr(), cpath)
 	runtime.KeepAlive(v)
 	return takeError(e)
@@ -149,14 +160,17 @@ func (v *Verifier) LoadPolicy(path string) error {
 // [ErrDenied]; a failed check is [ErrVerificationFailed]. When ctx ends first, Verify returns
 // ctx.Err() at once and the work is abandoned.
 func (v *Verifier) Verify(ctx context.Context, ref string, creds *Credentials) (Verification, error) {
-	cref := C.CString(ref)
-	defer C.free(unsafe.Pointer(cref))
-	ccreds := newCCredentials(creds)
-	defer ccreds.free()
+	var args cArgs
+	defer args.free()
+	cref := args.str(ref, KindInvalidReference, "reference")
+	ccreds := args.credentials(creds)
+	if args.err != nil {
+		return Verification{}, args.err
+	}
 	var out *C.imagecheck_verification_t
 	err := withCancel(ctx, func(cancel *C.imagecheck_cancel_t) error {
 		p := v.ptr()
-		e := C.imagecheck_verifier_verify(p, cref, ccreds.ptr(), cancel, &out)
+		e := C.imagecheck_verifier_verify(p, cref, ccreds, cancel, &out)
 		runtime.KeepAlive(v)
 		return takeError(e)
 	})

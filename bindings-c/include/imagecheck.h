@@ -92,12 +92,17 @@ typedef struct imagecheck_cancel_t imagecheck_cancel_t;
 // returning (the last call wins; neither is an engine error). Valid only during the callback.
 typedef struct imagecheck_engine_result_t imagecheck_engine_result_t;
 
-// An error: a kind, a cause (for DigestUnavailable) and a message for people. Opaque; free with
-// [`imagecheck_error_free`].
+// An error: a kind, a cause (for DigestUnavailable), the candidates a VerificationFailed
+// checked, and a message for people. Opaque; free with [`imagecheck_error_free`].
 typedef struct imagecheck_error_t imagecheck_error_t;
 
 // A parsed reference. Opaque; its strings are borrowed until [`imagecheck_reference_free`].
 typedef struct imagecheck_reference_t imagecheck_reference_t;
+
+// A resolve that needs I/O, started by [`imagecheck_resolver_start`]. Opaque; finish it with
+// [`imagecheck_resolve_call_wait`] (which consumes it) or drop it with
+// [`imagecheck_resolve_call_free`].
+typedef struct imagecheck_resolve_call_t imagecheck_resolve_call_t;
 
 // A resolver. Opaque; free with [`imagecheck_resolver_free`]. Safe to use from many threads at
 // once. Handles from [`imagecheck_resolver_default`] share the process-wide resolver.
@@ -239,6 +244,30 @@ imagecheck_cause imagecheck_error_cause(const imagecheck_error_t *error);
 // `error` is NULL or a live error returned by this library.
 const char *imagecheck_error_message(const imagecheck_error_t *error);
 
+// How many signature candidates a VerificationFailed error checked (0 for other kinds, for a
+// registry that could not be read, and for NULL). Read each with
+// [`imagecheck_error_failure`].
+//
+// # Safety
+//
+// `error` is NULL or a live error returned by this library.
+size_t imagecheck_error_failure_count(const imagecheck_error_t *error);
+
+// Candidate `index` (below [`imagecheck_error_failure_count`]) of a VerificationFailed error:
+// where it was found (`*source`: `referrers`, `referrers_tag`, `legacy_tag`), the check it
+// failed (`*check`: a stable name such as `wrong_key` or `identity_mismatch`) and a message for
+// people (`*message`). The strings are borrowed, valid until the error is freed; any out-pointer
+// may be NULL. Returns false (writing nothing) for an index out of range or a NULL `error`.
+//
+// # Safety
+//
+// `error` is NULL or a live error returned by this library; each out-pointer NULL or writable.
+bool imagecheck_error_failure(const imagecheck_error_t *error,
+                              size_t index,
+                              const char **source,
+                              const char **check,
+                              const char **message);
+
 // Free an error. NULL is ignored.
 //
 // # Safety
@@ -307,9 +336,13 @@ void imagecheck_reference_free(imagecheck_reference_t *reference);
 imagecheck_error_t *imagecheck_resolver_default(imagecheck_resolver_t **out);
 
 // A new resolver with its own cache. `options_json` (NULL: defaults) is a JSON object with
-// optional fields: `insecure_registries` (array of `host:port` reached over plain HTTP),
-// `request_timeout_ms` (per registry request), `from_env` (default true: also read the
-// environment as the default resolver does). Unknown fields are an error.
+// optional fields (core's `ResolverOptions`; absent fields keep core's defaults):
+// `from_env` (default true: also read the environment as the default resolver does),
+// `insecure_registries` (array of `host:port` reached over plain HTTP),
+// `request_timeout_ms` (per registry request; default 30000), `max_cache_entries` (default
+// 65536), `docker_socket` / `podman_socket` (paths of the engines' API sockets),
+// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000). Unknown fields
+// are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 //
 // # Safety
 //
@@ -346,7 +379,8 @@ imagecheck_error_t *imagecheck_resolver_resolve(const imagecheck_resolver_t *res
 // Strings are (pointer, length) pairs, UTF-8, no NUL needed (`engine_len == 0`: registry).
 // On a hit the digest is copied into `digest_buf` (no NUL written) and `*digest_len` is its
 // length; on a miss `*digest_len` is 0 and the caller goes on with
-// [`imagecheck_resolver_resolve`]. A digest reference is a hit; an invalid reference is an error.
+// [`imagecheck_resolver_resolve`] (or uses [`imagecheck_resolver_start`], which parses the
+// reference only once). A digest reference is a hit; an invalid reference is an error.
 // A buffer of 160 bytes fits every supported digest; a smaller one that does not fit is an
 // error. Returns NULL or an error as every function does; `*digest_len` is untouched on error.
 //
@@ -364,6 +398,48 @@ imagecheck_error_t *imagecheck_resolver_cached(const imagecheck_resolver_t *reso
                                                uint8_t *digest_buf,
                                                size_t digest_cap,
                                                size_t *digest_len);
+
+// Start a resolve (arguments as [`imagecheck_resolver_cached`], the reference parsed once):
+// on a cache hit the digest is copied into `digest_buf`, `*digest_len` is its length and
+// `*call_out` is NULL, all without I/O or allocation; on a miss `*digest_len` is 0 and
+// `*call_out` receives the pending resolve, to finish with [`imagecheck_resolve_call_wait`].
+//
+// # Safety
+//
+// As [`imagecheck_resolver_cached`]; `call_out` writable.
+imagecheck_error_t *imagecheck_resolver_start(const imagecheck_resolver_t *resolver,
+                                              const uint8_t *engine,
+                                              size_t engine_len,
+                                              const uint8_t *reference,
+                                              size_t reference_len,
+                                              int64_t ttl_ms,
+                                              const imagecheck_credentials_t *credentials,
+                                              uint8_t *digest_buf,
+                                              size_t digest_cap,
+                                              size_t *digest_len,
+                                              imagecheck_resolve_call_t **call_out);
+
+// Finish a resolve started by [`imagecheck_resolver_start`], blocking this thread; `cancel`
+// (optional) ends it early with `IMAGECHECK_KIND_CANCELLED`. `call` is consumed, whatever the
+// outcome. On success `*digest_out` receives an owned `sha256:…` string (free it with
+// [`imagecheck_string_free`](crate::imagecheck_string_free)).
+//
+// # Safety
+//
+// `call` is a pending resolve from [`imagecheck_resolver_start`], not waited for or freed
+// before; `cancel` NULL or live; `digest_out` writable.
+imagecheck_error_t *imagecheck_resolve_call_wait(imagecheck_resolve_call_t *call,
+                                                 const imagecheck_cancel_t *cancel,
+                                                 char **digest_out);
+
+// Drop a pending resolve without waiting for it (its request is cancelled unless other callers
+// share it). NULL is ignored.
+//
+// # Safety
+//
+// `call` is NULL or a pending resolve from [`imagecheck_resolver_start`], not waited for or
+// freed before.
+void imagecheck_resolve_call_free(imagecheck_resolve_call_t *call);
 
 // Number of entries in the resolver's cache (0 for NULL): for tests and diagnostics.
 //
@@ -391,10 +467,12 @@ imagecheck_error_t *imagecheck_verifier_default(imagecheck_verifier_t **out);
 
 // A new verifier with the rules in `policy` (YAML or JSON text: a Talos
 // `ImageVerificationConfig`, a `rules:` document or a bare rule list). `options_json` (NULL:
-// defaults) is a JSON object with optional `resolve_ttl_ms` (accept a cached tag digest this
-// old; default 0), `result_ttl_ms` (reuse successful verifications; default 300000) and
+// defaults) is a JSON object with optional fields (core's `VerifierOptions`): `resolve_ttl_ms`
+// (accept a cached tag digest this old; default 0), `result_ttl_ms` (reuse successful
+// verifications; default 300000), `deadline_ms` (bound on one verify; default 60000) and
 // `trusted_root` (path of a Sigstore `trusted_root.json` for keyless rules of a private
-// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY).
+// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY). Unknown
+// fields are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 // `resolver` (NULL: the process-wide one) resolves tags; it is shared, not consumed.
 //
 // # Safety

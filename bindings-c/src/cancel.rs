@@ -1,9 +1,7 @@
-//! `imagecheck_cancel_t`: a token that ends the calls it was passed to.
+//! `imagecheck_cancel_t`: a token that ends the calls it was passed to (core's
+//! [`imagecheck_core::Cancel`]).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::Notify;
+use imagecheck_core::Cancel;
 
 /// A cancel token. Pass it to any number of calls (from any thread), then call
 /// [`imagecheck_cancel_cancel`] from any thread: those calls return promptly with an error of
@@ -11,38 +9,7 @@ use tokio::sync::Notify;
 /// Cancelling is permanent. Free with [`imagecheck_cancel_free`] once no call uses it.
 #[derive(Debug, Default)]
 pub struct imagecheck_cancel_t {
-    inner: Arc<CancelInner>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct CancelInner {
-    cancelled: AtomicBool,
-    notify: Notify,
-}
-
-impl CancelInner {
-    /// Resolves once cancelled.
-    pub(crate) async fn cancelled(&self) {
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.cancelled.load(Ordering::Acquire) {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-}
-
-impl imagecheck_cancel_t {
-    pub(crate) fn shared(&self) -> Arc<CancelInner> {
-        self.inner.clone()
-    }
+    pub(crate) token: Cancel,
 }
 
 /// A new, not yet cancelled token (never NULL).
@@ -64,9 +31,8 @@ pub unsafe extern "C" fn imagecheck_cancel_new() -> *mut imagecheck_cancel_t {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn imagecheck_cancel_cancel(cancel: *const imagecheck_cancel_t) {
     // SAFETY: NULL or live per the contract.
-    if let Some(token) = unsafe { cancel.as_ref() } {
-        token.inner.cancelled.store(true, Ordering::Release);
-        token.inner.notify.notify_waiters();
+    if let Some(cancel) = unsafe { cancel.as_ref() } {
+        cancel.token.cancel();
     }
 }
 

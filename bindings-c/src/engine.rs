@@ -6,9 +6,10 @@ use std::sync::Arc;
 use imagecheck_core::resolve::from_fn;
 use imagecheck_core::{CauseKind, Credentials, Digest, DigestCause, Engine, Reference};
 
+use crate::error::guard;
 use crate::error::imagecheck_error_t;
 use crate::resolver::{imagecheck_credentials_t, imagecheck_resolver_t};
-use crate::util::{c_string, guard, handle, str_arg};
+use crate::util::{c_string, handle, str_arg};
 
 /// Where a custom engine's callback puts its answer: call exactly one of
 /// [`imagecheck_engine_result_set_digest`] or [`imagecheck_engine_result_set_error`] before

@@ -1,6 +1,7 @@
 //! `imagecheck_error_t`: the owned error every fallible function returns (NULL on success).
 
 use std::ffi::{CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use imagecheck_core::{CauseKind, Error, ErrorKind};
 
@@ -80,12 +81,21 @@ impl From<CauseKind> for imagecheck_cause {
     }
 }
 
-/// An error: a kind, a cause (for DigestUnavailable) and a message for people. Opaque; free with
-/// [`imagecheck_error_free`].
+/// An error: a kind, a cause (for DigestUnavailable), the candidates a VerificationFailed
+/// checked, and a message for people. Opaque; free with [`imagecheck_error_free`].
 #[derive(Debug)]
 pub struct imagecheck_error_t {
     kind: imagecheck_kind,
     cause: imagecheck_cause,
+    message: CString,
+    failures: Vec<Failure>,
+}
+
+/// One candidate of [`imagecheck_error_t`]'s failures, as C strings.
+#[derive(Debug)]
+struct Failure {
+    source: CString,
+    check: CString,
     message: CString,
 }
 
@@ -96,6 +106,15 @@ pub(crate) fn into_raw_error(e: &Error) -> *mut imagecheck_error_t {
             .digest_cause()
             .map_or(imagecheck_cause::None, |c| c.kind.into()),
         message: c_string(&e.to_string()),
+        failures: e
+            .failures()
+            .iter()
+            .map(|c| Failure {
+                source: c_string(c.source.name()),
+                check: c_string(c.failure.check()),
+                message: c_string(&c.failure.to_string()),
+            })
+            .collect(),
     }))
 }
 
@@ -142,6 +161,53 @@ pub unsafe extern "C" fn imagecheck_error_message(
     }
 }
 
+/// How many signature candidates a VerificationFailed error checked (0 for other kinds, for a
+/// registry that could not be read, and for NULL). Read each with
+/// [`imagecheck_error_failure`].
+///
+/// # Safety
+///
+/// `error` is NULL or a live error returned by this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn imagecheck_error_failure_count(error: *const imagecheck_error_t) -> usize {
+    // SAFETY: NULL or live per the contract.
+    unsafe { error.as_ref() }.map_or(0, |e| e.failures.len())
+}
+
+/// Candidate `index` (below [`imagecheck_error_failure_count`]) of a VerificationFailed error:
+/// where it was found (`*source`: `referrers`, `referrers_tag`, `legacy_tag`), the check it
+/// failed (`*check`: a stable name such as `wrong_key` or `identity_mismatch`) and a message for
+/// people (`*message`). The strings are borrowed, valid until the error is freed; any out-pointer
+/// may be NULL. Returns false (writing nothing) for an index out of range or a NULL `error`.
+///
+/// # Safety
+///
+/// `error` is NULL or a live error returned by this library; each out-pointer NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn imagecheck_error_failure(
+    error: *const imagecheck_error_t,
+    index: usize,
+    source: *mut *const c_char,
+    check: *mut *const c_char,
+    message: *mut *const c_char,
+) -> bool {
+    // SAFETY: NULL or live per the contract.
+    let Some(failure) = unsafe { error.as_ref() }.and_then(|e| e.failures.get(index)) else {
+        return false;
+    };
+    for (out, value) in [
+        (source, &failure.source),
+        (check, &failure.check),
+        (message, &failure.message),
+    ] {
+        if !out.is_null() {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { *out = value.as_ptr() };
+        }
+    }
+    true
+}
+
 /// Free an error. NULL is ignored.
 ///
 /// # Safety
@@ -153,4 +219,19 @@ pub unsafe extern "C" fn imagecheck_error_free(error: *mut imagecheck_error_t) {
         // SAFETY: from `Box::into_raw`, freed once per the contract.
         drop(unsafe { Box::from_raw(error) });
     }
+}
+
+/// Run `body`, turning an `Err` into an owned error pointer and a panic into an internal error.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> *mut imagecheck_error_t {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => std::ptr::null_mut(),
+        Ok(Err(e)) => into_raw_error(&e),
+        Err(panic) => into_raw_error(&panic_error(panic.as_ref())),
+    }
+}
+
+/// The error a caught panic becomes: core's one mapping (see the crate documentation for why
+/// this kind).
+pub(crate) fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
+    imagecheck_core::call::panic_error("(unknown)", "(none)", panic)
 }

@@ -4,8 +4,9 @@ use std::ffi::{CString, c_char};
 
 use imagecheck_core::Reference;
 
+use crate::error::guard;
 use crate::error::imagecheck_error_t;
-use crate::util::{c_string, guard, out_arg, str_arg};
+use crate::util::{c_string, out_arg, str_arg};
 
 /// A parsed reference. Opaque; its strings are borrowed until [`imagecheck_reference_free`].
 #[derive(Debug)]

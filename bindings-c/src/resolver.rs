@@ -1,18 +1,14 @@
 //! `imagecheck_resolver_t`: tag-to-digest resolution with a shared TTL cache.
 
 use std::ffi::{c_char, c_int};
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
 
-use imagecheck_core::{Credentials, Engine, Error, Resolver};
-use serde::Deserialize;
-
-use crate::cancel::{CancelInner, imagecheck_cancel_t};
-use crate::error::imagecheck_error_t;
-use crate::util::{
-    c_string, guard, handle, invalid, millis, opt_str_arg, out_arg, slice_arg, str_arg,
+use imagecheck_core::{
+    Call, Cancel, Credentials, Digest, Engine, Error, Resolver, ResolverOptions,
 };
+
+use crate::cancel::imagecheck_cancel_t;
+use crate::error::{guard, imagecheck_error_t};
+use crate::util::{c_string, handle, invalid, millis, opt_str_arg, out_arg, slice_arg, str_arg};
 
 /// Per-call registry credentials, borrowed for the duration of the call (the library copies what
 /// it keeps). `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`); the
@@ -53,28 +49,16 @@ pub(crate) unsafe fn credentials_arg(
 /// # Safety
 ///
 /// `ptr` is NULL or a live token.
-pub(crate) unsafe fn cancel_arg(ptr: *const imagecheck_cancel_t) -> Option<Arc<CancelInner>> {
+pub(crate) unsafe fn cancel_arg<'a>(ptr: *const imagecheck_cancel_t) -> Option<&'a Cancel> {
     // SAFETY: NULL or live per the contract.
-    unsafe { ptr.as_ref() }.map(imagecheck_cancel_t::shared)
+    unsafe { ptr.as_ref() }.map(|c| &c.token)
 }
 
-/// Run `future` on the library's runtime, blocking this thread, ending early (and dropping the
-/// future with its requests) when `cancel` fires.
-pub(crate) fn run_blocking<T, F>(cancel: Option<Arc<CancelInner>>, future: F) -> Result<T, Error>
-where
-    F: Future<Output = Result<T, Error>> + Send + 'static,
-    T: Send + 'static,
-{
+/// Wait for `call` on this thread, ending early when `cancel` (optional) fires.
+pub(crate) fn wait<T: Send + 'static>(call: Call<T>, cancel: Option<&Cancel>) -> Result<T, Error> {
     match cancel {
-        None => imagecheck_core::runtime::block_on(future),
-        Some(cancel) if cancel.is_cancelled() => Err(Error::Cancelled),
-        Some(cancel) => imagecheck_core::runtime::block_on(async move {
-            tokio::select! {
-                biased;
-                () = cancel.cancelled() => Err(Error::Cancelled),
-                answer = future => answer,
-            }
-        }),
+        Some(cancel) => call.wait_or_cancel(cancel),
+        None => call.wait(),
     }
 }
 
@@ -83,14 +67,6 @@ where
 #[derive(Debug)]
 pub struct imagecheck_resolver_t {
     pub(crate) resolver: Resolver,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct ResolverOptions {
-    insecure_registries: Vec<String>,
-    request_timeout_ms: Option<u64>,
-    from_env: Option<bool>,
 }
 
 /// A handle on the process-wide resolver (built on first use from the environment:
@@ -115,9 +91,13 @@ pub unsafe extern "C" fn imagecheck_resolver_default(
 }
 
 /// A new resolver with its own cache. `options_json` (NULL: defaults) is a JSON object with
-/// optional fields: `insecure_registries` (array of `host:port` reached over plain HTTP),
-/// `request_timeout_ms` (per registry request), `from_env` (default true: also read the
-/// environment as the default resolver does). Unknown fields are an error.
+/// optional fields (core's `ResolverOptions`; absent fields keep core's defaults):
+/// `from_env` (default true: also read the environment as the default resolver does),
+/// `insecure_registries` (array of `host:port` reached over plain HTTP),
+/// `request_timeout_ms` (per registry request; default 30000), `max_cache_entries` (default
+/// 65536), `docker_socket` / `podman_socket` (paths of the engines' API sockets),
+/// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000). Unknown fields
+/// are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 ///
 /// # Safety
 ///
@@ -131,20 +111,11 @@ pub unsafe extern "C" fn imagecheck_resolver_new(
         out_arg(out, "out")?;
         // SAFETY: forwarded contract.
         let text = unsafe { opt_str_arg(options_json, "options_json") }?;
-        let options: ResolverOptions = match text {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| invalid(format!("resolver options are not valid: {e}")))?,
+        let options = match text {
+            Some(text) => ResolverOptions::from_json(text)?,
             None => ResolverOptions::default(),
         };
-        let mut builder = Resolver::builder();
-        if options.from_env.unwrap_or(true) {
-            builder = builder.from_env();
-        }
-        builder = builder.insecure_registries(options.insecure_registries);
-        if let Some(ms) = options.request_timeout_ms {
-            builder = builder.request_timeout(Duration::from_millis(ms));
-        }
-        let resolver = builder.build();
+        let resolver = options.build();
         // SAFETY: checked non-NULL.
         unsafe { *out = Box::into_raw(Box::new(imagecheck_resolver_t { resolver })) };
         Ok(())
@@ -198,20 +169,10 @@ pub unsafe extern "C" fn imagecheck_resolver_resolve(
         };
         out_arg(digest_out, "digest_out")?;
         let engine = Engine::parse(engine.unwrap_or("registry"))?;
-        let ttl = millis(ttl_ms);
-        let resolver = &resolver.resolver;
-        let digest = match resolver.cached(&engine, reference, ttl, credentials.as_ref()) {
-            Some(answer) => answer?,
-            None => {
-                let resolver = resolver.clone();
-                let reference = reference.to_owned();
-                run_blocking(cancel, async move {
-                    resolver
-                        .resolve_with(&engine, &reference, ttl, credentials.as_ref())
-                        .await
-                })?
-            }
-        };
+        let call = resolver
+            .resolver
+            .call(&engine, reference, millis(ttl_ms), credentials.as_ref());
+        let digest = wait(call, cancel)?;
         // SAFETY: checked non-NULL.
         unsafe { *digest_out = c_string(digest.as_str()).into_raw() };
         Ok(())
@@ -222,7 +183,8 @@ pub unsafe extern "C" fn imagecheck_resolver_resolve(
 /// Strings are (pointer, length) pairs, UTF-8, no NUL needed (`engine_len == 0`: registry).
 /// On a hit the digest is copied into `digest_buf` (no NUL written) and `*digest_len` is its
 /// length; on a miss `*digest_len` is 0 and the caller goes on with
-/// [`imagecheck_resolver_resolve`]. A digest reference is a hit; an invalid reference is an error.
+/// [`imagecheck_resolver_resolve`] (or uses [`imagecheck_resolver_start`], which parses the
+/// reference only once). A digest reference is a hit; an invalid reference is an error.
 /// A buffer of 160 bytes fits every supported digest; a smaller one that does not fit is an
 /// error. Returns NULL or an error as every function does; `*digest_len` is untouched on error.
 ///
@@ -254,37 +216,162 @@ pub unsafe extern "C" fn imagecheck_resolver_cached(
             )
         };
         out_arg(digest_len, "digest_len")?;
-        let engine = Engine::parse(if engine.is_empty() {
-            "registry"
-        } else {
-            engine
-        })?;
         let hit = resolver
             .resolver
-            .cached(&engine, reference, millis(ttl_ms), credentials.as_ref())
+            .cached(
+                &engine_or_registry(engine)?,
+                reference,
+                millis(ttl_ms),
+                credentials.as_ref(),
+            )
             .transpose()?;
         let len = match hit {
+            // SAFETY: forwarded contract.
+            Some(digest) => unsafe { copy_digest(&digest, digest_buf, digest_cap) }?,
             None => 0,
-            Some(digest) => {
-                let bytes = digest.as_str().as_bytes();
-                if digest_buf.is_null() || bytes.len() > digest_cap {
-                    return Err(invalid(format!(
-                        "digest_buf holds {digest_cap} bytes, the digest needs {}",
-                        bytes.len()
-                    )));
-                }
-                // SAFETY: `digest_buf` is writable for `digest_cap >= bytes.len()` bytes and
-                // cannot overlap our own string.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), digest_buf, bytes.len());
-                }
-                bytes.len()
-            }
         };
         // SAFETY: checked non-NULL.
         unsafe { *digest_len = len };
         Ok(())
     })
+}
+
+/// A resolve that needs I/O, started by [`imagecheck_resolver_start`]. Opaque; finish it with
+/// [`imagecheck_resolve_call_wait`] (which consumes it) or drop it with
+/// [`imagecheck_resolve_call_free`].
+#[derive(Debug)]
+pub struct imagecheck_resolve_call_t {
+    call: Call<Digest>,
+}
+
+/// Start a resolve (arguments as [`imagecheck_resolver_cached`], the reference parsed once):
+/// on a cache hit the digest is copied into `digest_buf`, `*digest_len` is its length and
+/// `*call_out` is NULL, all without I/O or allocation; on a miss `*digest_len` is 0 and
+/// `*call_out` receives the pending resolve, to finish with [`imagecheck_resolve_call_wait`].
+///
+/// # Safety
+///
+/// As [`imagecheck_resolver_cached`]; `call_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn imagecheck_resolver_start(
+    resolver: *const imagecheck_resolver_t,
+    engine: *const u8,
+    engine_len: usize,
+    reference: *const u8,
+    reference_len: usize,
+    ttl_ms: i64,
+    credentials: *const imagecheck_credentials_t,
+    digest_buf: *mut u8,
+    digest_cap: usize,
+    digest_len: *mut usize,
+    call_out: *mut *mut imagecheck_resolve_call_t,
+) -> *mut imagecheck_error_t {
+    guard(|| {
+        // SAFETY: forwarded contract for every argument.
+        let (resolver, engine, reference, credentials) = unsafe {
+            (
+                handle(resolver, "resolver")?,
+                slice_arg(engine, engine_len, "engine")?,
+                slice_arg(reference, reference_len, "reference")?,
+                credentials_arg(credentials)?,
+            )
+        };
+        out_arg(digest_len, "digest_len")?;
+        out_arg(call_out, "call_out")?;
+        let mut call = resolver.resolver.call(
+            &engine_or_registry(engine)?,
+            reference,
+            millis(ttl_ms),
+            credentials.as_ref(),
+        );
+        let (len, pending) = match call.ready_answer() {
+            // SAFETY: forwarded contract.
+            Some(answer) => (
+                unsafe { copy_digest(&answer?, digest_buf, digest_cap) }?,
+                None,
+            ),
+            None => (0, Some(Box::new(imagecheck_resolve_call_t { call }))),
+        };
+        // SAFETY: both checked non-NULL.
+        unsafe {
+            *digest_len = len;
+            *call_out = pending.map_or(std::ptr::null_mut(), Box::into_raw);
+        }
+        Ok(())
+    })
+}
+
+/// Finish a resolve started by [`imagecheck_resolver_start`], blocking this thread; `cancel`
+/// (optional) ends it early with `IMAGECHECK_KIND_CANCELLED`. `call` is consumed, whatever the
+/// outcome. On success `*digest_out` receives an owned `sha256:…` string (free it with
+/// [`imagecheck_string_free`](crate::imagecheck_string_free)).
+///
+/// # Safety
+///
+/// `call` is a pending resolve from [`imagecheck_resolver_start`], not waited for or freed
+/// before; `cancel` NULL or live; `digest_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn imagecheck_resolve_call_wait(
+    call: *mut imagecheck_resolve_call_t,
+    cancel: *const imagecheck_cancel_t,
+    digest_out: *mut *mut c_char,
+) -> *mut imagecheck_error_t {
+    guard(|| {
+        if call.is_null() {
+            return Err(invalid("call is NULL"));
+        }
+        // SAFETY: from `Box::into_raw` in `imagecheck_resolver_start`, consumed once.
+        let call = unsafe { Box::from_raw(call) }.call;
+        out_arg(digest_out, "digest_out")?;
+        // SAFETY: forwarded contract.
+        let digest = wait(call, unsafe { cancel_arg(cancel) })?;
+        // SAFETY: checked non-NULL.
+        unsafe { *digest_out = c_string(digest.as_str()).into_raw() };
+        Ok(())
+    })
+}
+
+/// Drop a pending resolve without waiting for it (its request is cancelled unless other callers
+/// share it). NULL is ignored.
+///
+/// # Safety
+///
+/// `call` is NULL or a pending resolve from [`imagecheck_resolver_start`], not waited for or
+/// freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn imagecheck_resolve_call_free(call: *mut imagecheck_resolve_call_t) {
+    if !call.is_null() {
+        // SAFETY: from `Box::into_raw`, freed once per the contract.
+        drop(unsafe { Box::from_raw(call) });
+    }
+}
+
+/// The engine named by a (pointer, length) argument; empty means `registry`.
+fn engine_or_registry(engine: &str) -> Result<Engine, Error> {
+    Engine::parse(if engine.is_empty() {
+        "registry"
+    } else {
+        engine
+    })
+}
+
+/// Copy `digest` into the caller's buffer (no NUL); its length.
+///
+/// # Safety
+///
+/// `buf` is NULL or writable for `cap` bytes.
+unsafe fn copy_digest(digest: &Digest, buf: *mut u8, cap: usize) -> Result<usize, Error> {
+    let bytes = digest.as_str().as_bytes();
+    if buf.is_null() || bytes.len() > cap {
+        return Err(invalid(format!(
+            "digest_buf holds {cap} bytes, the digest needs {}",
+            bytes.len()
+        )));
+    }
+    // SAFETY: `buf` is writable for `cap >= bytes.len()` bytes and cannot overlap our own
+    // string.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+    Ok(bytes.len())
 }
 
 /// Number of entries in the resolver's cache (0 for NULL): for tests and diagnostics.

@@ -134,7 +134,7 @@ fn a_cancelled_token_ends_the_call_before_any_work() {
 
 #[test]
 fn a_panic_becomes_a_digest_unavailable_engine_error() {
-    let err = crate::util::guard(|| panic!("boom"));
+    let err = crate::error::guard(|| panic!("boom"));
     let (kind, cause, message) = take(err).expect("an error");
     assert_eq!(kind, imagecheck_kind::DigestUnavailable);
     assert_eq!(cause, imagecheck_cause::Engine);

@@ -1,37 +1,8 @@
-//! Argument conversion and the panic guard shared by every exported function.
+//! Argument conversion shared by every exported function.
 
 use std::ffi::{CStr, CString, c_char};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use imagecheck_core::{CauseKind, DigestCause, Error};
-
-use crate::error::{imagecheck_error_t, into_raw_error};
-
-/// Run `body`, turning an `Err` into an owned error pointer and a panic into an internal error.
-pub(crate) fn guard(body: impl FnOnce() -> Result<(), Error>) -> *mut imagecheck_error_t {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => std::ptr::null_mut(),
-        Ok(Err(e)) => into_raw_error(&e),
-        Err(panic) => into_raw_error(&panic_error(panic.as_ref())),
-    }
-}
-
-/// The error a caught panic becomes (see the crate documentation for why this kind).
-pub(crate) fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    Error::DigestUnavailable {
-        reference: "(unknown)".to_owned(),
-        engine: "(none)".to_owned(),
-        cause: DigestCause::new(
-            CauseKind::Engine,
-            format!("imagecheck internal error (a panic: {what}); this is a bug, please report it"),
-        ),
-    }
-}
+use imagecheck_core::Error;
 
 pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())

@@ -2,17 +2,16 @@
 
 use std::ffi::{CString, c_char};
 use std::path::Path;
-use std::time::Duration;
 
-use imagecheck_core::{Error, Policy, Verifier};
-use serde::Deserialize;
+use imagecheck_core::{Error, Policy, Verifier, VerifierOptions};
 
 use crate::cancel::imagecheck_cancel_t;
+use crate::error::guard;
 use crate::error::imagecheck_error_t;
 use crate::resolver::{
-    cancel_arg, credentials_arg, imagecheck_credentials_t, imagecheck_resolver_t, run_blocking,
+    cancel_arg, credentials_arg, imagecheck_credentials_t, imagecheck_resolver_t, wait,
 };
-use crate::util::{c_string, guard, handle, invalid, opt_str_arg, out_arg, str_arg};
+use crate::util::{c_string, handle, opt_str_arg, out_arg, str_arg};
 
 /// A verifier. Opaque; free with [`imagecheck_verifier_free`]. Safe to use from many threads.
 #[derive(Debug)]
@@ -27,15 +26,6 @@ pub struct imagecheck_verification_t {
     verified: bool,
     message: CString,
     digested_ref: Option<CString>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct VerifierOptions {
-    resolve_ttl_ms: Option<u64>,
-    result_ttl_ms: Option<u64>,
-    /// Path of a Sigstore `trusted_root.json` (private deployments); default: public-good.
-    trusted_root: Option<String>,
 }
 
 fn new_handle(out: *mut *mut imagecheck_verifier_t, verifier: Verifier) {
@@ -63,10 +53,12 @@ pub unsafe extern "C" fn imagecheck_verifier_default(
 
 /// A new verifier with the rules in `policy` (YAML or JSON text: a Talos
 /// `ImageVerificationConfig`, a `rules:` document or a bare rule list). `options_json` (NULL:
-/// defaults) is a JSON object with optional `resolve_ttl_ms` (accept a cached tag digest this
-/// old; default 0), `result_ttl_ms` (reuse successful verifications; default 300000) and
+/// defaults) is a JSON object with optional fields (core's `VerifierOptions`): `resolve_ttl_ms`
+/// (accept a cached tag digest this old; default 0), `result_ttl_ms` (reuse successful
+/// verifications; default 300000), `deadline_ms` (bound on one verify; default 60000) and
 /// `trusted_root` (path of a Sigstore `trusted_root.json` for keyless rules of a private
-/// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY).
+/// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY). Unknown
+/// fields are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 /// `resolver` (NULL: the process-wide one) resolves tags; it is shared, not consumed.
 ///
 /// # Safety
@@ -90,26 +82,14 @@ pub unsafe extern "C" fn imagecheck_verifier_new(
                 resolver.as_ref(),
             )
         };
-        let options: VerifierOptions = match options {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| invalid(format!("verifier options are not valid: {e}")))?,
+        let options = match options {
+            Some(text) => VerifierOptions::from_json(text)?,
             None => VerifierOptions::default(),
         };
         let policy = Policy::parse(policy).map_err(Error::from)?;
-        let mut builder = Verifier::builder(policy);
+        let mut builder = options.builder(policy)?;
         if let Some(resolver) = resolver {
             builder = builder.resolver(resolver.resolver.clone());
-        }
-        if let Some(ms) = options.resolve_ttl_ms {
-            builder = builder.resolve_ttl(Duration::from_millis(ms));
-        }
-        if let Some(ms) = options.result_ttl_ms {
-            builder = builder.result_ttl(Duration::from_millis(ms));
-        }
-        if let Some(path) = &options.trusted_root {
-            let root = imagecheck_core::verify::TrustRoot::from_file(Path::new(path))
-                .map_err(Error::from)?;
-            builder = builder.trusted_root(root);
         }
         new_handle(out, builder.build());
         Ok(())
@@ -196,11 +176,10 @@ pub unsafe extern "C" fn imagecheck_verifier_verify(
             )
         };
         out_arg(out, "out")?;
-        let verifier = verifier.verifier.clone();
-        let reference = reference.to_owned();
-        let answer = run_blocking(cancel, async move {
-            verifier.verify(&reference, credentials.as_ref()).await
-        })?;
+        let answer = wait(
+            verifier.verifier.call(reference, credentials.as_ref()),
+            cancel,
+        )?;
         let verification = imagecheck_verification_t {
             verified: answer.verified,
             message: c_string(&answer.message),

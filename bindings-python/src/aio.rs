@@ -1,13 +1,12 @@
-//! The asyncio bridge: a core future runs as a task on the core runtime
-//! (`imagecheck::runtime::runtime()`, rebuilt after fork), and its answer is handed to an
+//! The asyncio bridge: a core [`Call`] runs on the core runtime (`Call::spawn_then`; the
+//! runtime of the current process, rebuilt after fork), and its answer is handed to an
 //! `asyncio.Future` of the caller's loop with `loop.call_soon_threadsafe`. Cancelling the
-//! asyncio future aborts the task, which drops the core future (core's cancellation is drop).
+//! asyncio future aborts the call, which drops its work (core's cancellation is drop).
 //!
-//! No second runtime is started, and nothing here is tied to a runtime that a fork could
-//! leave dead: each call asks core for the runtime of the current process.
+//! No second runtime is started; answering without I/O and the panic policy are core's.
 
-use std::future::Future;
-
+use imagecheck::Call;
+use imagecheck::call::CallAbort;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
@@ -16,10 +15,10 @@ use crate::errors::to_pyerr;
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Aborts the task when its asyncio future is cancelled (added as a done callback).
+/// Aborts the call when its asyncio future is cancelled (added as a done callback).
 #[pyclass(frozen, module = "imagecheck._imagecheck")]
 struct TaskCanceller {
-    abort: tokio::task::AbortHandle,
+    abort: CallAbort,
 }
 
 #[pymethods]
@@ -72,27 +71,33 @@ pub(crate) fn failed(py: Python<'_>, error: PyErr) -> PyResult<Bound<'_, PyAny>>
     Ok(future)
 }
 
-/// Run `work` on the core runtime; its answer completes the returned `asyncio.Future`,
-/// converted by `convert` (with the GIL held, on a runtime thread).
-pub(crate) fn spawn<'py, F, T, C>(
+/// Run `call`; its answer completes the returned `asyncio.Future`, converted by `convert` (with
+/// the GIL held, on a runtime thread). An answer known at once completes it at once.
+pub(crate) fn spawn<'py, T, C>(
     py: Python<'py>,
-    work: F,
+    mut call: Call<T>,
     convert: C,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    F: Future<Output = imagecheck::Result<T>> + Send + 'static,
     T: Send + 'static,
     C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
+    if let Some(answer) = call.ready_answer() {
+        return match answer
+            .map_err(|e| to_pyerr(py, &e))
+            .and_then(|v| convert(py, v))
+        {
+            Ok(value) => ready(py, value),
+            Err(error) => failed(py, error),
+        };
+    }
     let event_loop = running_loop(py)?;
     let future = event_loop.call_method0("create_future")?;
     let complete = COMPLETE
         .get_or_try_init(py, || wrap_pyfunction!(_complete, py).map(|f| f.unbind()))?
         .clone_ref(py);
     let (loop_handle, future_handle) = (event_loop.clone().unbind(), future.clone().unbind());
-    let runtime = imagecheck::runtime::runtime();
-    let task = runtime.spawn(async move {
-        let answer = work.await;
+    let abort = call.spawn_then(move |answer| {
         // The interpreter may be finalizing: then nobody waits for the answer.
         Python::try_attach(|py| {
             let (ok, value) = match answer
@@ -109,12 +114,7 @@ where
             );
         });
     });
-    let canceller = Bound::new(
-        py,
-        TaskCanceller {
-            abort: task.abort_handle(),
-        },
-    )?;
+    let canceller = Bound::new(py, TaskCanceller { abort })?;
     future.call_method1("add_done_callback", (canceller,))?;
     Ok(future)
 }

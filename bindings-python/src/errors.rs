@@ -1,4 +1,5 @@
-//! The exception classes (DESIGN.md, Errors) and the mapping from core errors to them.
+//! The exception classes (DESIGN.md, Errors), the mapping from core errors to them, and
+//! `CandidateFailure`, the items of `VerificationFailed.failures`.
 //!
 //! `InvalidReference`, `InvalidPolicy` and `InvalidArgument` derive from both
 //! `ImageCheckError` and `ValueError`; `create_exception!` takes one base only, so the classes
@@ -71,7 +72,8 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
                 py,
                 "VerificationFailed",
                 plain()?,
-                "A rule matched and its signature check failed.",
+                "A rule matched and its signature check failed; `failures` lists each candidate \
+             checked (`source`, `check`, `message`).",
             )?,
             denied: new_class(py, "Denied", plain()?, "A deny rule matched.")?,
             invalid_policy: new_class(
@@ -117,7 +119,8 @@ fn class_for(py: Python<'_>, kind: ErrorKind) -> Option<&Py<PyType>> {
 }
 
 /// The Python exception for a core error: the kind's class with the message, `kind` (the kind
-/// name) and, for DigestUnavailable, `cause` (the cause kind's name). Cancelled becomes
+/// name), `cause` (for DigestUnavailable, the cause kind's name; else None) and `failures` (for
+/// VerificationFailed, each candidate checked; else empty). Cancelled becomes
 /// `asyncio.CancelledError`.
 pub(crate) fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
     let kind = error.kind();
@@ -132,6 +135,12 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
         value.setattr("kind", kind.name())?;
         let cause = error.digest_cause().map(|c| c.kind.name());
         value.setattr("cause", cause)?;
+        let failures = error
+            .failures()
+            .iter()
+            .map(|c| Py::new(py, PyCandidateFailure::from(c)))
+            .collect::<PyResult<Vec<_>>>()?;
+        value.setattr("failures", failures)?;
         Ok(PyErr::from_value(value))
     };
     build().unwrap_or_else(|e| e)
@@ -140,4 +149,38 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
 /// An error of `kind` raised by the bindings themselves (argument checks).
 pub(crate) fn invalid_argument(py: Python<'_>, message: impl Into<String>) -> PyErr {
     to_pyerr(py, &Error::InvalidArgument(message.into()))
+}
+
+/// One signature candidate a failed verification checked (`VerificationFailed.failures`): where
+/// it was found (`referrers`, `referrers_tag`, `legacy_tag`), the check it failed (a stable
+/// name: `wrong_key`, `identity_mismatch`, …) and a message for people.
+#[pyclass(frozen, eq, hash, module = "imagecheck", name = "CandidateFailure")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PyCandidateFailure {
+    #[pyo3(get)]
+    source: &'static str,
+    #[pyo3(get)]
+    check: &'static str,
+    #[pyo3(get)]
+    message: String,
+}
+
+impl From<&imagecheck::verify::FailedCandidate> for PyCandidateFailure {
+    fn from(candidate: &imagecheck::verify::FailedCandidate) -> Self {
+        PyCandidateFailure {
+            source: candidate.source.name(),
+            check: candidate.failure.check(),
+            message: candidate.failure.to_string(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyCandidateFailure {
+    fn __repr__(&self) -> String {
+        format!(
+            "CandidateFailure(source={:?}, check={:?}, message={:?})",
+            self.source, self.check, self.message
+        )
+    }
 }

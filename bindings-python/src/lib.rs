@@ -22,6 +22,7 @@ fn _imagecheck(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<types::PyCredentials>()?;
     module.add_class::<types::PyVerification>()?;
     module.add_class::<types::PyReference>()?;
+    module.add_class::<errors::PyCandidateFailure>()?;
     module.add_class::<resolver::PyResolver>()?;
     module.add_class::<verifier::PyVerifier>()?;
     module.add_function(wrap_pyfunction!(resolver::default_resolver, module)?)?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use imagecheck::resolve::DigestSource;
-use imagecheck::{CauseKind, Digest, DigestCause};
+use imagecheck::{CauseKind, Digest, DigestCause, ResolverOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -30,30 +30,37 @@ fn credentials<'a>(
 
 #[pymethods]
 impl PyResolver {
+    /// Every option left at None keeps core's default (`imagecheck::ResolverOptions`).
     #[new]
     #[pyo3(signature = (
         *,
-        insecure_registries = Vec::new(),
-        timeout = Seconds::from_secs(30),
-        from_env = true,
-        max_cache_entries = 65_536,
+        insecure_registries = None,
+        timeout = None,
+        from_env = None,
+        max_cache_entries = None,
     ))]
     fn new(
-        insecure_registries: Vec<String>,
-        timeout: Seconds,
-        from_env: bool,
-        max_cache_entries: usize,
+        insecure_registries: Option<Vec<String>>,
+        timeout: Option<Seconds>,
+        from_env: Option<bool>,
+        max_cache_entries: Option<usize>,
     ) -> Self {
-        let mut builder = imagecheck::Resolver::builder();
-        if from_env {
-            builder = builder.from_env();
+        let mut options = ResolverOptions::default();
+        if let Some(hosts) = insecure_registries {
+            options.insecure_registries = hosts;
         }
-        let inner = builder
-            .insecure_registries(insecure_registries)
-            .request_timeout(timeout.0)
-            .max_cache_entries(max_cache_entries)
-            .build();
-        PyResolver { inner }
+        if let Some(timeout) = timeout {
+            options.request_timeout = timeout.0;
+        }
+        if let Some(from_env) = from_env {
+            options.from_env = from_env;
+        }
+        if let Some(max) = max_cache_entries {
+            options.max_cache_entries = max;
+        }
+        PyResolver {
+            inner: options.build(),
+        }
     }
 
     /// The digest `reference` points at, from the cache when an answer younger than `ttl`
@@ -69,20 +76,13 @@ impl PyResolver {
         credentials: Option<&Bound<'_, PyCredentials>>,
     ) -> PyResult<String> {
         let engine = self::engine(py, engine)?;
-        let credentials = self::credentials(credentials);
-        if let Some(answer) = self.inner.cached(&engine, &reference, ttl.0, credentials) {
-            return answer
-                .map(|d| d.as_str().to_owned())
-                .map_err(|e| to_pyerr(py, &e));
-        }
-        let resolver = self.inner.clone();
-        let reference = String::from(&*reference);
-        let credentials = credentials.cloned();
-        let digest = wait::wait(py, async move {
-            resolver
-                .resolve_with(&engine, &reference, ttl.0, credentials.as_ref())
-                .await
-        })?;
+        let mut call = self
+            .inner
+            .call(&engine, &reference, ttl.0, self::credentials(credentials));
+        let digest = match call.ready_answer() {
+            Some(answer) => answer.map_err(|e| to_pyerr(py, &e))?,
+            None => wait::wait(py, call)?,
+        };
         Ok(digest.as_str().to_owned())
     }
 
@@ -101,26 +101,12 @@ impl PyResolver {
             Ok(engine) => engine,
             Err(e) => return aio::failed(py, e),
         };
-        let credentials = self::credentials(credentials).cloned();
-        match self
+        let call = self
             .inner
-            .cached(&engine, &reference, ttl.0, credentials.as_ref())
-        {
-            Some(Ok(digest)) => return aio::ready(py, digest.as_str()),
-            Some(Err(e)) => return aio::failed(py, to_pyerr(py, &e)),
-            None => {}
-        }
-        let resolver = self.inner.clone();
-        let reference = String::from(&*reference);
-        aio::spawn(
-            py,
-            async move {
-                resolver
-                    .resolve_with(&engine, &reference, ttl.0, credentials.as_ref())
-                    .await
-            },
-            |py, digest| Ok(PyString::new(py, digest.as_str()).into_any()),
-        )
+            .call(&engine, &reference, ttl.0, self::credentials(credentials));
+        aio::spawn(py, call, |py, digest| {
+            Ok(PyString::new(py, digest.as_str()).into_any())
+        })
     }
 
     /// Register (or replace) engine `name`: `function(reference: str) -> str` returns the

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use imagecheck::{Error, Policy};
+use imagecheck::{Error, Policy, ResolverOptions, VerifierOptions};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
@@ -20,51 +20,59 @@ pub(crate) struct PyVerifier {
     inner: imagecheck::Verifier,
 }
 
-/// The options shared by `Verifier(...)` and `Verifier.from_file(...)`.
+/// The keyword arguments shared by `Verifier(...)` and `Verifier.from_file(...)`; every one left
+/// at None keeps core's default (`imagecheck::VerifierOptions`).
+struct Options<'py> {
+    trusted_root: Option<PathBuf>,
+    resolve_ttl: Option<Seconds>,
+    result_ttl: Option<Seconds>,
+    deadline: Option<Seconds>,
+    insecure_registries: Option<Vec<String>>,
+    resolver: Option<Bound<'py, PyResolver>>,
+}
+
 fn build(
     py: Python<'_>,
     policy: Result<Policy, Error>,
-    trusted_root: Option<&Bound<'_, PyAny>>,
-    resolve_ttl: Seconds,
-    insecure_registries: Vec<String>,
-    resolver: Option<&Bound<'_, PyResolver>>,
+    given: Options<'_>,
 ) -> PyResult<PyVerifier> {
-    // A path (str or os.PathLike) to a trusted_root.json; None: the embedded public-good root.
-    let trust_root = match trusted_root {
-        None => None,
-        Some(path) => {
-            let path: PathBuf = path.extract()?;
-            Some(
-                imagecheck::verify::TrustRoot::from_file(&path)
-                    .map_err(|e| to_pyerr(py, &Error::from(e)))?,
-            )
-        }
+    let mut options = VerifierOptions {
+        trusted_root: given.trusted_root,
+        ..VerifierOptions::default()
     };
+    if let Some(ttl) = given.resolve_ttl {
+        options.resolve_ttl = ttl.0;
+    }
+    if let Some(ttl) = given.result_ttl {
+        options.result_ttl = ttl.0;
+    }
+    if let Some(deadline) = given.deadline {
+        options.deadline = deadline.0;
+    }
     let policy = policy.map_err(|e| to_pyerr(py, &e))?;
-    let resolver = match (resolver, insecure_registries.is_empty()) {
-        (Some(_), false) => {
+    let resolver = match (given.resolver, given.insecure_registries) {
+        (Some(_), Some(_)) => {
             return Err(crate::errors::invalid_argument(
                 py,
                 "give either resolver= or insecure_registries=, not both \
                  (insecure registries are a property of the resolver)",
             ));
         }
-        (Some(r), true) => r.get().inner.clone(),
+        (Some(r), None) => r.get().inner.clone(),
         // The default resolver: its cache is shared with every caller in the process.
-        (None, true) => imagecheck::default_resolver().clone(),
-        (None, false) => imagecheck::Resolver::builder()
-            .from_env()
-            .insecure_registries(insecure_registries)
-            .build(),
+        (None, None) => imagecheck::default_resolver().clone(),
+        (None, Some(hosts)) => ResolverOptions {
+            insecure_registries: hosts,
+            ..ResolverOptions::default()
+        }
+        .build(),
     };
-    let mut builder = imagecheck::Verifier::builder(policy)
-        .resolver(resolver)
-        .resolve_ttl(resolve_ttl.0);
-    if let Some(root) = trust_root {
-        builder = builder.trusted_root(root);
-    }
-    let inner = builder.build();
-    Ok(PyVerifier { inner })
+    let builder = py
+        .detach(|| options.builder(policy))
+        .map_err(|e| to_pyerr(py, &e))?;
+    Ok(PyVerifier {
+        inner: builder.resolver(resolver).build(),
+    })
 }
 
 #[pymethods]
@@ -76,27 +84,33 @@ impl PyVerifier {
         policy,
         *,
         trusted_root = None,
-        resolve_ttl = Seconds::from_secs(0),
-        insecure_registries = Vec::new(),
+        resolve_ttl = None,
+        result_ttl = None,
+        deadline = None,
+        insecure_registries = None,
         resolver = None,
     ))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
     fn new(
         py: Python<'_>,
         policy: PyBackedStr,
-        trusted_root: Option<&Bound<'_, PyAny>>,
-        resolve_ttl: Seconds,
-        insecure_registries: Vec<String>,
-        resolver: Option<&Bound<'_, PyResolver>>,
+        trusted_root: Option<PathBuf>,
+        resolve_ttl: Option<Seconds>,
+        result_ttl: Option<Seconds>,
+        deadline: Option<Seconds>,
+        insecure_registries: Option<Vec<String>>,
+        resolver: Option<Bound<'_, PyResolver>>,
     ) -> PyResult<Self> {
         let parsed = Policy::parse(&policy).map_err(Error::from);
-        build(
-            py,
-            parsed,
+        let options = Options {
             trusted_root,
             resolve_ttl,
+            result_ttl,
+            deadline,
             insecure_registries,
             resolver,
-        )
+        };
+        build(py, parsed, options)
     }
 
     /// A verifier whose rules come from the file at `path`.
@@ -105,27 +119,33 @@ impl PyVerifier {
         path,
         *,
         trusted_root = None,
-        resolve_ttl = Seconds::from_secs(0),
-        insecure_registries = Vec::new(),
+        resolve_ttl = None,
+        result_ttl = None,
+        deadline = None,
+        insecure_registries = None,
         resolver = None,
     ))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
     fn from_file(
         py: Python<'_>,
         path: PathBuf,
-        trusted_root: Option<&Bound<'_, PyAny>>,
-        resolve_ttl: Seconds,
-        insecure_registries: Vec<String>,
-        resolver: Option<&Bound<'_, PyResolver>>,
+        trusted_root: Option<PathBuf>,
+        resolve_ttl: Option<Seconds>,
+        result_ttl: Option<Seconds>,
+        deadline: Option<Seconds>,
+        insecure_registries: Option<Vec<String>>,
+        resolver: Option<Bound<'_, PyResolver>>,
     ) -> PyResult<Self> {
         let parsed = py.detach(|| Policy::from_file(&path).map_err(Error::from));
-        build(
-            py,
-            parsed,
+        let options = Options {
             trusted_root,
             resolve_ttl,
+            result_ttl,
+            deadline,
             insecure_registries,
             resolver,
-        )
+        };
+        build(py, parsed, options)
     }
 
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
@@ -137,13 +157,8 @@ impl PyVerifier {
         reference: PyBackedStr,
         credentials: Option<&Bound<'_, PyCredentials>>,
     ) -> PyResult<PyVerification> {
-        let credentials = credentials.map(|c| c.get().inner.clone());
-        let verifier = self.inner.clone();
-        let reference = String::from(&*reference);
-        wait::wait(py, async move {
-            verifier.verify(&reference, credentials.as_ref()).await
-        })
-        .map(PyVerification::from)
+        let credentials = credentials.map(|c| &c.get().inner);
+        wait::wait(py, self.inner.call(&reference, credentials)).map(PyVerification::from)
     }
 
     /// `await verifier.verify_async(...)`; cancelling the awaiting task cancels the work.
@@ -154,12 +169,10 @@ impl PyVerifier {
         reference: PyBackedStr,
         credentials: Option<&Bound<'_, PyCredentials>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let credentials = credentials.map(|c| c.get().inner.clone());
-        let verifier = self.inner.clone();
-        let reference = String::from(&*reference);
+        let credentials = credentials.map(|c| &c.get().inner);
         aio::spawn(
             py,
-            async move { verifier.verify(&reference, credentials.as_ref()).await },
+            self.inner.call(&reference, credentials),
             |py, verification| Ok(Bound::new(py, PyVerification::from(verification))?.into_any()),
         )
     }

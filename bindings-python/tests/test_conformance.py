@@ -106,8 +106,12 @@ def run_verify_case(case: dict[str, Any], state: dict[str, Any], hosts: dict[str
     creds = credentials(case, reference, state)
     expect = case["expect"]
     if "error" in expect:
-        with pytest.raises(KINDS[expect["error"]]):
+        with pytest.raises(KINDS[expect["error"]]) as raised:
             verifier.verify(reference, credentials=creds)
+        if "failures" in expect:
+            got_failures = [(f.source, f.check) for f in raised.value.failures]
+            want_failures = [(f["source"], f["check"]) for f in expect["failures"]]
+            assert got_failures == want_failures, f"{name}: {raised.value}"
         return
     got = verifier.verify(reference, credentials=creds)
     assert got.verified is expect["verified"], f"{name}: {got!r}"

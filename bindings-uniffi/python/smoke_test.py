@@ -44,7 +44,7 @@ def main() -> None:
     try:
         resolver.resolve_blocking(f"{basic}/test/hello:v1", zero)
     except imagecheck.ImageCheckError.DigestUnavailable as e:
-        assert e.cause_kind == imagecheck.DigestCause.UNAUTHORIZED, e
+        assert e.cause_kind == imagecheck.CauseKind.UNAUTHORIZED, e
         assert isinstance(e, imagecheck.ImageCheckError)
     else:
         raise AssertionError("no credentials: expected DigestUnavailable")

@@ -5,12 +5,12 @@
 //! (`Throwable.message`, `Throwable.cause`), and a generated field of either name would not
 //! compile. `reason` is the full human-readable text (the core error's Display).
 
-use imagecheck::{CauseKind, Error, ErrorKind};
+use imagecheck::{Error, ErrorKind};
 
 /// Why an engine could not give a digest (the cause carried by
-/// [`ImageCheckError::DigestUnavailable`]).
+/// [`ImageCheckError::DigestUnavailable`]; core's `CauseKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum DigestCause {
+pub enum CauseKind {
     /// The registry (or daemon) does not know the repository or tag.
     NotFound,
     /// Credentials were missing or refused.
@@ -29,19 +29,30 @@ pub enum DigestCause {
     Engine,
 }
 
-impl From<CauseKind> for DigestCause {
-    fn from(kind: CauseKind) -> Self {
+impl From<imagecheck::CauseKind> for CauseKind {
+    fn from(kind: imagecheck::CauseKind) -> Self {
+        use imagecheck::CauseKind as Core;
         match kind {
-            CauseKind::NotFound => DigestCause::NotFound,
-            CauseKind::Unauthorized => DigestCause::Unauthorized,
-            CauseKind::RateLimited => DigestCause::RateLimited,
-            CauseKind::Network => DigestCause::Network,
-            CauseKind::Timeout => DigestCause::Timeout,
-            CauseKind::NoDigestSource => DigestCause::NoDigestSource,
-            CauseKind::InvalidResponse => DigestCause::InvalidResponse,
-            CauseKind::Engine => DigestCause::Engine,
+            Core::NotFound => CauseKind::NotFound,
+            Core::Unauthorized => CauseKind::Unauthorized,
+            Core::RateLimited => CauseKind::RateLimited,
+            Core::Network => CauseKind::Network,
+            Core::Timeout => CauseKind::Timeout,
+            Core::NoDigestSource => CauseKind::NoDigestSource,
+            Core::InvalidResponse => CauseKind::InvalidResponse,
+            Core::Engine => CauseKind::Engine,
         }
     }
+}
+
+/// One signature candidate a failed verification checked: where it was found (`referrers`,
+/// `referrers_tag`, `legacy_tag`), the check it failed (`wrong_key`, `identity_mismatch`, …:
+/// stable names) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CandidateFailure {
+    pub source: String,
+    pub check: String,
+    pub message: String,
 }
 
 /// Every failure of imagecheck, by stable kind. `reason` says what failed and what to do; it
@@ -54,12 +65,15 @@ pub enum ImageCheckError {
     /// The engine could not give a digest; callers of resolve fall back to the tag.
     #[error("{reason}")]
     DigestUnavailable {
-        cause_kind: DigestCause,
+        cause_kind: CauseKind,
         reason: String,
     },
-    /// A rule matched and its signature check failed.
+    /// A rule matched and its signature check failed; `failures` lists each candidate checked.
     #[error("{reason}")]
-    VerificationFailed { reason: String },
+    VerificationFailed {
+        reason: String,
+        failures: Vec<CandidateFailure>,
+    },
     /// A deny rule matched.
     #[error("{reason}")]
     Denied { reason: String },
@@ -82,10 +96,21 @@ impl From<Error> for ImageCheckError {
             ErrorKind::DigestUnavailable => ImageCheckError::DigestUnavailable {
                 cause_kind: error
                     .digest_cause()
-                    .map_or(DigestCause::Engine, |c| c.kind.into()),
+                    .map_or(CauseKind::Engine, |c| c.kind.into()),
                 reason,
             },
-            ErrorKind::VerificationFailed => ImageCheckError::VerificationFailed { reason },
+            ErrorKind::VerificationFailed => ImageCheckError::VerificationFailed {
+                reason,
+                failures: error
+                    .failures()
+                    .iter()
+                    .map(|c| CandidateFailure {
+                        source: c.source.name().to_owned(),
+                        check: c.failure.check().to_owned(),
+                        message: c.failure.to_string(),
+                    })
+                    .collect(),
+            },
             ErrorKind::Denied => ImageCheckError::Denied { reason },
             ErrorKind::InvalidPolicy => ImageCheckError::InvalidPolicy { reason },
             ErrorKind::InvalidArgument => ImageCheckError::InvalidArgument { reason },
@@ -103,13 +128,13 @@ mod tests {
         let core = Error::DigestUnavailable {
             reference: "r".into(),
             engine: "registry".into(),
-            cause: imagecheck::DigestCause::new(CauseKind::Unauthorized, "401"),
+            cause: imagecheck::DigestCause::new(imagecheck::CauseKind::Unauthorized, "401"),
         };
         let text = core.to_string();
         assert_eq!(
             ImageCheckError::from(core),
             ImageCheckError::DigestUnavailable {
-                cause_kind: DigestCause::Unauthorized,
+                cause_kind: CauseKind::Unauthorized,
                 reason: text
             }
         );
@@ -118,13 +143,18 @@ mod tests {
     #[test]
     fn every_kind_maps_to_its_variant() {
         let cases = [
-            (Error::InvalidPolicy("p".into()), "InvalidPolicy"),
+            (
+                Error::from(imagecheck::verify::TrustedRootError("p".into())),
+                "InvalidPolicy",
+            ),
             (Error::InvalidArgument("a".into()), "InvalidArgument"),
             (Error::Cancelled, "Cancelled"),
             (
                 Error::VerificationFailed {
                     reference: "r".into(),
-                    reason: "x".into(),
+                    failure: imagecheck::verify::VerificationFailure::Unreadable(
+                        imagecheck::DigestCause::new(imagecheck::CauseKind::Network, "x"),
+                    ),
                 },
                 "VerificationFailed",
             ),

@@ -7,20 +7,22 @@
 //!   [`default_verifier`];
 //! - records [`Credentials`], [`Verification`], [`ParsedReference`], [`ResolverOptions`],
 //!   [`VerifierOptions`];
-//! - the error enum [`ImageCheckError`] with the stable kinds, and [`DigestCause`];
+//! - the error enum [`ImageCheckError`] with the stable kinds, [`CauseKind`] and
+//!   [`CandidateFailure`];
 //! - [`parse_reference`], the normalising parser every binding's conformance runner needs.
 //!
-//! Async methods (`resolve`, `verify`) run their work on the core's own tokio runtime and await
-//! its `JoinHandle` (see [`task`]); no `async_runtime` attribute is used, so UniFFI's
-//! async-compat wrapper (and the hidden runtime it would start) never comes into play.
+//! Blocking and async methods both go through core's call facade (`imagecheck::Call`): a warm
+//! answer is ready at once, anything else runs on the core's own tokio runtime (`.wait()` for
+//! the blocking methods, `.await` for the async ones, which awaits only a channel, from any
+//! executor). No `async_runtime` attribute is used, so UniFFI's async-compat wrapper (and the
+//! hidden runtime it would start) never comes into play.
 
 mod error;
 mod reference;
 mod resolver;
-mod task;
 mod verifier;
 
-pub use error::{DigestCause, ImageCheckError};
+pub use error::{CandidateFailure, CauseKind, ImageCheckError};
 pub use reference::{ParsedReference, parse_reference};
 pub use resolver::{Credentials, Resolver, ResolverOptions, default_resolver};
 pub use verifier::{Verification, Verifier, VerifierOptions, default_verifier};

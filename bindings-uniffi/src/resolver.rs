@@ -6,7 +6,6 @@ use std::time::Duration;
 use imagecheck::{Digest, Engine};
 
 use crate::error::ImageCheckError;
-use crate::task;
 
 /// Per-call registry credentials `{host, username, password}`, used only for references on
 /// `host`.
@@ -53,19 +52,24 @@ impl Credentials {
     }
 }
 
-/// Options for [`Resolver::new`].
+/// Options for [`Resolver::new`]; every field left at its default (`None`, empty) keeps core's
+/// default (`imagecheck::ResolverOptions`).
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ResolverOptions {
     /// Registries (`host:port`) reached over plain HTTP instead of HTTPS.
     #[uniffi(default)]
     pub insecure_registries: Vec<String>,
-    /// Timeout of each registry request (`None`: the core's default).
+    /// Timeout of each registry request (`None`: core's default, 30 s).
     #[uniffi(default)]
     pub request_timeout: Option<Duration>,
     /// Also read the environment, as the default resolver does
-    /// (`IMAGECHECK_INSECURE_REGISTRIES`, docker `config.json`, containers `auth.json`).
-    #[uniffi(default = true)]
-    pub from_env: bool,
+    /// (`IMAGECHECK_INSECURE_REGISTRIES`, docker `config.json`, containers `auth.json`)
+    /// (`None`: yes).
+    #[uniffi(default)]
+    pub from_env: Option<bool>,
+    /// Bound on cached digests (`None`: core's default, 65,536).
+    #[uniffi(default)]
+    pub max_cache_entries: Option<u64>,
 }
 
 /// Resolves references to content digests through engines (`registry`, `docker`, `podman`,
@@ -81,16 +85,21 @@ impl Resolver {
     /// A resolver of its own (own cache, own connections).
     #[uniffi::constructor]
     pub fn new(options: ResolverOptions) -> Arc<Self> {
-        let mut builder = imagecheck::Resolver::builder();
-        if options.from_env {
-            builder = builder.from_env();
-        }
-        builder = builder.insecure_registries(options.insecure_registries);
+        let mut core = imagecheck::ResolverOptions {
+            insecure_registries: options.insecure_registries,
+            ..imagecheck::ResolverOptions::default()
+        };
         if let Some(timeout) = options.request_timeout {
-            builder = builder.request_timeout(timeout);
+            core.request_timeout = timeout;
+        }
+        if let Some(from_env) = options.from_env {
+            core.from_env = from_env;
+        }
+        if let Some(max) = options.max_cache_entries {
+            core.max_cache_entries = usize::try_from(max).unwrap_or(usize::MAX);
         }
         Arc::new(Resolver {
-            inner: builder.build(),
+            inner: core.build(),
         })
     }
 
@@ -109,7 +118,8 @@ impl Resolver {
         let credentials = credentials.as_deref().map(Credentials::core);
         answer(
             self.inner
-                .resolve_blocking(&engine, &reference, ttl, credentials),
+                .call(&engine, &reference, ttl, credentials)
+                .wait(),
         )
     }
 
@@ -125,23 +135,9 @@ impl Resolver {
         credentials: Option<Arc<Credentials>>,
     ) -> Result<String, ImageCheckError> {
         let engine = Engine::parse(&engine)?;
-        // A warm answer needs no task at all.
-        let core_credentials = credentials.as_deref().map(Credentials::core);
-        if let Some(cached) = self
-            .inner
-            .cached(&engine, &reference, ttl, core_credentials)
-        {
-            return answer(cached);
-        }
-        let resolver = self.inner.clone();
-        task::spawn(async move {
-            let credentials = credentials.as_deref().map(Credentials::core);
-            resolver
-                .resolve_with(&engine, &reference, ttl, credentials)
-                .await
-        })
-        .await
-        .map(|digest| digest.as_str().to_owned())
+        let credentials = credentials.as_deref().map(Credentials::core);
+        // A warm answer is ready at once; anything else runs on the core runtime.
+        answer(self.inner.call(&engine, &reference, ttl, credentials).await)
     }
 
     /// Number of cached digests.

@@ -7,7 +7,6 @@ use imagecheck::Policy;
 
 use crate::error::ImageCheckError;
 use crate::resolver::{Credentials, Resolver};
-use crate::task;
 
 /// The answer to a verify call that did not fail.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -42,6 +41,9 @@ pub struct VerifierOptions {
     /// How long a successful verification is reused (`None`: the core's default, 5 minutes).
     #[uniffi(default)]
     pub result_ttl: Option<Duration>,
+    /// Bound on one verify, signature discovery included (`None`: the core's default, 60 s).
+    #[uniffi(default)]
+    pub deadline: Option<Duration>,
     /// Path of a Sigstore `trusted_root.json` for keyless rules of a private deployment
     /// (`None`: the embedded public-good root). An unloadable file is `InvalidPolicy`.
     #[uniffi(default)]
@@ -61,20 +63,22 @@ impl Verifier {
     #[uniffi::constructor]
     pub fn new(policy: String, options: VerifierOptions) -> Result<Arc<Self>, ImageCheckError> {
         let policy = Policy::parse(&policy).map_err(imagecheck::Error::from)?;
-        let mut builder = imagecheck::Verifier::builder(policy);
-        if let Some(resolver) = options.resolver {
-            builder = builder.resolver(resolver.core().clone());
-        }
+        let mut core = imagecheck::VerifierOptions {
+            trusted_root: options.trusted_root.map(Into::into),
+            ..imagecheck::VerifierOptions::default()
+        };
         if let Some(ttl) = options.resolve_ttl {
-            builder = builder.resolve_ttl(ttl);
+            core.resolve_ttl = ttl;
         }
         if let Some(ttl) = options.result_ttl {
-            builder = builder.result_ttl(ttl);
+            core.result_ttl = ttl;
         }
-        if let Some(path) = &options.trusted_root {
-            let root = imagecheck::verify::TrustRoot::from_file(std::path::Path::new(path))
-                .map_err(imagecheck::Error::from)?;
-            builder = builder.trusted_root(root);
+        if let Some(deadline) = options.deadline {
+            core.deadline = deadline;
+        }
+        let mut builder = core.builder(policy)?;
+        if let Some(resolver) = options.resolver {
+            builder = builder.resolver(resolver.core().clone());
         }
         Ok(Arc::new(Verifier {
             inner: builder.build(),
@@ -93,7 +97,8 @@ impl Verifier {
     ) -> Result<Verification, ImageCheckError> {
         let credentials = credentials.as_deref().map(Credentials::core);
         self.inner
-            .verify_blocking(&reference, credentials)
+            .call(&reference, credentials)
+            .wait()
             .map(Verification::from)
             .map_err(ImageCheckError::from)
     }
@@ -106,13 +111,12 @@ impl Verifier {
         reference: String,
         credentials: Option<Arc<Credentials>>,
     ) -> Result<Verification, ImageCheckError> {
-        let verifier = self.inner.clone();
-        task::spawn(async move {
-            let credentials = credentials.as_deref().map(Credentials::core);
-            verifier.verify(&reference, credentials).await
-        })
-        .await
-        .map(Verification::from)
+        let credentials = credentials.as_deref().map(Credentials::core);
+        self.inner
+            .call(&reference, credentials)
+            .await
+            .map(Verification::from)
+            .map_err(ImageCheckError::from)
     }
 
     /// Swap the rules atomically (the policy document's text); on error the current rules stay.

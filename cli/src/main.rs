@@ -1,11 +1,14 @@
 //! `imagecheck`: resolve image tags to digests and verify signatures from the command line.
 //! The output shape and exit codes are a contract (DESIGN.md, CLI): scripts depend on them.
 
+mod containerd_verifier;
+mod daemon_client;
 mod exit;
 mod output;
 mod policy_cmd;
 mod registry_args;
 mod resolve_cmd;
+mod serve;
 mod verify_cmd;
 
 use std::process::ExitCode;
@@ -51,11 +54,45 @@ enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Serve Talos's ImageService.Verify and imagecheck's resolve/verify over a unix socket:
+    /// one warm resolver and verifier per node.
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
+    /// containerd 2.x image verifier (bindir plugin): -name NAME -digest DIGEST; exit 0 allows
+    /// the pull. Also runs as `imagecheck-containerd-verifier`. See its --help.
+    #[command(disable_help_flag = true)]
+    ContainerdVerifier {
+        /// containerd's arguments (Go-style single-dash flags).
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
 }
 
+/// The program name under which the binary is the containerd verifier (a symlink in bin_dir).
+const VERIFIER_NAME: &str = "imagecheck-containerd-verifier";
+
 fn main() -> ExitCode {
+    // containerd's Go-style flags (-name, -digest) are not clap's: the verifier parses its own.
+    let argv: Vec<String> = std::env::args().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if invoked_as == VERIFIER_NAME {
+        init_logging(0, false);
+        return ExitCode::from(containerd_verifier::main(&argv[1..]));
+    }
+    if argv.get(1).map(String::as_str) == Some("containerd-verifier") {
+        init_logging(0, false);
+        return ExitCode::from(containerd_verifier::main(&argv[2..]));
+    }
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(cli.verbose, serving);
+    if let Command::Serve(args) = cli.command {
+        return ExitCode::from(serve_main(args));
+    }
     // One thread: a CLI run is a few requests, all concurrent on one event loop; worker threads
     // cost more to start and to join at exit (about 3 ms of a 8 ms resolve) than they save.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -73,16 +110,33 @@ fn main() -> ExitCode {
             Command::Resolve(args) => resolve_cmd::run(args).await,
             Command::Verify(args) => verify_cmd::run(args).await,
             Command::Policy(command) => policy_cmd::run(command),
+            Command::Serve(_) | Command::ContainerdVerifier { .. } => exit::INVALID_INPUT,
         }
     });
     ExitCode::from(code)
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "error",
-        1 => "imagecheck=info",
-        2 => "imagecheck=debug",
+/// The daemon runs on a runtime with worker threads: calls from many clients at once.
+fn serve_main(args: serve::ServeArgs) -> u8 {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve::run(args)),
+        Err(e) => {
+            eprintln!("imagecheck: cannot start: {e}");
+            exit::RUNTIME
+        }
+    }
+}
+
+/// Logs go to stderr; the daemon logs one line per call at info by default, other commands
+/// only errors. Stdout stays for results (the containerd verifier's reason in particular).
+fn init_logging(verbose: u8, serving: bool) {
+    let default = match (verbose, serving) {
+        (0, false) => "error",
+        (0, true) | (1, _) => "imagecheck=info",
+        (2, _) => "imagecheck=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMAGECHECK_LOG")
@@ -90,6 +144,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

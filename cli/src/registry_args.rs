@@ -1,19 +1,27 @@
 //! Options shared by every command that talks to registries.
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::time::Duration;
 
 use clap::Args;
-use imagecheck::resolve::ResolverBuilder;
-use imagecheck::{Credentials, Reference, Resolver};
+use imagecheck::{Credentials, Reference, ResolverOptions};
 
 use crate::exit;
 
-/// Options shared by every command that talks to registries.
-#[derive(Debug, Args)]
+/// Options shared by every command that talks to registries. Debug never shows the password.
+#[derive(Args)]
 pub(crate) struct RegistryArgs {
-    /// Registry username for the references' registries.
+    /// Registry username, for the registry named by --registry, or for the one registry the
+    /// references name (several: a usage error). References on other registries never get
+    /// these credentials. Name --registry whenever the references come from untrusted input.
     #[arg(long, requires = "password_source")]
     username: Option<String>,
+
+    /// The registry (host[:port], as references spell it) that --username and the password
+    /// are for. Needed when the references name more than one registry.
+    #[arg(long, value_name = "HOST", requires = "username")]
+    registry: Option<String>,
 
     /// Registry password (prefer --password-stdin or IMAGECHECK_PASSWORD: arguments are
     /// visible to other users in the process list).
@@ -34,9 +42,9 @@ pub(crate) struct RegistryArgs {
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     insecure_registries: Vec<String>,
 
-    /// Limit for each registry request, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    timeout: f64,
+    /// Limit for each registry request, in seconds [default: 30].
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
 }
 
 /// Non-negative seconds; negative means "always fresh" as in every binding.
@@ -47,43 +55,132 @@ pub(crate) fn seconds(value: f64) -> Option<Duration> {
 }
 
 impl RegistryArgs {
-    /// The resolver's options from these arguments and the environment.
-    pub(crate) fn builder(&self) -> Result<ResolverBuilder, u8> {
-        let Some(timeout) = seconds(self.timeout).filter(|t| !t.is_zero()) else {
-            eprintln!("imagecheck: --timeout must be a positive number of seconds");
-            return Err(exit::INVALID_INPUT);
+    /// The resolver's options from these arguments (and the environment, which the options
+    /// read by default); what was not given keeps core's default.
+    pub(crate) fn options(&self) -> Result<ResolverOptions, u8> {
+        let mut options = ResolverOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ..ResolverOptions::default()
         };
-        Ok(Resolver::builder()
-            .from_env()
-            .insecure_registries(self.insecure_registries.iter().cloned())
-            .request_timeout(timeout))
+        if let Some(timeout) = self.timeout {
+            let Some(timeout) = seconds(timeout).filter(|t| !t.is_zero()) else {
+                eprintln!("imagecheck: --timeout must be a positive number of seconds");
+                return Err(exit::INVALID_INPUT);
+            };
+            options.request_timeout = timeout;
+        }
+        Ok(options)
     }
 
     /// The password from --password, IMAGECHECK_PASSWORD or stdin.
-    pub(crate) fn password(&self) -> Result<Option<String>, u8> {
+    fn password(&self) -> Result<String, u8> {
         if self.password_stdin {
             let mut text = String::new();
             if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
                 eprintln!("imagecheck: cannot read the password from stdin: {e}");
                 return Err(exit::INVALID_INPUT);
             }
-            return Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()));
+            return Ok(text.trim_end_matches(['\n', '\r']).to_owned());
         }
-        Ok(self.password.clone())
+        Ok(self.password.clone().unwrap_or_default())
     }
 
-    /// Credentials for `reference`'s registry when a username was given.
-    pub(crate) fn credentials_for(
-        &self,
-        reference: &str,
-        password: Option<&str>,
-    ) -> Option<Credentials> {
-        let username = self.username.as_deref()?;
-        let registry = Reference::parse(reference).ok()?.registry().to_owned();
-        Some(Credentials::new(
-            registry,
-            username,
-            password.unwrap_or_default(),
-        ))
+    /// The credentials given on the command line, for their one registry: `--registry`, or the
+    /// registry every reference names. With several registries among the references and none
+    /// named, a usage error: a password must never go to a registry picked by the input.
+    /// The password is read (from stdin, perhaps) only once the registry is settled.
+    pub(crate) fn credentials(&self, references: &[String]) -> Result<Option<Credentials>, u8> {
+        let Some(username) = self.username.as_deref() else {
+            return Ok(None);
+        };
+        let registries: BTreeSet<String> = references
+            .iter()
+            .filter_map(|r| Reference::parse(r).ok())
+            .map(|r| r.registry().to_owned())
+            .collect();
+        let host = match (&self.registry, registries.len()) {
+            (Some(host), _) if host.trim().is_empty() => {
+                eprintln!("imagecheck: --registry needs a host, e.g. --registry ghcr.io");
+                return Err(exit::INVALID_INPUT);
+            }
+            (Some(host), _) => host.clone(),
+            (None, 0) => return Ok(None),
+            (None, 1) => registries.first().cloned().unwrap_or_default(),
+            (None, n) => {
+                let names: Vec<&str> = registries.iter().map(String::as_str).collect();
+                eprintln!(
+                    "imagecheck: --username is for one registry, and the references name {n} \
+                     ({}): say which with --registry HOST (references on the others are then \
+                     resolved without these credentials)",
+                    names.join(", ")
+                );
+                return Err(exit::INVALID_INPUT);
+            }
+        };
+        let credentials = Credentials::new(host, username, self.password()?);
+        if !registries.iter().any(|r| credentials.applies_to(r)) {
+            eprintln!(
+                "imagecheck: warning: no reference is on --registry {}; the credentials are not used",
+                credentials.host()
+            );
+        }
+        Ok(Some(credentials))
+    }
+}
+
+impl fmt::Debug for RegistryArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryArgs")
+            .field("username", &self.username)
+            .field("registry", &self.registry)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_stdin", &self.password_stdin)
+            .field("insecure_registries", &self.insecure_registries)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RegistryArgs {
+    /// Through the daemon, its own registry settings apply: say which options are ignored.
+    pub(crate) fn warn_ignored_by_daemon(&self) {
+        if !self.insecure_registries.is_empty() {
+            eprintln!(
+                "imagecheck: warning: --insecure-registry is ignored: the daemon's settings apply"
+            );
+        }
+        if self.timeout.is_some() {
+            eprintln!("imagecheck: warning: --timeout is ignored: the daemon's settings apply");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        registry: RegistryArgs,
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let parsed = Command::try_parse_from([
+            "imagecheck",
+            "--username",
+            "alice",
+            "--password",
+            "s3cret-pw",
+        ])
+        .unwrap();
+        let shown = format!("{parsed:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(
+            shown.contains("alice") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use imagecheck::resolve::DaemonEndpoint;
 use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
+use crate::serve::kinds::ErrorReport;
 use crate::{exit, output};
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -79,10 +80,77 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
         eprintln!("imagecheck: --ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
     };
-    let mut builder = match args.registry.builder() {
-        Ok(b) => b,
+    let credentials = match args.registry.credentials(&args.references) {
+        Ok(c) => c,
         Err(code) => return code,
     };
+    let backend = match crate::daemon_client::socket_from_env() {
+        Some(socket) => {
+            for (flag, given) in [
+                ("--docker-host", args.docker_host.is_some()),
+                ("--podman-host", args.podman_host.is_some()),
+            ] {
+                if given {
+                    eprintln!(
+                        "imagecheck: warning: {flag} is ignored: the daemon's settings apply"
+                    );
+                }
+            }
+            args.registry.warn_ignored_by_daemon();
+            match crate::daemon_client::connect_for_cli(&socket).await {
+                Ok(d) => Backend::Daemon(d),
+                Err(code) => return code,
+            }
+        }
+        None => match local_resolver(&args) {
+            Ok(r) => Backend::Local(r),
+            Err(code) => return code,
+        },
+    };
+    let json = args.json;
+    let mut worst = exit::OK;
+    let mut results = futures::stream::iter(args.references.iter())
+        .map(|reference| {
+            let credentials = credentials.as_ref();
+            let (backend, engine) = (&backend, &engine);
+            async move {
+                let answer = match backend {
+                    Backend::Daemon(daemon) => {
+                        daemon
+                            .resolve(engine.name(), reference, ttl, credentials)
+                            .await
+                    }
+                    Backend::Local(resolver) => Ok(resolver
+                        .resolve_with(engine, reference, ttl, credentials)
+                        .await
+                        .map(|d| d.as_str().to_owned())
+                        .map_err(|e| ErrorReport::from(&e))),
+                };
+                (reference, answer)
+            }
+        })
+        .buffered(PARALLEL);
+    while let Some((reference, answer)) = results.next().await {
+        match answer {
+            Ok(Ok(digest)) if json => {
+                output::line(&json!({"reference": reference, "digest": digest}).to_string())
+            }
+            Ok(Ok(digest)) => output::line(&format!("{reference}\t{digest}")),
+            Ok(Err(error)) => worst = worst.max(output::error(reference, &error, json)),
+            Err(failure) => return crate::daemon_client::report(&failure),
+        }
+    }
+    worst
+}
+
+/// Who answers: the daemon at IMAGECHECK_SOCKET, or a resolver in this process.
+enum Backend {
+    Daemon(crate::daemon_client::Daemon),
+    Local(imagecheck::Resolver),
+}
+
+fn local_resolver(args: &ResolveArgs) -> Result<imagecheck::Resolver, u8> {
+    let mut options = args.registry.options()?;
     for (flag, value, docker) in [
         ("--docker-host", &args.docker_host, true),
         ("--podman-host", &args.podman_host, false),
@@ -93,43 +161,13 @@ pub(crate) async fn run(args: ResolveArgs) -> u8 {
             .map(Path::to_path_buf)
         else {
             eprintln!("imagecheck: {flag} must be unix:///path/to.sock, got {value:?}");
-            return exit::INVALID_INPUT;
+            return Err(exit::INVALID_INPUT);
         };
-        builder = if docker {
-            builder.docker_socket(path)
+        if docker {
+            options.docker_socket = Some(path);
         } else {
-            builder.podman_socket(path)
-        };
-    }
-    let resolver = builder.build();
-    let password = match args.registry.password() {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let json = args.json;
-    let mut worst = exit::OK;
-    let mut results = futures::stream::iter(args.references.iter())
-        .map(|reference| {
-            let credentials = args
-                .registry
-                .credentials_for(reference, password.as_deref());
-            let (resolver, engine) = (&resolver, &engine);
-            async move {
-                let answer = resolver
-                    .resolve_with(engine, reference, ttl, credentials.as_ref())
-                    .await;
-                (reference, answer)
-            }
-        })
-        .buffered(PARALLEL);
-    while let Some((reference, answer)) = results.next().await {
-        match answer {
-            Ok(digest) if json => output::line(
-                &json!({"reference": reference, "digest": digest.as_str()}).to_string(),
-            ),
-            Ok(digest) => output::line(&format!("{reference}\t{digest}")),
-            Err(error) => worst = worst.max(output::error(reference, &error, json)),
+            options.podman_socket = Some(path);
         }
     }
-    worst
+    Ok(options.build())
 }

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures::StreamExt as _;
-use imagecheck::verify::TrustRoot;
-use imagecheck::{Verification, Verifier};
+use imagecheck::{Verification, Verifier, VerifierOptions};
 use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
+use crate::serve::kinds::ErrorReport;
 use crate::{exit, output};
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -33,8 +33,9 @@ const PARALLEL: usize = 16;
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Policy file: a Talos ImageVerificationConfig document, or the same rules as YAML/JSON.
+    /// Required unless IMAGECHECK_SOCKET names a daemon, which decides with its own.
     #[arg(long, value_name = "FILE", env = "IMAGECHECK_POLICY")]
-    policy: PathBuf,
+    policy: Option<PathBuf>,
 
     /// Sigstore trust root (trusted_root.json) for keyless rules of a private Sigstore
     /// deployment; default: the embedded Sigstore public-good root.
@@ -58,54 +59,45 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> u8 {
-    let policy = match crate::policy_cmd::load(&args.policy) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
     let Some(resolve_ttl) = seconds(args.resolve_ttl) else {
         eprintln!("imagecheck: --resolve-ttl must be a finite number of seconds");
         return exit::INVALID_INPUT;
     };
-    let resolver = match args.registry.builder() {
-        Ok(b) => b.build(),
+    let backend = match crate::daemon_client::socket_from_env() {
+        Some(socket) => match through_daemon(&args, resolve_ttl, &socket).await {
+            Ok(daemon) => Backend::Daemon(daemon),
+            Err(code) => return code,
+        },
+        None => match local_verifier(&args, resolve_ttl) {
+            Ok(verifier) => Backend::Local(verifier),
+            Err(code) => return code,
+        },
+    };
+    let credentials = match args.registry.credentials(&args.references) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    let password = match args.registry.password() {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let mut builder = Verifier::builder(policy)
-        .resolver(resolver)
-        .resolve_ttl(resolve_ttl);
-    if let Some(path) = &args.trusted_root {
-        match TrustRoot::from_file(path) {
-            Ok(root) => builder = builder.trusted_root(root),
-            Err(e) => {
-                eprintln!("imagecheck: {e}");
-                return exit::INVALID_INPUT;
-            }
-        }
-    }
-    let verifier = builder.build();
     let json = args.json;
     let mut worst = exit::OK;
     let mut results = futures::stream::iter(args.references.iter())
         .map(|reference| {
-            let credentials = args
-                .registry
-                .credentials_for(reference, password.as_deref());
-            let verifier = &verifier;
+            let credentials = credentials.as_ref();
+            let backend = &backend;
             async move {
-                (
-                    reference,
-                    verifier.verify(reference, credentials.as_ref()).await,
-                )
+                let answer = match backend {
+                    Backend::Daemon(daemon) => daemon.verify(reference, credentials, None).await,
+                    Backend::Local(verifier) => Ok(verifier
+                        .verify(reference, credentials)
+                        .await
+                        .map_err(|e| ErrorReport::from(&e))),
+                };
+                (reference, answer)
             }
         })
         .buffered(PARALLEL);
     while let Some((reference, answer)) = results.next().await {
         match answer {
-            Ok(v) => {
+            Ok(Ok(v)) => {
                 if !v.verified {
                     worst = worst.max(exit::NOT_VERIFIED);
                 }
@@ -115,10 +107,71 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
                     verification_line(reference, &v)
                 });
             }
-            Err(error) => worst = worst.max(output::error(reference, &error, json)),
+            Ok(Err(error)) => worst = worst.max(output::error(reference, &error, json)),
+            Err(failure) => return crate::daemon_client::report(&failure),
         }
     }
     worst
+}
+
+/// Who answers: the daemon at IMAGECHECK_SOCKET (with its own rules), or a verifier here.
+enum Backend {
+    Daemon(crate::daemon_client::Daemon),
+    Local(Verifier),
+}
+
+/// The daemon decides with its own policy and trust root: options that would change the
+/// verdict here are refused rather than silently ignored.
+async fn through_daemon(
+    args: &VerifyArgs,
+    resolve_ttl: std::time::Duration,
+    socket: &std::path::Path,
+) -> Result<crate::daemon_client::Daemon, u8> {
+    let policy_from_env = std::env::var_os(imagecheck::verify::POLICY_ENV)
+        .is_some_and(|env| args.policy.as_deref() == Some(std::path::Path::new(&env)));
+    for (flag, given) in [
+        ("--policy", args.policy.is_some() && !policy_from_env),
+        ("--trusted-root", args.trusted_root.is_some()),
+        ("--resolve-ttl", !resolve_ttl.is_zero()),
+    ] {
+        if given {
+            eprintln!(
+                "imagecheck: {flag} cannot be used with {}: the daemon at {} verifies with its \
+                 own rules; drop {flag} or unset {}",
+                crate::daemon_client::SOCKET_ENV,
+                socket.display(),
+                crate::daemon_client::SOCKET_ENV
+            );
+            return Err(exit::INVALID_INPUT);
+        }
+    }
+    args.registry.warn_ignored_by_daemon();
+    crate::daemon_client::connect_for_cli(socket).await
+}
+
+fn local_verifier(args: &VerifyArgs, resolve_ttl: std::time::Duration) -> Result<Verifier, u8> {
+    let Some(policy) = &args.policy else {
+        eprintln!(
+            "imagecheck: --policy FILE (or IMAGECHECK_POLICY) is required, unless {} names a \
+             running `imagecheck serve`",
+            crate::daemon_client::SOCKET_ENV
+        );
+        return Err(exit::INVALID_INPUT);
+    };
+    let policy = crate::policy_cmd::load(policy)?;
+    let resolver = args.registry.options()?.build();
+    let options = VerifierOptions {
+        resolve_ttl,
+        trusted_root: args.trusted_root.clone(),
+        ..VerifierOptions::default()
+    };
+    match options.builder(policy) {
+        Ok(builder) => Ok(builder.resolver(resolver).build()),
+        Err(e) => {
+            eprintln!("imagecheck: {e}");
+            Err(exit::for_kind(e.kind()))
+        }
+    }
 }
 
 fn verification_line(reference: &str, v: &Verification) -> String {

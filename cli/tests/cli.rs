@@ -107,30 +107,17 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
     let (reference, digest) = image(&s, "token-private-hello-oci");
     let user = s["registries"]["token"]["username"].as_str().unwrap();
     let password = s["registries"]["token"]["password"].as_str().unwrap();
-    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
-        .args([
+    let out = imagecheck_with_stdin(
+        &[
             "resolve",
             "-vv",
             "--username",
             user,
             "--password-stdin",
             &reference,
-        ])
-        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        password,
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -150,6 +137,120 @@ fn credentials_from_stdin_reach_the_token_registry_and_never_the_output() {
         stdout(&anonymous).contains("unauthorized"),
         "{}",
         stdout(&anonymous)
+    );
+}
+
+/// `imagecheck ARGS` with `stdin` written to its standard input (for --password-stdin).
+fn imagecheck_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let s = state();
+    let insecure = ["plain", "basic", "token"].map(|r| host(&s, r)).join(",");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args(args)
+        .env("IMAGECHECK_INSECURE_REGISTRIES", insecure)
+        .env_remove("IMAGECHECK_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    // A command that refuses its arguments exits without reading stdin: the pipe may be
+    // closed before (or while) this writes, which is no failure of the test.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// A second registry that asks for Basic credentials on every request, to see who sends them.
+fn basic_challenging_registry(runtime: &tokio::runtime::Runtime) -> fake_registry::FakeRegistry {
+    runtime.block_on(fake_registry::start(|_, _| {
+        fake_registry::Answer::new(401, &[("www-authenticate", "Basic realm=\"other\"")], b"")
+    }))
+}
+
+fn authorization_sent(fake: &fake_registry::FakeRegistry) -> bool {
+    fake.heads()
+        .iter()
+        .any(|head| head.to_ascii_lowercase().contains("\r\nauthorization:"))
+}
+
+/// `resolve` of the basic registry's private image and of a reference on a second registry
+/// (one that challenges for Basic credentials), with the basic registry's username, its
+/// password on stdin, and `scope` before the references.
+struct TwoRegistries {
+    out: Output,
+    private: String,
+    digest: String,
+    elsewhere: String,
+    other: fake_registry::FakeRegistry,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn resolve_on_two_registries(scope: &[&str]) -> TwoRegistries {
+    let s = state();
+    let (private, digest) = image(&s, "basic-hello-oci");
+    let user = s["registries"]["basic"]["username"].as_str().unwrap();
+    let password = s["registries"]["basic"]["password"].as_str().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let other = basic_challenging_registry(&runtime);
+    let elsewhere = format!("{}/x/app:v1", other.host);
+    let mut args = vec!["resolve", "--insecure-registry", &other.host];
+    args.extend_from_slice(scope);
+    args.extend(["--username", user, "--password-stdin", &private, &elsewhere]);
+    let out = imagecheck_with_stdin(&args, password);
+    TwoRegistries {
+        out,
+        private,
+        digest,
+        elsewhere,
+        other,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn credentials_without_a_registry_are_refused_when_the_references_name_several() {
+    let run = resolve_on_two_registries(&[]);
+    let stderr = String::from_utf8_lossy(&run.out.stderr);
+    assert_eq!(
+        run.out.status.code(),
+        Some(3),
+        "{}{stderr}",
+        stdout(&run.out)
+    );
+    assert!(
+        stderr.contains("--registry HOST") && stderr.contains(&run.other.host),
+        "{stderr}"
+    );
+    assert!(
+        !authorization_sent(&run.other),
+        "the password went to {}",
+        run.other.host
+    );
+    assert_eq!(stdout(&run.out), "", "nothing is resolved on a usage error");
+}
+
+#[test]
+fn credentials_named_for_a_registry_reach_only_that_registry() {
+    let basic = host(&state(), "basic");
+    let run = resolve_on_two_registries(&["--registry", &basic]);
+    let text = stdout(&run.out);
+    assert_eq!(run.out.status.code(), Some(4), "{text}");
+    assert!(
+        text.starts_with(&format!("{}\t{}\n", run.private, run.digest)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}\terror: DigestUnavailable: ", run.elsewhere)),
+        "{text}"
+    );
+    assert!(
+        run.other.requests.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the other registry was asked"
+    );
+    assert!(
+        !authorization_sent(&run.other),
+        "the password went to {}",
+        run.other.host
     );
 }
 
@@ -183,11 +284,64 @@ fn help_documents_commands_and_exit_codes() {
         "--ttl",
         "--json",
         "--password-stdin",
+        "--registry",
         "--insecure-registry",
         "REF<TAB>",
     ] {
         assert!(resolve.contains(needle), "resolve --help lacks {needle:?}");
     }
+    let serve = stdout(&imagecheck(&["serve", "--help"]));
+    for needle in [
+        "--socket",
+        "--policy",
+        "--metrics",
+        "--socket-group",
+        "machine.ImageService/Verify",
+        "SIGHUP",
+    ] {
+        assert!(serve.contains(needle), "serve --help lacks {needle:?}");
+    }
+    let verifier = imagecheck(&["containerd-verifier", "--help"]);
+    assert_eq!(verifier.status.code(), Some(0));
+    for needle in [
+        "-name NAME",
+        "-digest DIGEST",
+        "--require-match",
+        "IMAGECHECK_SOCKET",
+    ] {
+        assert!(
+            stdout(&verifier).contains(needle),
+            "containerd-verifier --help lacks {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn containerd_s_arguments_are_not_a_usage_error_and_a_missing_policy_blocks() {
+    // The bindir contract: Go-style flags; exit 1 blocks; one line of reason on stdout.
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let out = Command::new(env!("CARGO_BIN_EXE_imagecheck"))
+        .args([
+            "containerd-verifier",
+            "-name",
+            "registry.invalid/app:v1",
+            "-digest",
+            &digest,
+            "-stdin-media-type",
+            "application/vnd.oci.descriptor.v1+json",
+        ])
+        .env("IMAGECHECK_POLICY", "/nonexistent/policy.yaml")
+        .env("IMAGECHECK_SOCKET", "/nonexistent/imagecheck.sock")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("fail closed") && text.contains("/nonexistent/policy.yaml"),
+        "{text}"
+    );
 }
 
 fn signed(s: &Value) -> Value {
@@ -261,7 +415,23 @@ fn verify_prints_verdicts_and_the_highest_exit_code_wins() {
         .collect();
     assert_eq!(objects[0]["verified"], false);
     assert_eq!(objects[1]["error"]["kind"], "VerificationFailed");
+    assert_eq!(
+        objects[1]["error"]["failures"],
+        serde_json::json!([]),
+        "an unsigned image: no candidate was checked"
+    );
     assert_eq!(objects[2]["error"]["kind"], "Denied");
+    assert!(objects[2]["error"].get("failures").is_none());
+
+    // A signature by another key: one candidate, where it was found and the check it failed.
+    let wrong = imagecheck(&["verify", "--json", "--policy", policy, &image("wrongkey")]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stdout(&wrong));
+    let object: Value = serde_json::from_str(stdout(&wrong).trim()).unwrap();
+    let failures = object["error"]["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{object}");
+    assert_eq!(failures[0]["source"], "legacy_tag", "{object}");
+    assert_eq!(failures[0]["check"], "wrong_key", "{object}");
+    assert_eq!(failures[0]["message"], "signed by another key", "{object}");
 }
 
 #[test]
@@ -300,6 +470,49 @@ fn verify_with_the_test_ca_trust_root_accepts_a_cosign_certificate_signature() {
     // The embedded public-good root does not trust the test CA: verification failed.
     let refused = imagecheck(&["verify", "--policy", policy, reference]);
     assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+}
+
+#[test]
+fn policy_check_warns_about_a_respelled_registry_and_verify_applies_the_rule() {
+    let dir = std::env::temp_dir().join(format!("imagecheck-cli-spelling-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        "rules:\n  - image: \"GHCR.IO:443/evil/*\"\n    deny: true\n  \
+         - image: \"registry-1.docker.io/library/*\"\n    deny: true\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = imagecheck(&["policy", "check", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for (written, matched) in [
+        ("GHCR.IO:443/evil/*", "ghcr.io/evil/*"),
+        ("registry-1.docker.io/library/*", "docker.io/library/*"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.starts_with("imagecheck: warning: rule ")
+                    && line.contains(&format!("(image {written:?})"))
+                    && line.contains(&format!("matched as {matched:?}"))),
+            "{stderr}"
+        );
+    }
+    // Deny answers without network: every spelling of the registry is denied (exit 2).
+    for reference in ["ghcr.io/evil/app:v1", "Ghcr.io/evil/app:v1", "nginx"] {
+        let out = imagecheck(&["verify", "--policy", file, reference]);
+        assert_eq!(out.status.code(), Some(2), "{reference}: {}", stdout(&out));
+    }
+    // The debug log says which registry a respelled reference was taken for.
+    let out = imagecheck(&["-vv", "verify", "--policy", file, "Ghcr.io:443/evil/app:v1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"Ghcr.io:443\" is a spelling of registry \"ghcr.io\""),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

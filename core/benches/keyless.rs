@@ -21,12 +21,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use fixtures::*;
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::check;
-use imagecheck::verify::discovery::{BundleSignature, Candidate};
-use imagecheck::verify::keyless::{self, Signer, Subject};
-use imagecheck::verify::trust_root::PUBLIC_GOOD_JSON;
-use imagecheck::verify::{Policy, TrustRoot, Verifier};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::check;
+use imagecheck::verify::internals::discovery::{BundleSignature, Candidate};
+use imagecheck::verify::internals::keyless::{self, Signer, Subject};
+use imagecheck::verify::trusted_root::PUBLIC_GOOD_JSON;
+use imagecheck::verify::{Policy, TrustedRoot, Verifier};
 use imagecheck::{Digest, Resolver};
 
 fn time(label: &str, iterations: u32, mut f: impl FnMut()) {
@@ -45,24 +45,24 @@ fn time(label: &str, iterations: u32, mut f: impl FnMut()) {
 
 fn main() {
     let started = Instant::now();
-    let root = TrustRoot::public_good();
+    let root = TrustedRoot::public_good();
     println!(
         "{:58} {:>10.1} µs",
         "trust root: first use (LazyLock parse)",
         started.elapsed().as_nanos() as f64 / 1000.0
     );
     time(
-        "trust root: TrustRoot::from_json(public good)",
+        "trust root: TrustedRoot::from_json(public good)",
         2_000,
         || {
-            black_box(TrustRoot::from_json(black_box(PUBLIC_GOOD_JSON)).unwrap());
+            black_box(TrustedRoot::from_json(black_box(PUBLIC_GOOD_JSON)).unwrap());
         },
     );
     time(
-        "trust root: TrustRoot::public_good() (shared)",
+        "trust root: TrustedRoot::public_good() (shared)",
         1_000_000,
         || {
-            black_box(TrustRoot::public_good());
+            black_box(TrustedRoot::public_good());
         },
     );
 

@@ -1,7 +1,11 @@
 //! Per-call registry credentials. The password never reaches a Debug print, a log line or an
 //! error message.
 
+mod fingerprint;
+
 use std::fmt;
+
+pub(crate) use fingerprint::Fingerprint;
 
 /// Credentials for one registry host, given by a caller for one call.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -10,11 +14,13 @@ pub struct Credentials {
     username: String,
     password: String,
     /// Computed once: cache lookups with credentials must stay cheap.
-    fingerprint: [u8; 32],
+    fingerprint: Fingerprint,
 }
 
 impl Credentials {
-    /// `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
+    /// `host` is the registry as references spell it (`ghcr.io`, `127.0.0.1:5000`, `docker.io`),
+    /// in any spelling that names the same registry (`GHCR.IO`, `ghcr.io:443`,
+    /// `https://index.docker.io/v1/`): it is kept in canonical form.
     pub fn new(
         host: impl Into<String>,
         username: impl Into<String>,
@@ -25,7 +31,7 @@ impl Credentials {
             username.into(),
             password.into(),
         );
-        let fingerprint = fingerprint_of(&host, &username, &password);
+        let fingerprint = Fingerprint::of(&host, &username, &password);
         Credentials {
             host,
             username,
@@ -52,24 +58,17 @@ impl Credentials {
         self.host == registry
     }
 
-    /// A stable fingerprint (sha256 of the fields) that keys cache entries obtained with these
-    /// credentials, so that no other caller is served them. It is not reversible to the secret.
-    pub fn fingerprint(&self) -> [u8; 32] {
+    /// The keyed fingerprint that keys cache entries obtained with these credentials, so that
+    /// no other caller is served them (see [`Fingerprint`]: it is never printed).
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
 }
 
-fn fingerprint_of(host: &str, username: &str, password: &str) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    let mut hasher = Sha256::new();
-    for field in [host, username, password] {
-        hasher.update((field.len() as u64).to_le_bytes());
-        hasher.update(field.as_bytes());
-    }
-    hasher.finalize().into()
-}
-
-/// Spellings of Docker Hub that users and config files use, mapped to the reference form.
+/// A registry as users and config files write it (`GHCR.IO`, `https://index.docker.io/v1/`,
+/// an auth.json `host/namespace` key) in the form references compare: scheme and API
+/// version path dropped, the host in canonical form (lower case, no `:443`, `docker.io` for
+/// every Docker Hub alias; [`crate::reference::canonical_registry`]), a namespace kept as is.
 pub(crate) fn normalise_host(host: &str) -> String {
     let host = host
         .trim()
@@ -78,11 +77,14 @@ pub(crate) fn normalise_host(host: &str) -> String {
         .trim_end_matches('/');
     let host = host.strip_suffix("/v1").unwrap_or(host);
     let host = host.strip_suffix("/v2").unwrap_or(host);
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            crate::reference::DOCKER_HUB.to_owned()
-        }
-        other => other.to_owned(),
+    let (registry, namespace) = match host.split_once('/') {
+        Some((registry, namespace)) => (registry, Some(namespace)),
+        None => (host, None),
+    };
+    let registry = crate::reference::canonical_registry(registry);
+    match namespace {
+        Some(namespace) => format!("{registry}/{namespace}"),
+        None => registry.into_owned(),
     }
 }
 
@@ -107,6 +109,23 @@ mod tests {
         assert!(!shown.contains("s3cret-pw"), "{shown}");
         assert!(shown.contains("<redacted>"));
         assert_eq!(c.host(), "docker.io");
+    }
+
+    #[test]
+    fn host_is_kept_in_the_form_references_compare() {
+        for (given, host) in [
+            ("GHCR.IO", "ghcr.io"),
+            ("ghcr.io:443", "ghcr.io"),
+            ("https://Ghcr.io/", "ghcr.io"),
+            ("registry-1.docker.io", "docker.io"),
+            ("https://registry-1.docker.io:443/v2/", "docker.io"),
+            ("registry.hub.docker.com", "docker.io"),
+            ("LOCALHOST:5000", "localhost:5000"),
+            ("ghcr.io:80", "ghcr.io:80"),
+            ("Quay.io/Team", "quay.io/Team"),
+        ] {
+            assert_eq!(Credentials::new(given, "u", "p").host(), host, "{given}");
+        }
     }
 
     #[test]

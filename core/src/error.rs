@@ -5,7 +5,9 @@
 
 use std::fmt;
 
+pub use crate::cause::{CauseKind, DigestCause};
 use crate::reference::ReferenceError;
+use crate::verify::{PolicyError, TrustedRootError, VerificationFailure};
 
 /// The stable error kinds. The numeric codes are part of the C ABI; never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,74 +55,6 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Why an engine could not give a digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CauseKind {
-    /// The registry (or daemon) does not know the repository or tag.
-    NotFound,
-    /// Credentials were missing or refused.
-    Unauthorized,
-    /// The registry refused because of rate limits (HTTP 429).
-    RateLimited,
-    /// The connection failed (refused, reset, DNS, TLS).
-    Network,
-    /// The request took longer than the configured timeout.
-    Timeout,
-    /// The engine has no way to know a digest before a run (kubernetes).
-    NoDigestSource,
-    /// The server answered something unusable: a digest that does not match the content,
-    /// malformed JSON, an oversized body, a missing header with no fallback.
-    InvalidResponse,
-    /// The engine itself failed (a custom engine's error, a daemon error).
-    Engine,
-}
-
-impl CauseKind {
-    /// Short lowercase name, used in messages and in bindings.
-    pub const fn name(self) -> &'static str {
-        match self {
-            CauseKind::NotFound => "not found",
-            CauseKind::Unauthorized => "unauthorized",
-            CauseKind::RateLimited => "rate limited",
-            CauseKind::Network => "network",
-            CauseKind::Timeout => "timeout",
-            CauseKind::NoDigestSource => "no digest source",
-            CauseKind::InvalidResponse => "invalid response",
-            CauseKind::Engine => "engine error",
-        }
-    }
-}
-
-impl fmt::Display for CauseKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The cause carried by [`Error::DigestUnavailable`]: a kind to act on and a detail for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DigestCause {
-    pub kind: CauseKind,
-    pub detail: String,
-}
-
-impl DigestCause {
-    pub fn new(kind: CauseKind, detail: impl Into<String>) -> Self {
-        DigestCause {
-            kind,
-            detail: detail.into(),
-        }
-    }
-}
-
-impl fmt::Display for DigestCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.detail)
-    }
-}
-
-impl std::error::Error for DigestCause {}
-
 /// Every failure of the library. `Clone` so that one upstream answer can be shared by every
 /// caller waiting on it (single-flight).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -135,8 +69,13 @@ pub enum Error {
         cause: DigestCause,
     },
 
-    #[error("verification failed for {reference}: {reason}")]
-    VerificationFailed { reference: String, reason: String },
+    /// A rule matched and no signature satisfied it: why, typed ([`VerificationFailure`]:
+    /// each candidate checked, with its source and the check it failed).
+    #[error("verification failed for {reference}: {failure}")]
+    VerificationFailed {
+        reference: String,
+        failure: VerificationFailure,
+    },
 
     #[error("{reference} is denied by rule {rule_index} ({pattern})")]
     Denied {
@@ -145,8 +84,9 @@ pub enum Error {
         pattern: String,
     },
 
+    /// The rules or the trust root cannot be loaded; the typed reason is the `source()`.
     #[error("invalid policy: {0}")]
-    InvalidPolicy(String),
+    InvalidPolicy(#[source] PolicyLoadError),
 
     #[error("cancelled")]
     Cancelled,
@@ -169,6 +109,15 @@ impl Error {
         }
     }
 
+    /// The candidates a [`Error::VerificationFailed`] checked and why each failed (empty for
+    /// other errors, and when the signature store could not be read).
+    pub fn failures(&self) -> &[crate::verify::FailedCandidate] {
+        match self {
+            Error::VerificationFailed { failure, .. } => failure.candidates(),
+            _ => &[],
+        }
+    }
+
     /// The cause of a [`Error::DigestUnavailable`], if this is one.
     pub fn digest_cause(&self) -> Option<&DigestCause> {
         match self {
@@ -180,3 +129,27 @@ impl Error {
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why rules or a trust root cannot be loaded: the `source()` of [`Error::InvalidPolicy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyLoadError {
+    /// The policy document: every problem found, each naming its rule and field.
+    #[error(transparent)]
+    Policy(PolicyError),
+    /// The Sigstore trusted root file.
+    #[error(transparent)]
+    TrustedRoot(TrustedRootError),
+}
+
+impl From<PolicyError> for Error {
+    fn from(error: PolicyError) -> Self {
+        Error::InvalidPolicy(PolicyLoadError::Policy(error))
+    }
+}
+
+/// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
+impl From<TrustedRootError> for Error {
+    fn from(error: TrustedRootError) -> Self {
+        Error::InvalidPolicy(PolicyLoadError::TrustedRoot(error))
+    }
+}

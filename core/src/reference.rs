@@ -1,4 +1,5 @@
-//! Docker image references: parse and normalise the way docker/distribution does.
+//! Docker image references: parse and normalise the way docker/distribution does, with one
+//! canonical spelling of every registry.
 //!
 //! The grammar and normalisation follow `ParseNormalizedNamed` of
 //! `github.com/distribution/reference`, hand-written as a byte scanner (no regex):
@@ -16,22 +17,42 @@
 //! ```
 //!
 //! Normalisation:
-//! - The text before the first `/` is a domain only if it contains `.` or `:` or is exactly
-//!   `localhost`; otherwise the whole name is a Docker Hub repository. A name without any `/`
-//!   is always a Docker Hub repository (so `localhost:5000` is `docker.io/library/localhost`
-//!   with tag `5000`, exactly as distribution parses it).
-//! - `docker.io` and `index.docker.io` both normalise to [`DOCKER_HUB`]; a single-component
-//!   repository on Docker Hub gets `library/` prepended.
+//! - The text before the first `/` is a domain only if it contains `.` or `:` or is
+//!   `localhost` (in any case); otherwise the whole name is a Docker Hub repository. A name
+//!   without any `/` is always a Docker Hub repository (so `localhost:5000` is
+//!   `docker.io/library/localhost` with tag `5000`, exactly as distribution parses it).
+//! - The domain is replaced by its canonical form, [`canonical_registry`], so that every
+//!   spelling a runtime pulls from the same registry is one registry here: policy patterns,
+//!   credentials, insecure-registry lists, configured auth and cache keys all compare that
+//!   form, and a `deny` on `ghcr.io/evil/*` cannot be escaped by `GHCR.IO:443/evil/app`.
+//!   - ASCII lower case: host names are case-insensitive (IPv6 hex digits too).
+//!   - An IPv6 literal in its RFC 5952 form: `[fc00:0:0::1]` is `[fc00::1]`.
+//!   - A port without leading zeros (`:05000` is `:5000`; runtimes read the number), and
+//!     `:443` dropped: registries are spoken to over HTTPS (unless listed insecure), whose
+//!     default port it is. It is kept when the host would not be host-like without it
+//!     (`myhost:443` stays: `myhost/app` is a Docker Hub repository). Every other port is
+//!     kept, `:80` included: over HTTPS, port 80 is another endpoint than the default. (For a
+//!     registry listed insecure, `host` and `host:80` reach the same server over plain HTTP
+//!     but stay two names, and `host:443` is `host`, reached on port 80; list and write such
+//!     a registry one way.)
+//!   - Every Docker Hub alias, `docker.io`, `index.docker.io`, `registry-1.docker.io` and
+//!     `registry.hub.docker.com` (each also with `:443`), is [`DOCKER_HUB`]; a
+//!     single-component repository on Docker Hub gets `library/` prepended, whichever alias
+//!     named it. [`Reference::api_host`] still sends requests to [`DOCKER_HUB_API_HOST`].
+//!
+//!   [`Reference::respelled_registry`] tells a caller that the input named its registry
+//!   otherwise; the verifier and resolver log that at debug level.
 //! - The tag defaults to [`DEFAULT_TAG`] only when neither tag nor digest is given; with both,
 //!   both are kept.
 //! - The (normalised) repository path is limited to 255 characters; the registry host does
 //!   not count, as in current distribution/reference (`RepositoryNameTotalLengthMax`).
 //! - A bare 64-character lowercase hex string is refused (it is an image ID, not a name).
 //!
-//! Deliberate differences from distribution besides the `docker.io` display form:
+//! Deliberate differences from distribution besides the canonical registry form:
 //! - A first component holding upper-case letters but no `.`/`:` (`Foo/bar`) is *not* taken
 //!   as a domain (distribution's `splitDockerDomain` does take it); it stays part of the
-//!   repository and is rejected as "repository name must be lowercase".
+//!   repository and is rejected as "repository name must be lowercase". `LOCALHOST/foo` is
+//!   the exception: it is `localhost/foo`, as it is for distribution.
 //! - A domain-like first component that is not a valid host but is a valid path component
 //!   (`my_host.com/app`) is an error here; distribution returns a reference with an *empty*
 //!   domain and the whole name as path, which could not be resolved anyway.
@@ -41,15 +62,14 @@ use std::str::FromStr;
 
 use crate::digest::Digest;
 
-/// The registry Docker Hub references normalise to (display form, not `index.docker.io`).
-pub const DOCKER_HUB: &str = "docker.io";
-/// The host Docker Hub's registry API actually answers on.
-pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+mod registry_host;
+
+pub(crate) use registry_host::registry_port;
+pub use registry_host::{DOCKER_HUB, DOCKER_HUB_API_HOST, canonical_registry, is_host_like};
+
 /// The tag a reference without tag or digest gets.
 pub const DEFAULT_TAG: &str = "latest";
 
-/// Legacy spelling of Docker Hub ("the Docker Index"), normalised to [`DOCKER_HUB`].
-const LEGACY_DOCKER_HUB: &str = "index.docker.io";
 /// Namespace of Docker Hub's official images.
 const LIBRARY_PREFIX: &str = "library/";
 /// Maximum length of the (normalised) repository path.
@@ -103,9 +123,33 @@ impl Reference {
         &self.text
     }
 
-    /// Registry host as written (normalised): `docker.io`, `localhost:5000`, `[::1]:5000`.
+    /// Registry host in its canonical form ([`canonical_registry`]): `docker.io`,
+    /// `localhost:5000`, `[::1]:5000`.
     pub fn registry(&self) -> &str {
         &self.text[..self.registry_len]
+    }
+
+    /// The registry host as `input` (the text this reference was parsed from) wrote it, when
+    /// that differs from [`Self::registry`]: `Some("GHCR.IO:443")` for `GHCR.IO:443/org/app`,
+    /// `Some("index.docker.io")` for `index.docker.io/nginx`; `None` for `ghcr.io/org/app`
+    /// and for a name without registry (`nginx`).
+    pub fn respelled_registry<'a>(&self, input: &'a str) -> Option<&'a str> {
+        split_domain(input)
+            .0
+            .filter(|written| *written != self.registry())
+    }
+
+    /// Log at debug level that `input`, parsed into this reference, named its registry
+    /// otherwise: what is matched, cached and contacted is the canonical form.
+    pub(crate) fn debug_respelling(&self, input: &str) {
+        if let Some(written) = self.respelled_registry(input) {
+            tracing::debug!(
+                reference = input,
+                registry = self.registry(),
+                "{written:?} is a spelling of registry {:?}: matched, cached and resolved as {self}",
+                self.registry()
+            );
+        }
     }
 
     /// The host the registry API is reached on (`registry-1.docker.io` for Docker Hub).
@@ -199,11 +243,7 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
     let domain = match domain {
         Some(d) => {
             validate_domain(d)?;
-            if d == DOCKER_HUB || d == LEGACY_DOCKER_HUB {
-                None
-            } else {
-                Some(d)
-            }
+            Some(canonical_registry(d)).filter(|d| d != DOCKER_HUB)
         }
         None => None,
     };
@@ -229,7 +269,7 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
         None => None,
     };
 
-    let registry = domain.unwrap_or(DOCKER_HUB);
+    let registry = domain.as_deref().unwrap_or(DOCKER_HUB);
     let tag = match (tag, &digest) {
         (Some(t), _) => Some(t),
         (None, None) => Some(DEFAULT_TAG),
@@ -255,25 +295,14 @@ fn parse_reference(input: &str) -> Result<Reference, String> {
     })
 }
 
-/// distribution's `splitDockerDomain`: the text before the first `/` is a domain if it
-/// contains `.` or `:` or is `localhost`. Returns the domain (unvalidated, not yet
-/// normalised) and the rest; `None` for a Docker Hub name, whose rest is the whole input.
+/// distribution's `splitDockerDomain`: the text before the first `/` is a domain if it is
+/// [`is_host_like`]. Returns the domain (unvalidated, not yet normalised) and the rest;
+/// `None` for a Docker Hub name, whose rest is the whole input.
 fn split_domain(input: &str) -> (Option<&str>, &str) {
-    let mut domain_like = false;
-    for (i, &b) in input.as_bytes().iter().enumerate() {
-        match b {
-            b'/' => {
-                let first = &input[..i];
-                if domain_like || first == "localhost" {
-                    return (Some(first), &input[i + 1..]);
-                }
-                break;
-            }
-            b'.' | b':' => domain_like = true,
-            _ => {}
-        }
+    match input.split_once('/') {
+        Some((first, rest)) if is_host_like(first) => (Some(first), rest),
+        _ => (None, input),
     }
-    (None, input)
 }
 
 #[inline]
@@ -545,329 +574,4 @@ fn tag_error(after_colon: &str, detail: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEX256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const HEX512: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
-                          47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
-
-    type Parts = (String, String, Option<String>, Option<String>);
-
-    struct Case {
-        input: String,
-        expect: Result<Parts, &'static str>,
-    }
-
-    fn ok(
-        input: impl Into<String>,
-        registry: &str,
-        repository: impl Into<String>,
-        tag: Option<&str>,
-        digest: Option<&str>,
-    ) -> Case {
-        Case {
-            input: input.into(),
-            expect: Ok((
-                registry.to_owned(),
-                repository.into(),
-                tag.map(str::to_owned),
-                digest.map(str::to_owned),
-            )),
-        }
-    }
-
-    fn err(input: impl Into<String>, reason: &'static str) -> Case {
-        Case {
-            input: input.into(),
-            expect: Err(reason),
-        }
-    }
-
-    #[rustfmt::skip]
-    fn cases() -> Vec<Case> {
-        let d256 = format!("sha256:{HEX256}");
-        let d512 = format!("sha512:{HEX512}");
-        let d256 = d256.as_str();
-        let d512 = d512.as_str();
-        let hub = DOCKER_HUB;
-        let latest = Some(DEFAULT_TAG);
-        let a = |n: usize| "a".repeat(n);
-        vec![
-            // ---- Docker Hub short names and `library/` insertion ----
-            ok("nginx", hub, "library/nginx", latest, None),
-            ok("nginx:1.25", hub, "library/nginx", Some("1.25"), None),
-            ok("nginx:1.25-alpine", hub, "library/nginx", Some("1.25-alpine"), None),
-            ok("library/nginx", hub, "library/nginx", latest, None),
-            ok("bitnami/redis", hub, "bitnami/redis", latest, None),
-            ok("docker/docker", hub, "docker/docker", latest, None),
-            ok("a/b", hub, "a/b", latest, None),
-            ok("docker.io/nginx", hub, "library/nginx", latest, None),
-            ok("docker.io/library/nginx", hub, "library/nginx", latest, None),
-            ok("docker.io/bitnami/redis:7.2", hub, "bitnami/redis", Some("7.2"), None),
-            ok("index.docker.io/nginx", hub, "library/nginx", latest, None),
-            ok("index.docker.io/library/nginx:1", hub, "library/nginx", Some("1"), None),
-            ok("index.docker.io/bitnami/redis", hub, "bitnami/redis", latest, None),
-            ok("library/a/b/c", hub, "library/a/b/c", latest, None),
-            // bare names are always Docker Hub repositories, even host-like ones
-            // (distribution's `splitDockerDomain` fast path)
-            ok("localhost", hub, "library/localhost", latest, None),
-            ok("localhost:5000", hub, "library/localhost", Some("5000"), None),
-            ok("example.com", hub, "library/example.com", latest, None),
-            ok("192.168.0.1:80", hub, "library/192.168.0.1", Some("80"), None),
-            ok("index.docker.io", hub, "library/index.docker.io", latest, None),
-            // a 64-hex name is fine once a registry disambiguates it
-            ok(format!("docker.io/{HEX256}"), hub, format!("library/{HEX256}"), latest, None),
-            // ---- digests ----
-            ok(format!("nginx@{d256}"), hub, "library/nginx", None, Some(d256)),
-            ok(format!("nginx:1.25@{d256}"), hub, "library/nginx", Some("1.25"), Some(d256)),
-            ok(format!("docker.io/library/nginx@{d512}"), hub, "library/nginx", None, Some(d512)),
-            ok(format!("ghcr.io/org/app:v1@{d512}"), "ghcr.io", "org/app", Some("v1"), Some(d512)),
-            ok(format!("my-registry.local:443/ns/img@{d256}"), "my-registry.local:443", "ns/img", None, Some(d256)),
-            // ---- other registries, ports, localhost, IPs ----
-            ok("ghcr.io/org/app:v1.0.0", "ghcr.io", "org/app", Some("v1.0.0"), None),
-            ok("ghcr.io/app", "ghcr.io", "app", latest, None),
-            ok("quay.io/prometheus/node-exporter:v1.8.2", "quay.io", "prometheus/node-exporter", Some("v1.8.2"), None),
-            ok("registry.example.com:5000/team/app:tag", "registry.example.com:5000", "team/app", Some("tag"), None),
-            ok("127.0.0.1:5000/foo", "127.0.0.1:5000", "foo", latest, None),
-            ok("192.168.0.1:8/debian", "192.168.0.1:8", "debian", latest, None),
-            ok("localhost/foo", "localhost", "foo", latest, None),
-            ok("localhost/library/debian", "localhost", "library/debian", latest, None),
-            ok("localhost:5000/foo/bar:dev", "localhost:5000", "foo/bar", Some("dev"), None),
-            ok("myhost:5000/foo", "myhost:5000", "foo", latest, None),
-            ok("sub-domain.example-registry.io/x", "sub-domain.example-registry.io", "x", latest, None),
-            ok("xn--bcher-kva.example/x", "xn--bcher-kva.example", "x", latest, None),
-            ok("docker.io:443/nginx", "docker.io:443", "nginx", latest, None),
-            // IPv6
-            ok("[::1]/foo", "[::1]", "foo", latest, None),
-            ok("[::1]:5000/foo", "[::1]:5000", "foo", latest, None),
-            ok("[2001:db8::1]/team/app:1", "[2001:db8::1]", "team/app", Some("1"), None),
-            ok("[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000", "library/debian", latest, None),
-            // upper case is allowed in domains and kept as written
-            ok("Example.COM/foo", "Example.COM", "foo", latest, None),
-            ok("EXAMPLE.com:5000/foo:Tag", "EXAMPLE.com:5000", "foo", Some("Tag"), None),
-            // ---- deep paths and separators ----
-            ok("gcr.io/a/b/c/d/e/f:x", "gcr.io", "a/b/c/d/e/f", Some("x"), None),
-            ok("example.com/a.b", "example.com", "a.b", latest, None),
-            ok("example.com/a_b", "example.com", "a_b", latest, None),
-            ok("example.com/a__b", "example.com", "a__b", latest, None),
-            ok("example.com/a-b", "example.com", "a-b", latest, None),
-            ok("example.com/a--b", "example.com", "a--b", latest, None),
-            ok("example.com/a---b", "example.com", "a---b", latest, None),
-            ok("example.com/a.b_c__d-e--f/g0.9", "example.com", "a.b_c__d-e--f/g0.9", latest, None),
-            // ---- tags ----
-            ok("nginx:_tag", hub, "library/nginx", Some("_tag"), None),
-            ok("nginx:Latest_V1.2-rc", hub, "library/nginx", Some("Latest_V1.2-rc"), None),
-            ok(format!("nginx:{}", a(128)), hub, "library/nginx", Some(&a(128)), None),
-            // ---- length: the repository path (normalised) is limited, not the host ----
-            ok(format!("example.com/{}", a(255)), "example.com", a(255), latest, None),
-            ok(a(247), hub, format!("library/{}", a(247)), latest, None),
-            ok(format!("{}.example.com/{}", "r".repeat(63), a(255)), &format!("{}.example.com", "r".repeat(63)), a(255), latest, None),
-            // ================= invalid =================
-            err("", "empty reference"),
-            err(" ", "invalid character ' '"),
-            err("nginx ", "invalid character ' '"),
-            err(" nginx", "invalid character ' '"),
-            err("foo\tbar", "invalid character '\\t'"),
-            err("ngïnx", "invalid character 'ï'"),
-            err("/nginx", "empty path component"),
-            err("nginx/", "empty path component"),
-            err("foo//bar", "empty path component"),
-            err("example.com/", "empty path component"),
-            err("example.com:5000/", "empty path component"),
-            err(":tag", "empty path component"),
-            err(format!("@{d256}"), "empty path component"),
-            // upper case in the repository (including a would-be upper-case namespace)
-            err("Nginx", "repository name must be lowercase"),
-            err("docker.io/library/Nginx", "repository name must be lowercase"),
-            err("example.com/Foo/bar", "repository name must be lowercase"),
-            err("FOO/bar", "repository name must be lowercase"),
-            err("LOCALHOST/foo", "repository name must be lowercase"),
-            err("foo/-Bar", "repository name must be lowercase"),
-            // path component shape
-            err("-foo/bar", "must start with a lowercase letter or digit"),
-            err("_foo/bar", "must start with a lowercase letter or digit"),
-            err("foo-/bar", "must end with a lowercase letter or digit"),
-            err("example.com/foo.", "must end with a lowercase letter or digit"),
-            err("foo..bar", "invalid separator \"..\""),
-            err("foo_.bar", "invalid separator \"_.\""),
-            err("foo-.bar", "invalid separator \"-.\""),
-            err("foo.-bar", "invalid separator \".-\""),
-            err("foo___bar", "invalid separator \"___\""),
-            // tags
-            err("nginx:", "empty tag"),
-            err(format!("nginx:@{d256}"), "empty tag"),
-            err("nginx:-tag", "tag \"-tag\" is invalid: must start"),
-            err("nginx:.tag", "tag \".tag\" is invalid: must start"),
-            err("nginx:ta g", "tag \"ta g\" is invalid: character ' '"),
-            err("nginx:tag!", "tag \"tag!\" is invalid: character '!'"),
-            err("nginx:a:b", "tag \"a:b\" is invalid: character ':'"),
-            err("foo/bar:tag/baz", "tag \"tag/baz\" is invalid: character '/'"),
-            err(format!("nginx:{}", a(129)), "is invalid: longer than 128 characters"),
-            // digests
-            err("nginx@", "empty digest"),
-            err("nginx:tag@", "empty digest"),
-            err("nginx@sha256:abc", "invalid digest: sha256 digest must have 64 hex characters"),
-            err(format!("nginx@md5:{HEX256}"), "invalid digest: unsupported digest algorithm"),
-            err(format!("nginx@sha256:{}", HEX256.to_uppercase()), "invalid digest: digest hex must be lowercase"),
-            err(format!("nginx@{HEX256}"), "invalid digest: digest has no algorithm prefix"),
-            err(format!("nginx@sha512:{HEX256}"), "invalid digest: sha512 digest must have 128"),
-            err(format!("nginx@{d256}@{d256}"), "invalid digest"),
-            err(HEX256, "64-byte hexadecimal"),
-            // registry hosts
-            err("example.com:abc/foo", "port \"abc\" must be numeric"),
-            err("example.com:50a0/foo", "port \"50a0\" must be numeric"),
-            err("foo:bar/baz", "port \"bar\" must be numeric"),
-            err("fc00::1:5000/debian", "port \":1:5000\" must be numeric"),
-            err("example.com:/foo", "empty port"),
-            err("https://github.com/docker/docker", "no URL scheme (drop \"https://\")"),
-            err("[::1]:/foo", "empty port"),
-            err(":5000/foo", "empty host name"),
-            err("[::1/foo", "missing its closing ']'"),
-            err("[]:5000/foo", "invalid IPv6 address"),
-            err("[fe80::1%eth0]:5000/debian", "invalid IPv6 address"),
-            err("[2001:db8::192.0.2.33]/x", "invalid IPv6 address"),
-            err("[::1]x/foo", "only ':port' may follow"),
-            err("-example.com/foo", "must start and end with a letter or digit"),
-            err("example-.com/foo", "must start and end with a letter or digit"),
-            err("example..com/foo", "empty domain component"),
-            err(".example.com/foo", "empty domain component"),
-            err("exa_mple.com/foo", "invalid character '_' in domain component"),
-            // length
-            err(format!("example.com/{}", a(256)), "repository name longer than 255 characters"),
-            err(a(248), "repository name longer than 255 characters"),
-            err(format!("example.com/{}/{}", a(200), a(100)), "repository name longer than 255 characters"),
-        ]
-    }
-
-    #[test]
-    fn table() {
-        let cases = cases();
-        let valid = cases.iter().filter(|c| c.expect.is_ok()).count();
-        let invalid = cases.len() - valid;
-        assert!(cases.len() >= 80, "only {} cases", cases.len());
-        assert!(
-            valid >= 40 && invalid >= 40,
-            "{valid} valid, {invalid} invalid"
-        );
-
-        let mut failures = Vec::new();
-        for case in &cases {
-            let got = Reference::parse(&case.input);
-            match (&case.expect, got) {
-                (Ok(want), Ok(r)) => {
-                    let have = (
-                        r.registry().to_owned(),
-                        r.repository().to_owned(),
-                        r.tag().map(str::to_owned),
-                        r.digest().map(|d| d.as_str().to_owned()),
-                    );
-                    if &have != want {
-                        failures.push(format!("{:?}: want {want:?}, got {have:?}", case.input));
-                        continue;
-                    }
-                    // Display round trip: the canonical form parses back to the same value.
-                    let shown = r.to_string();
-                    match Reference::parse(&shown) {
-                        Ok(again) if again == r => {}
-                        other => failures.push(format!(
-                            "{:?}: display {shown:?} does not round-trip: {other:?}",
-                            case.input
-                        )),
-                    }
-                }
-                (Err(want), Err(e)) => {
-                    if e.input != case.input || !e.reason.contains(want) {
-                        failures.push(format!(
-                            "{:?}: want reason containing {want:?}, got {e:?}",
-                            case.input
-                        ));
-                    }
-                }
-                (want, got) => {
-                    failures.push(format!("{:?}: want {want:?}, got {got:?}", case.input))
-                }
-            }
-        }
-        assert!(
-            failures.is_empty(),
-            "{} of {} cases failed:\n{}",
-            failures.len(),
-            cases.len(),
-            failures.join("\n")
-        );
-    }
-
-    fn parse(s: &str) -> Reference {
-        match Reference::parse(s) {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    #[test]
-    fn name_and_display() {
-        assert_eq!(parse("nginx").name(), "docker.io/library/nginx");
-        assert_eq!(parse("localhost:5000/a/b:t").name(), "localhost:5000/a/b");
-        assert_eq!(parse("[::1]:5000/x").name(), "[::1]:5000/x");
-        assert_eq!(parse("nginx").to_string(), "docker.io/library/nginx:latest");
-        let both = parse(&format!("index.docker.io/nginx:1@sha256:{HEX256}"));
-        assert_eq!(
-            both.to_string(),
-            format!("docker.io/library/nginx:1@sha256:{HEX256}")
-        );
-        assert_eq!(
-            format!("{both:?}"),
-            format!("Reference(docker.io/library/nginx:1@sha256:{HEX256})")
-        );
-        assert!(!both.is_digest_only());
-        assert!(parse(&format!("nginx@sha256:{HEX256}")).is_digest_only());
-    }
-
-    #[test]
-    fn pinned() {
-        let digest = match Digest::parse(&format!("sha256:{HEX256}")) {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(
-            parse("nginx:1.25").pinned(&digest),
-            format!("docker.io/library/nginx@sha256:{HEX256}")
-        );
-        assert_eq!(
-            parse("ghcr.io/o/a:v1").pinned(&digest),
-            format!("ghcr.io/o/a@sha256:{HEX256}")
-        );
-        // the pinned form is itself a reference, digest only
-        let pinned = parse(&parse("ghcr.io/o/a:v1").pinned(&digest));
-        assert_eq!(pinned.tag(), None);
-        assert_eq!(pinned.digest(), Some(&digest));
-    }
-
-    #[test]
-    fn api_host() {
-        assert_eq!(parse("nginx").api_host(), DOCKER_HUB_API_HOST);
-        assert_eq!(parse("index.docker.io/a/b").api_host(), DOCKER_HUB_API_HOST);
-        assert_eq!(parse("docker.io/a/b").registry(), DOCKER_HUB);
-        assert_eq!(parse("ghcr.io/a/b").api_host(), "ghcr.io");
-        assert_eq!(parse("localhost:5000/a").api_host(), "localhost:5000");
-        assert_eq!(parse("[::1]:5000/a").api_host(), "[::1]:5000");
-    }
-
-    #[test]
-    fn error_display_and_from_str() {
-        let e = match "docker.io/Nginx".parse::<Reference>() {
-            Err(e) => e,
-            Ok(r) => panic!("parsed {r:?}"),
-        };
-        assert_eq!(e.input, "docker.io/Nginx");
-        assert_eq!(
-            e.to_string(),
-            "invalid reference \"docker.io/Nginx\": repository name must be lowercase"
-        );
-        assert_eq!(
-            "nginx".parse::<Reference>(),
-            Ok(parse("docker.io/library/nginx:latest"))
-        );
-    }
-}
+mod tests;

@@ -1,8 +1,8 @@
 //! Process-wide tokio runtime and fork-aware singletons.
 //!
-//! Foreign callers (Go, Python, C) are not on a tokio runtime; they reach async core through
-//! [`block_on`]. A runtime (and every connection pool whose tasks live on it) created before
-//! `fork()` is dead in the child: its threads do not exist there. [`PerProcess`] notices the
+//! Foreign callers (Go, Python, C, Kotlin) are not on a tokio runtime; they reach async core
+//! through [`crate::call::Call`], which runs work on [`runtime`]. A runtime (and every connection pool whose tasks live on it) created before
+//! `fork()` is dead in the child: its threads do not exist there. `PerProcess` notices the
 //! PID change and builds a fresh value instead of hanging on the dead one.
 
 use std::future::Future;
@@ -74,67 +74,11 @@ pub fn runtime() -> Arc<tokio::runtime::Runtime> {
 /// belong to that runtime), with a waker that does nothing. Work that needs no I/O completes
 /// here. On `Pending` the same, partly polled future must be handed to `runtime` (spawned): its
 /// next poll there registers the task's waker in place of this one, as every future must allow.
-pub fn poll_here<F: Future + ?Sized>(
+/// [`crate::call::Call::try_now`] is its one user.
+pub(crate) fn poll_here<F: Future + ?Sized>(
     runtime: &tokio::runtime::Runtime,
     future: Pin<&mut F>,
 ) -> Poll<F::Output> {
     let _context = runtime.enter();
     future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// Run `future` to completion on the library's runtime from any thread, including a thread
-/// that is itself a worker of another runtime (the future runs on ours; this thread waits).
-///
-/// The future is polled once on this thread first ([`poll_here`]), so a call that needs no I/O
-/// (a cached digest or verification, a rule that needs no registry) never waits for a runtime
-/// thread: from Go that is about 1 µs instead of 40.
-pub fn block_on<F>(future: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let runtime = runtime();
-    let mut future = Box::pin(future);
-    if let Poll::Ready(output) = poll_here(&runtime, future.as_mut()) {
-        return output;
-    }
-    let handle = runtime.spawn(future);
-    let joined = if tokio::runtime::Handle::try_current().is_ok() {
-        // Blocking inside a runtime would panic in `Runtime::block_on`; wait on a plain
-        // executor instead (the work itself runs on our runtime's workers).
-        futures::executor::block_on(handle)
-    } else {
-        runtime.block_on(handle)
-    };
-    match joined {
-        Ok(output) => output,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("imagecheck: runtime task was cancelled: {e}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn work_without_io_stays_on_the_calling_thread_and_io_moves_to_the_runtime() {
-        let here = std::thread::current().id();
-        assert_eq!(block_on(async { std::thread::current().id() }), here);
-        // Pending at its first poll (a timer): finished by a runtime thread, timer and all.
-        let finished_on = block_on(async {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            std::thread::current().name().map(str::to_owned)
-        });
-        assert_eq!(finished_on.as_deref(), Some("imagecheck"));
-    }
-
-    #[test]
-    fn block_on_works_from_plain_and_runtime_threads() {
-        assert_eq!(block_on(async { 1 + 1 }), 2);
-        let other = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        assert_eq!(other.block_on(async { block_on(async { 3 }) }), 3);
-    }
 }

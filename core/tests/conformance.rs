@@ -159,7 +159,7 @@ async fn verify() {
             imagecheck::Verifier::builder(policy).resolver(harness().resolver_builder().build());
         if let Some(root) = case["trusted_root"].as_str() {
             builder = builder.trusted_root(
-                imagecheck::verify::TrustRoot::from_file(std::path::Path::new(&substitute(root)))
+                imagecheck::verify::TrustedRoot::from_file(std::path::Path::new(&substitute(root)))
                     .unwrap(),
             );
         }
@@ -194,11 +194,25 @@ async fn verify() {
                     );
                 }
             }
-            Err(e) => assert_eq!(
-                Some(e.kind().name()),
-                expect["error"].as_str(),
-                "{name}: {e}"
-            ),
+            Err(e) => {
+                assert_eq!(
+                    Some(e.kind().name()),
+                    expect["error"].as_str(),
+                    "{name}: {e}"
+                );
+                if let Some(want) = expect["failures"].as_array() {
+                    let want: Vec<(&str, &str)> = want
+                        .iter()
+                        .map(|f| (f["source"].as_str().unwrap(), f["check"].as_str().unwrap()))
+                        .collect();
+                    let got: Vec<(&str, &str)> = e
+                        .failures()
+                        .iter()
+                        .map(|c| (c.source.name(), c.failure.check()))
+                        .collect();
+                    assert_eq!(got, want, "{name}: {e}");
+                }
+            }
         }
     }
 }

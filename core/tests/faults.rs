@@ -11,7 +11,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use imagecheck::{CauseKind, Credentials, Engine, Error, ErrorKind, Policy, Resolver, Verifier};
+use imagecheck::registry::{HostLookup, RegistryClient, RegistryConfig};
+use imagecheck::{
+    CauseKind, Credentials, DigestCause, Engine, Error, ErrorKind, Policy, Reference, Resolver,
+    Verifier,
+};
 use support::fake_registry::{self, Answer, Body, FakeRegistry};
 
 const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -228,11 +232,10 @@ async fn a_cancelled_resolve_returns_at_once_and_leaves_nothing_behind() {
 
 /// A verifier whose rule covers the fake registry with a real cosign public key.
 fn verifier_for(fake: &FakeRegistry) -> Verifier {
-    let key = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld/legacy-sig/containers-image-key-valid/cosign.pub"
+    let key = String::from_utf8(support::shared_fixtures::realworld_file(
+        "legacy-sig/containers-image-key-valid/cosign.pub",
     ))
-    .expect("shared/fixtures beside the repository");
+    .expect("the key is text");
     let indented: String = key.lines().map(|l| format!("        {l}\n")).collect();
     let policy = Policy::parse(&format!(
         "rules:\n  - image: \"{}/*\"\n    publicKey:\n      certificate: |\n{indented}",
@@ -296,4 +299,328 @@ async fn broken_signature_storage_never_verifies() {
             "{what}: no unbounded wait"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded work per verify: registry requests and time
+// ---------------------------------------------------------------------------------------------
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Missing manifests per listing: about as many as a referrers index within the 128 KiB
+/// manifest bound can name.
+const MISSING: usize = 800;
+
+/// A referrers index naming `count` bundle manifests, none of which the registry has.
+fn index_of_missing(seed: &str, count: usize) -> Vec<u8> {
+    let manifests: Vec<String> = (0..count)
+        .map(|i| {
+            let digest = imagecheck::Digest::sha256_of(format!("{seed}{i}").as_bytes());
+            format!(r#"{{"digest":"{digest}","artifactType":"{BUNDLE}"}}"#)
+        })
+        .collect();
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
+        manifests.join(",")
+    );
+    assert!(index.len() <= imagecheck::verify::internals::discovery::MAX_SIGNATURE_MANIFEST_BYTES);
+    index.into_bytes()
+}
+
+/// A registry whose tag `v1` is `sha256:eee…`, whose referrers API and `sha256-eee…` tag each
+/// name [`MISSING`] bundle manifests that are not there, every answer but the tag's after
+/// `delay`.
+async fn missing_referrers(delay: Duration) -> FakeRegistry {
+    let hex = "e".repeat(64);
+    let digest = format!("sha256:{hex}");
+    let referrers = index_of_missing("referrers", MISSING);
+    let tag_index = index_of_missing("tag", MISSING);
+    let referrers_tag = format!("/manifests/sha256-{hex}");
+    fake_registry::start(move |method, path| {
+        if method == "HEAD" && path.ends_with("/manifests/v1") {
+            return Answer::new(
+                200,
+                &[("docker-content-digest", &digest), ("content-type", OCI)],
+                b"",
+            );
+        }
+        let answer = if path.contains("/referrers/") {
+            Answer::new(200, &[("content-type", INDEX)], &referrers)
+        } else if path.ends_with(&referrers_tag) {
+            Answer::new(200, &[("content-type", INDEX)], &tag_index)
+        } else {
+            Answer::new(404, &[], b"")
+        };
+        Answer { delay, ..answer }
+    })
+    .await
+}
+
+/// The 100-signature bound counts candidates found; missing ones cost a request each and
+/// were not counted: two listings of 800 missing manifests cost 1,600 requests. Every request,
+/// failed ones too, now comes out of one budget per verify.
+#[tokio::test]
+async fn missing_referrers_cost_at_most_the_request_bound() {
+    use imagecheck::verify::internals::discovery::MAX_REQUESTS;
+    let fake = missing_referrers(Duration::ZERO).await;
+    let answer = verifier_for(&fake)
+        .verify(&format!("{}/fault/app:v1", fake.host), None)
+        .await;
+    let err = answer.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("stopped after {MAX_REQUESTS} registry requests")),
+        "{message}"
+    );
+    assert!(message.contains("candidates unreadable"), "{message}");
+    // The tag's HEAD, then the bound.
+    let requests = fake.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(requests, 1 + MAX_REQUESTS, "{message}");
+}
+
+/// Verify `fake/fault/app:v1` with `verifier_for`'s rule and this deadline; the error, which
+/// must come within `well_within` (a test-side bound, so a verify that ignores its deadline
+/// fails here instead of hanging).
+async fn verify_by_deadline(
+    fake: &FakeRegistry,
+    deadline: Duration,
+    well_within: Duration,
+) -> Error {
+    let verifier = Verifier::builder(verifier_for(fake).policy().unwrap().as_ref().clone())
+        .resolver(resolver(fake))
+        .deadline(deadline)
+        .build();
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        verifier.verify(&format!("{}/fault/app:v1", fake.host), None),
+    )
+    .await
+    .expect("the verify ends at its deadline");
+    let took = started.elapsed();
+    assert!(took < well_within, "{took:?}");
+    match answer {
+        Ok(v) => panic!("never verified past the deadline: {v:?}"),
+        Err(e) => e,
+    }
+}
+
+/// A registry that answers every signature request just inside the per-request timeout would
+/// hold one verify for a request timeout per candidate. The verify deadline ends it.
+#[tokio::test]
+async fn a_slow_signature_store_hits_the_verify_deadline() {
+    let fake = missing_referrers(Duration::from_millis(1_500)).await;
+    let err = verify_by_deadline(&fake, Duration::from_secs(1), Duration::from_secs(3)).await;
+    assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{err}");
+    assert!(
+        err.to_string()
+            .contains("stopped at the verify deadline of 1 s"),
+        "{err}"
+    );
+}
+
+/// A tag whose HEAD answers after the deadline (but inside the request timeout): the digest
+/// is unavailable, with a Timeout cause that names the verify deadline.
+#[tokio::test]
+async fn a_stalled_resolve_hits_the_verify_deadline() {
+    let digest = format!("sha256:{}", "e".repeat(64));
+    let fake = fake_registry::start(move |_, _| Answer {
+        delay: Duration::from_millis(1_500),
+        ..Answer::new(
+            200,
+            &[("docker-content-digest", &digest), ("content-type", OCI)],
+            b"",
+        )
+    })
+    .await;
+    let err = verify_by_deadline(&fake, Duration::from_millis(500), Duration::from_secs(1)).await;
+    assert_eq!(cause(&err), CauseKind::Timeout, "{err}");
+    assert!(err.to_string().contains("verify deadline"), "{err}");
+}
+
+/// A registry that challenges for a bearer token from `realm` and serves a manifest digest to
+/// any request that brings one (whatever its value: the token server under test is the fake).
+async fn bearer_registry(realm: &str) -> FakeRegistry {
+    let challenge = format!("Bearer realm=\"{realm}\",service=\"fake\"");
+    let digest = format!("sha256:{}", "a".repeat(64));
+    fake_registry::start_seeing(move |_, _, head| {
+        if head.to_ascii_lowercase().contains("authorization: bearer ") {
+            Answer::new(
+                200,
+                &[("docker-content-digest", &digest), ("content-type", OCI)],
+                b"",
+            )
+        } else {
+            Answer::new(401, &[("www-authenticate", &challenge)], b"")
+        }
+    })
+    .await
+}
+
+/// A token server answering `body` to every request.
+async fn token_server(body: String) -> FakeRegistry {
+    fake_registry::start(move |_, _| {
+        Answer::new(
+            200,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_redirect_targets_challenge_is_never_learned_nor_sent_the_credentials() {
+    // The registry redirects every request to another host, which answers 401 naming a token
+    // realm of its own: adopting that challenge would hand the registry's password to the
+    // redirect target's realm, for this repository and (remembered) for every later one.
+    let realm = token_server(r#"{"token":"from-the-redirect-target"}"#.to_owned()).await;
+    let challenge = format!("Bearer realm=\"http://{}/token\",service=\"x\"", realm.host);
+    let target = fake_registry::start(move |_, _| {
+        Answer::new(401, &[("www-authenticate", &challenge)], b"")
+    })
+    .await;
+    let target_host = target.host.clone();
+    let registry = fake_registry::start(move |_, path| {
+        Answer::new(
+            307,
+            &[("location", &format!("http://{target_host}{path}"))],
+            b"",
+        )
+    })
+    .await;
+    let creds = Credentials::new(&registry.host, "user", "s3cret-password");
+    let resolver = resolver(&registry);
+    for repository in ["fault/app", "fault/other"] {
+        let err = resolver
+            .resolve_with(
+                &Engine::Registry,
+                &format!("{}/{repository}:v1", registry.host),
+                TTL,
+                Some(&creds),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+        assert!(err.to_string().contains(&target.host), "{err}");
+    }
+    assert_eq!(
+        realm.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the redirect target's realm was asked for a token: {:?}",
+        realm.heads()
+    );
+    for head in registry.heads() {
+        assert!(
+            !head.to_ascii_lowercase().contains("authorization"),
+            "{head}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_realm_on_the_unspecified_address_is_refused_without_connecting() {
+    // On Linux a connection to 0.0.0.0 reaches 127.0.0.1: the counting listener sees it if
+    // the realm is not refused, and no traffic leaves loopback either way.
+    let listener = fake_registry::count_connections().await;
+    let fake = bearer_registry(&format!("http://0.0.0.0:{}/token", listener.port)).await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::Unauthorized, "{err}");
+    assert!(err.to_string().contains("unspecified"), "{err}");
+    assert_eq!(listener.count(), 0, "the realm was connected to");
+}
+
+#[tokio::test]
+async fn a_token_server_redirect_is_not_followed() {
+    let elsewhere = token_server(r#"{"token":"from-elsewhere"}"#.to_owned()).await;
+    let location = format!("http://{}/token", elsewhere.host);
+    let tokens =
+        fake_registry::start(move |_, _| Answer::new(307, &[("location", &location)], b"")).await;
+    let fake = bearer_registry(&format!("http://{}/token", tokens.host)).await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::Unauthorized, "{err}");
+    assert!(err.to_string().contains("redirect"), "{err}");
+    assert_eq!(
+        elsewhere.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_token_lifetime_of_u64_max_seconds_is_accepted_without_panicking() {
+    let tokens = token_server(format!(r#"{{"token":"t","expires_in":{}}}"#, u64::MAX)).await;
+    let fake = bearer_registry(&format!("http://{}/token", tokens.host)).await;
+    resolve(&fake).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_lifetime_of_thirty_thousand_years_is_accepted() {
+    let tokens = token_server(r#"{"token":"t","expires_in":1000000000000}"#.to_owned()).await;
+    let fake = bearer_registry(&format!("http://{}/token", tokens.host)).await;
+    resolve(&fake).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_oversized_token_is_refused() {
+    let tokens = token_server(format!(r#"{{"token":"{}"}}"#, "t".repeat(20 * 1024))).await;
+    let fake = bearer_registry(&format!("http://{}/token", tokens.host)).await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+    assert!(err.to_string().contains("token"), "{err}");
+    assert!(err.to_string().contains("limit"), "{err}");
+}
+
+/// Resolve through a registry client whose realm host names come from `lookup` (no DNS).
+async fn resolve_looking_up(
+    fake: &FakeRegistry,
+    lookup: HostLookup,
+) -> Result<imagecheck::Digest, DigestCause> {
+    let client = RegistryClient::new(RegistryConfig {
+        insecure_hosts: [fake.host.clone()].into(),
+        request_timeout: Duration::from_secs(2),
+        realm_lookup: lookup,
+        ..RegistryConfig::default()
+    });
+    let reference = Reference::parse(&format!("{}/fault/app:v1", fake.host)).unwrap();
+    client.manifest_digest(&reference, None).await
+}
+
+/// `realm.test` and only it, to `addresses`.
+fn realm_test_is(addresses: &'static [&'static str]) -> HostLookup {
+    HostLookup::with(move |host| {
+        assert_eq!(host, "realm.test", "only the realm is looked up");
+        Ok(addresses.iter().map(|a| a.parse().unwrap()).collect())
+    })
+}
+
+#[tokio::test]
+async fn a_token_realm_named_by_a_host_is_reached_at_the_addresses_it_resolves_to() {
+    // The counterpart of the refusal below: the lookup is what the connection uses.
+    let tokens = token_server(r#"{"token":"t"}"#.to_owned()).await;
+    let port = tokens.host.rsplit_once(':').unwrap().1.to_owned();
+    let fake = bearer_registry(&format!("http://realm.test:{port}/token")).await;
+    resolve_looking_up(&fake, realm_test_is(&["127.0.0.1"]))
+        .await
+        .unwrap();
+    assert_eq!(tokens.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_token_realm_host_with_a_link_local_address_is_refused_before_connecting() {
+    // Every address must pass: the loopback one would, the link-local one (where cloud
+    // metadata services answer) never does. Safe even if the check were broken: the
+    // connector tries the addresses in order and stops at the loopback listener, which
+    // accepts (and counts) the connection, so nothing is sent to 169.254.169.254.
+    let listener = fake_registry::count_connections().await;
+    let fake = bearer_registry(&format!("http://realm.test:{}/token", listener.port)).await;
+    let cause = resolve_looking_up(&fake, realm_test_is(&["127.0.0.1", "169.254.169.254"]))
+        .await
+        .unwrap_err();
+    assert_eq!(cause.kind, CauseKind::Unauthorized, "{cause}");
+    for needed in ["realm.test", "169.254.169.254", "link-local", &fake.host] {
+        assert!(cause.detail.contains(needed), "{needed}: {cause}");
+    }
+    assert_eq!(listener.count(), 0, "the realm was connected to");
 }

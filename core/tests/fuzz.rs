@@ -1,6 +1,7 @@
 //! Fuzzing of every parser that reads untrusted input: references, policies, WWW-Authenticate
-//! challenges, referrers indexes, signature manifests, simple-signing payloads and sigstore
-//! bundles. Inputs are seeds from `tests/fuzz-corpus/<target>/` mutated at random (byte
+//! challenges, token server answers, referrers indexes, signature manifests, simple-signing
+//! payloads, sigstore bundles and RFC 3161 timestamps. Inputs are seeds from
+//! `tests/fuzz-corpus/<target>/` mutated at random (byte
 //! flips, inserts, deletes, splices), plus free-form strings.
 //!
 //! This is the quick, always-on check: proptest, on any stable toolchain, bounded by
@@ -22,10 +23,13 @@
 
 use std::path::PathBuf;
 
-use imagecheck::registry::challenge;
-use imagecheck::verify::SimpleSigningPayload;
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::discovery::{bundle_manifests, legacy_layers};
+use imagecheck::reference::canonical_registry;
+use imagecheck::registry::internals::challenge;
+use imagecheck::registry::internals::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::discovery::{bundle_manifests, legacy_layers};
+use imagecheck::verify::internals::keyless::timestamp;
+use imagecheck::verify::{SimpleSigningPayload, TrustedRoot};
 use imagecheck::{Digest, Policy, Reference};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -97,6 +101,10 @@ fn mutated(target: &'static str) -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// The signature the timestamp seeds are over (the kubewarden bundle's DSSE signature).
+const TIMESTAMP_SIGNATURE: &[u8] = include_bytes!("fuzz-corpus/timestamp-signature.bin");
+const TIMESTAMP_SEED: &[u8] = include_bytes!("fuzz-corpus/timestamp/kubewarden.der");
+
 fn config() -> Config {
     let cases = std::env::var("FUZZ_CASES")
         .ok()
@@ -121,6 +129,9 @@ proptest! {
             if let Ok(r) = Reference::parse(&input) {
                 let again = Reference::parse(&r.to_string()).expect("a parsed reference's Display parses");
                 prop_assert_eq!(&again, &r);
+                // One spelling per registry: the registry is already canonical.
+                let canonical = canonical_registry(r.registry());
+                prop_assert_eq!(canonical.as_ref(), r.registry());
                 prop_assert!(r.repository().len() <= 255);
                 prop_assert!(r.tag().is_some() || r.digest().is_some());
             }
@@ -144,6 +155,19 @@ proptest! {
     }
 
     #[test]
+    fn token_answer_parse_never_panics_and_stays_bounded(bytes in mutated("token"), expires_in in any::<u64>()) {
+        let chosen = format!(r#"{{"token":"t","expires_in":{expires_in}}}"#);
+        for input in [&bytes[..], chosen.as_bytes()] {
+            if let Ok(grant) = parse_token_answer(input) {
+                prop_assert!(grant.lifetime() <= MAX_TOKEN_LIFETIME);
+                prop_assert!(std::time::Instant::now().checked_add(grant.lifetime()).is_some());
+                prop_assert!(grant.header().is_sensitive());
+                prop_assert!(grant.header().len() <= "Bearer ".len() + MAX_TOKEN_BYTES);
+            }
+        }
+    }
+
+    #[test]
     fn index_and_manifest_parsing_never_panics(index in mutated("index"), manifest in mutated("manifest")) {
         if let Ok(digests) = bundle_manifests(&index) {
             // Only digests that are written out in the index can come back.
@@ -162,6 +186,19 @@ proptest! {
         if let Ok(payload) = SimpleSigningPayload::parse(bytes.clone()) {
             prop_assert_eq!(payload.bytes().as_ref(), &bytes[..]);
             prop_assert!(payload.check_digest(&other).is_err() || payload.manifest_digest() == &other);
+        }
+    }
+
+    /// Every input is a timestamp over the kubewarden seed's signature, so a mutated seed's
+    /// message imprint still matches and what is read after it is reached, as an attacker (who
+    /// can compute any imprint) reaches it. Whatever verifies, verifies at the seed's time:
+    /// the TSA's signature covers it.
+    #[test]
+    fn timestamp_verify_never_panics_and_accepts_only_the_signed_time(bytes in mutated("timestamp")) {
+        let root = TrustedRoot::public_good();
+        let signed_at = timestamp::verify(TIMESTAMP_SEED, TIMESTAMP_SIGNATURE, &root).unwrap();
+        if let Ok(time) = timestamp::verify(&bytes, TIMESTAMP_SIGNATURE, &root) {
+            prop_assert_eq!(time, signed_at);
         }
     }
 

@@ -12,11 +12,11 @@ mod fixtures;
 use bytes::Bytes;
 use fixtures::*;
 use imagecheck::Digest;
-use imagecheck::verify::bundle::Bundle;
-use imagecheck::verify::check;
-use imagecheck::verify::discovery::{BundleSignature, Candidate};
-use imagecheck::verify::keyless::{self, Signer, Subject};
-use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustRoot};
+use imagecheck::verify::internals::bundle::Bundle;
+use imagecheck::verify::internals::discovery::{BundleSignature, Candidate};
+use imagecheck::verify::internals::keyless::{self, Signer, Subject};
+use imagecheck::verify::internals::{Accepted, check};
+use imagecheck::verify::{CandidateFailure, KeylessIdentity, PublicKey, TrustedRoot};
 use serde_json::Value;
 
 const KUBEWARDEN: &str = "bundle-v03-image/kubewarden-controller-v1.34.0";
@@ -33,8 +33,8 @@ fn check_image(
     json: &[u8],
     digest: &Digest,
     id: &KeylessIdentity,
-    root: &TrustRoot,
-) -> Result<check::Accepted, CandidateFailure> {
+    root: &TrustedRoot,
+) -> Result<Accepted, CandidateFailure> {
     let candidate = Candidate::Bundle(BundleSignature {
         json: Bytes::copy_from_slice(json),
         manifest_digest: Digest::sha256_of(json),
@@ -211,16 +211,22 @@ fn attestation_bundle_is_not_an_image_signature() {
 // ---------------------------------------------------------------------------------------------
 
 /// Run one conformance case from EXPECTATIONS.json; `Ok` when it verifies.
-fn conformance_case(case: &Value) -> Result<check::Accepted, CandidateFailure> {
-    let id = case["id"].as_str().unwrap();
-    let bundle = read(&format!("{id}/bundle.sigstore.json"));
-    let artifact = read(case["artifact"].as_str().unwrap());
+fn conformance_case(case: &Value) -> Result<Accepted, CandidateFailure> {
     let root_path = case["trust"]["trusted_root"].as_str().unwrap();
     let root = if root_path == "trust/public-good-trusted_root.json" {
         public_good()
     } else {
-        TrustRoot::from_json(&read(root_path)).unwrap()
+        TrustedRoot::from_json(&read(root_path)).unwrap()
     };
+    conformance_case_under(case, &root)
+}
+
+/// One conformance case verified under `root` instead of its own trust root.
+fn conformance_case_under(case: &Value, root: &TrustedRoot) -> Result<Accepted, CandidateFailure> {
+    let root = root.clone();
+    let id = case["id"].as_str().unwrap();
+    let bundle = read(&format!("{id}/bundle.sigstore.json"));
+    let artifact = read(case["artifact"].as_str().unwrap());
     let bundle = Bundle::parse(&bundle)?;
     if let Some(key) = case["trust"]["public_key"].as_str() {
         // managed-key-wrong-key_fail's key.pub does not even parse: that is a failure too.
@@ -415,5 +421,91 @@ fn kubewarden_tampered_statement_fails_the_signature_check() {
     assert_eq!(
         check_image(&tampered, &digest, &id, &public_good()).unwrap_err(),
         CandidateFailure::BadSignature
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inclusion proofs: the log key's validity, the checkpoint's origin
+// ---------------------------------------------------------------------------------------------
+
+fn expectation(id: &str) -> Value {
+    let expectations: Value = serde_json::from_slice(&read("EXPECTATIONS.json")).unwrap();
+    expectations["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap()
+}
+
+const REKOR2: &str = "conformance/rekor2-happy-path";
+
+/// The Rekor v2 case's own trust root with `edit` applied to its log2025-alpha1 entry.
+fn rekor2_root(edit: impl FnOnce(&mut Value)) -> TrustedRoot {
+    let mut root: Value =
+        serde_json::from_slice(&read(&format!("{REKOR2}/trusted_root.json"))).unwrap();
+    let log = root["tlogs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["baseUrl"] == "https://log2025-alpha1.rekor.sigstage.dev")
+        .unwrap();
+    edit(log);
+    TrustedRoot::from_json(root.to_string().as_bytes()).unwrap()
+}
+
+/// A Rekor v2 entry is proven by its inclusion proof alone (no SET, so no signed integrated
+/// time): the log's key must still have been valid when the entry was signed, here at its RFC
+/// 3161 time (2025-06-12T12:02:20Z). A key retired before that cannot vouch for the entry.
+#[test]
+fn an_inclusion_proof_from_a_log_key_retired_before_the_signing_time_is_refused() {
+    let case = expectation(REKOR2);
+    conformance_case_under(&case, &rekor2_root(|_| {})).unwrap();
+    let retired = rekor2_root(|log| {
+        log["publicKey"]["validFor"]["end"] = "2025-06-01T00:00:00Z".into();
+    });
+    let err = conformance_case_under(&case, &retired).unwrap_err();
+    assert!(
+        matches!(&err, CandidateFailure::BadTransparencyProof(why) if why.contains("not valid")),
+        "{err}"
+    );
+    let not_yet = rekor2_root(|log| {
+        log["publicKey"]["validFor"]["start"] = "2025-07-01T00:00:00Z".into();
+    });
+    let err = conformance_case_under(&case, &not_yet).unwrap_err();
+    assert!(
+        matches!(&err, CandidateFailure::BadTransparencyProof(why) if why.contains("not valid")),
+        "{err}"
+    );
+}
+
+/// The checkpoint names its log on its first line (the origin); a checkpoint whose origin is
+/// another log's is not this log's, even when this log's key signed it.
+#[test]
+fn a_rekor_v2_checkpoint_whose_origin_is_not_the_log_is_refused() {
+    let case = expectation(REKOR2);
+    let renamed = rekor2_root(|log| {
+        log["baseUrl"] = "https://log2025-alpha9.rekor.sigstage.dev".into();
+    });
+    let err = conformance_case_under(&case, &renamed).unwrap_err();
+    assert!(
+        matches!(&err, CandidateFailure::BadTransparencyProof(why) if why.contains("origin")),
+        "{err}"
+    );
+}
+
+/// Rekor v1 writes `<host> - <tree id>` as the origin (`rekor.sigstore.dev - 1193050959916656506`
+/// for the log at https://rekor.sigstore.dev): the host must be the log's.
+#[test]
+fn a_rekor_v1_checkpoint_whose_origin_is_not_the_log_is_refused() {
+    let (json, digest, id) = kubewarden();
+    let renamed = edited_root(|r| {
+        r["tlogs"][0]["baseUrl"] = "https://rekor.example.dev".into();
+    });
+    let err = check_image(&json, &digest, &id, &renamed).unwrap_err();
+    assert!(
+        matches!(&err, CandidateFailure::BadTransparencyProof(why) if why.contains("origin")),
+        "{err}"
     );
 }

@@ -10,18 +10,19 @@
 
 mod support;
 
-use imagecheck::verify::TrustRoot;
+use imagecheck::verify::TrustedRoot;
 use imagecheck::{ErrorKind, Policy, Verifier};
+use support::shared_fixtures::realworld;
 use support::{harness, signed, signed_image, signed_policy};
 
-fn test_ca_root() -> TrustRoot {
+fn test_ca_root() -> TrustedRoot {
     let path = signed()["trust_roots"]["test-ca"]
         .as_str()
         .expect("signed.json names trust root test-ca (sign.py)");
-    TrustRoot::from_file(std::path::Path::new(path)).unwrap()
+    TrustedRoot::from_file(std::path::Path::new(path)).unwrap()
 }
 
-fn verifier(policy: &str, root: Option<TrustRoot>) -> Verifier {
+fn verifier(policy: &str, root: Option<TrustedRoot>) -> Verifier {
     let builder = Verifier::builder(Policy::from_file(&signed_policy(policy)).unwrap())
         .resolver(harness().resolver_builder().build());
     match root {
@@ -63,7 +64,7 @@ async fn uri_leaf_with_v2_issuer_verifies_with_a_subject_regex() {
     );
 }
 
-async fn refused(policy: &str, image: &str, root: Option<TrustRoot>) -> String {
+async fn refused(policy: &str, image: &str, root: Option<TrustedRoot>) -> String {
     let (reference, _) = signed_image(image);
     let err = verifier(policy, root)
         .verify(&reference, None)
@@ -98,7 +99,7 @@ async fn the_public_good_root_does_not_trust_the_test_ca() {
     );
     // The staging root, same.
     let staging =
-        TrustRoot::from_file(&realworld().join("trust/staging-trusted_root.json")).unwrap();
+        TrustedRoot::from_file(&realworld().join("trust/staging-trusted_root.json")).unwrap();
     refused("keyless-email", "keyless-email", Some(staging)).await;
 }
 
@@ -110,14 +111,9 @@ async fn the_test_ca_root_with_a_transparency_log_requires_the_proof() {
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let public_good: serde_json::Value =
-        serde_json::from_slice(imagecheck::verify::trust_root::PUBLIC_GOOD_JSON).unwrap();
+        serde_json::from_slice(imagecheck::verify::trusted_root::PUBLIC_GOOD_JSON).unwrap();
     json["tlogs"] = public_good["tlogs"].clone();
-    let root = TrustRoot::from_json(json.to_string().as_bytes()).unwrap();
+    let root = TrustedRoot::from_json(json.to_string().as_bytes()).unwrap();
     let err = refused("keyless-email", "keyless-email", Some(root)).await;
     assert!(err.contains("transparency"), "{err}");
-}
-
-/// shared/fixtures/realworld, read at test time only.
-fn realworld() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/realworld")
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 
 use fake_registry::Answer;
 use fixtures::*;
-use imagecheck::verify::{Policy, TrustRoot, Verifier};
+use imagecheck::verify::{Policy, TrustedRoot, Verifier};
 use imagecheck::{ErrorKind, Resolver};
 
 const CASE: &str = "legacy-sig/salrashid123-server_image-email";
@@ -112,7 +112,7 @@ async fn keyless_rule_verifies_a_real_legacy_signature_then_warm() {
     );
 
     // The staging root: the public-good signature is rejected.
-    let staging = TrustRoot::from_json(&read("trust/staging-trusted_root.json")).unwrap();
+    let staging = TrustedRoot::from_json(&read("trust/staging-trusted_root.json")).unwrap();
     let verifier = Verifier::builder(policy("salrashid123@gmail.com"))
         .resolver(resolver)
         .trusted_root(staging)

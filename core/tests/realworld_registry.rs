@@ -11,7 +11,7 @@
 
 mod support;
 
-use imagecheck::verify::TrustRoot;
+use imagecheck::verify::TrustedRoot;
 use imagecheck::{ErrorKind, Policy, Verifier};
 use serde_json::Value;
 use support::harness;
@@ -35,7 +35,7 @@ async fn verify(case: &Value) -> Result<String, String> {
     let policy = Policy::from_file(std::path::Path::new(case["policy"].as_str().unwrap())).unwrap();
     let mut builder = Verifier::builder(policy).resolver(harness().resolver_builder().build());
     if let Some(root) = case["trusted_root"].as_str() {
-        builder = builder.trusted_root(TrustRoot::from_file(std::path::Path::new(root)).unwrap());
+        builder = builder.trusted_root(TrustedRoot::from_file(std::path::Path::new(root)).unwrap());
     }
     match builder
         .build()

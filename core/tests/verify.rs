@@ -159,8 +159,32 @@ async fn imagecheck_agrees_with_cosign_verify_on_every_signed_case() {
 #[test]
 fn default_verifier_without_a_policy_matches_nothing() {
     let v = imagecheck::default_verifier();
-    let answer =
-        imagecheck::runtime::block_on(async { v.verify("example.com/app:1", None).await }).unwrap();
+    let answer = v.call("example.com/app:1", None).wait().unwrap();
     assert!(!answer.verified);
     assert!(answer.message.contains("no rule matched"), "{answer:?}");
+}
+
+#[test]
+fn invalid_policy_errors_carry_the_typed_reason_as_their_source() {
+    let problem = imagecheck::Policy::parse("rules:\n  - image: ''\n    skip: true\n").unwrap_err();
+    let error = imagecheck::Error::from(problem.clone());
+    // The message is the one people always saw...
+    assert_eq!(error.to_string(), format!("invalid policy: {problem}"));
+    // ...and the typed reason is there for programs.
+    let source = std::error::Error::source(&error).expect("a source");
+    assert!(
+        matches!(
+            source.downcast_ref::<imagecheck::PolicyLoadError>(),
+            Some(imagecheck::PolicyLoadError::Policy(p)) if *p == problem
+        ),
+        "{source:?}"
+    );
+    let root =
+        imagecheck::verify::TrustedRoot::from_file(std::path::Path::new("/nonexistent.json"))
+            .unwrap_err();
+    let error = imagecheck::Error::from(root.clone());
+    assert!(matches!(
+        std::error::Error::source(&error).and_then(|s| s.downcast_ref::<imagecheck::PolicyLoadError>()),
+        Some(imagecheck::PolicyLoadError::TrustedRoot(r)) if *r == root
+    ));
 }

@@ -157,7 +157,7 @@ async fn a_tag_moved_to_an_unsigned_image_is_judged_by_its_new_digest() {
     link.clear();
     let err = v.verify(&reference, None).await.unwrap_err();
     assert!(
-        matches!(&err, Error::VerificationFailed { reason, .. } if reason.contains("no signature")),
+        matches!(&err, Error::VerificationFailed { failure, .. } if failure.to_string().contains("no signature")),
         "{err:?}"
     );
     let seen = link.seen();

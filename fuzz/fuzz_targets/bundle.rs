@@ -3,7 +3,7 @@
 #![no_main]
 
 use imagecheck::Digest;
-use imagecheck::verify::bundle::Bundle;
+use imagecheck::verify::internals::bundle::Bundle;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! (core/tests/fuzz.rs: `challenge_parse_never_panics`).
 #![no_main]
 
-use imagecheck::registry::challenge;
+use imagecheck::registry::internals::challenge;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

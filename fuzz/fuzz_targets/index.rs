@@ -2,7 +2,7 @@
 //! the index (core/tests/fuzz.rs: `index_and_manifest_parsing_never_panics`).
 #![no_main]
 
-use imagecheck::verify::discovery::bundle_manifests;
+use imagecheck::verify::internals::discovery::bundle_manifests;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! manifest (core/tests/fuzz.rs: `index_and_manifest_parsing_never_panics`).
 #![no_main]
 
-use imagecheck::verify::discovery::legacy_layers;
+use imagecheck::verify::internals::discovery::legacy_layers;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -30,13 +30,16 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imagecheck_harness.common import logger, tail  # noqa: E402
+from imagecheck_harness.processes import alive, spawn_detached, terminate  # noqa: E402
 
 DOCKER_READY_SECONDS = 90.0
 PODMAN_READY_SECONDS = 60.0
@@ -49,8 +52,7 @@ class DaemonError(Exception):
     """A failure reported loudly: exit status 1 and the message on stderr."""
 
 
-def log(msg: str) -> None:
-    print(f"daemons: {msg}", file=sys.stderr, flush=True)
+log = logger("daemons")
 
 
 # ------------------------------------------------------------------------------------------
@@ -95,15 +97,6 @@ def exe_of(pid: int) -> str | None:
         return None
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def children_of(pid: int) -> list[int]:
     out: list[int] = []
     try:
@@ -119,34 +112,15 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-def spawn(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as log_file:
-        return subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # outlive this script; stopped by PID with `stop`
-        )
-
-
 def wait_ready(name: str, proc: subprocess.Popen[bytes], sock: Path, log_path: Path, limit: float) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit:
         if proc.poll() is not None:
-            raise DaemonError(f"{name} exited with status {proc.returncode} before answering; see {log_path}:\n{tail(log_path)}")
+            raise DaemonError(f"{name} exited with status {proc.returncode} before answering; see {log_path}:\n{tail(log_path, 15)}")
         if sock.exists() and ping(str(sock)):
             return time.monotonic() - t0
         time.sleep(0.2)
-    raise DaemonError(f"{name} did not answer /_ping on {sock} within {limit:.0f}s; see {log_path}:\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    raise DaemonError(f"{name} did not answer /_ping on {sock} within {limit:.0f}s; see {log_path}:\n{tail(log_path, 15)}")
 
 
 def record(name: str, pid: int) -> dict[str, Any]:
@@ -188,7 +162,7 @@ def start_docker(state_dir: Path, registries: list[str]) -> tuple[str, list[dict
         args += ["--insecure-registry", reg]
     log_path = state_dir / "dockerd.log"
     env = clean_env()
-    proc = spawn(args, log_path, env)
+    proc = spawn_detached(args, log_path, env)
     took = wait_ready("dockerd", proc, sock, log_path, DOCKER_READY_SECONDS)
     log(f"dockerd (pid {proc.pid}) ready on {sock} in {took:.1f}s")
     procs = [record("dockerd", proc.pid)]
@@ -251,7 +225,8 @@ def start_podman(state_dir: Path, registries: list[str]) -> tuple[str, list[dict
     penv = podman_env(state_dir, registries)
     env = clean_env() | penv
     log_path = state_dir / "podman.log"
-    proc = spawn([podman, "--log-level", "warn", "system", "service", "--time=0", f"unix://{sock}"], log_path, env)
+    argv = [podman, "--log-level", "warn", "system", "service", "--time=0", f"unix://{sock}"]
+    proc = spawn_detached(argv, log_path, env)
     took = wait_ready("podman system service", proc, sock, log_path, PODMAN_READY_SECONDS)
     log(f"podman system service (pid {proc.pid}) ready on {sock} in {took:.1f}s")
     return str(sock), [record("podman", proc.pid)], penv
@@ -322,28 +297,8 @@ def kill_all(procs: list[dict[str, Any]]) -> list[str]:
         if p not in ours and alive(p["pid"]):
             log(f"pid {p['pid']} no longer runs {p.get('exe')}; left alone")
     # dockerd first: it stops its containerd itself.
-    for p in ours:
-        try:
-            os.kill(p["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while time.monotonic() < deadline and any(alive(p["pid"]) for p in ours):
-        time.sleep(0.1)
-    killed = []
-    for p in ours:
-        if alive(p["pid"]):
-            try:
-                os.kill(p["pid"], signal.SIGKILL)
-                killed.append(f"{p['name']} ({p['pid']})")
-            except ProcessLookupError:
-                pass
-        # Reap if it is our child (start's failure path); harmless otherwise.
-        try:
-            os.waitpid(p["pid"], os.WNOHANG)
-        except ChildProcessError:
-            pass
-    return killed
+    killed, _ = terminate([p["pid"] for p in ours], STOP_GRACE_SECONDS)
+    return [f"{p['name']} ({p['pid']})" for p in ours if p["pid"] in killed]
 
 
 def stop(state_dir: Path) -> int:

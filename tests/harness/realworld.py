@@ -3,7 +3,10 @@
 shared/fixtures/realworld (EXPECTATIONS.json, legacy-sig/ and bundle-v03-image/) are written into
 the harness's `plain` registry, each in a repository of its own.
 
-    realworld.py --state-dir DIR [--fixtures shared/fixtures/realworld]
+    realworld.py --state-dir DIR [--fixtures DIR]
+
+The fixtures are `realworld/` in the shared fixtures directory (`$IMAGECHECK_SHARED_FIXTURES`,
+else shared/fixtures beside the repository; see README.md) unless `--fixtures` names another.
 
 Runs after `harness.py start` (and sign.py). The registry does not hold the signed images, only
 their signatures: a legacy case is its `.sig` manifest under tag `sha256-<hex>.sig` with its
@@ -28,20 +31,19 @@ another image under the `.sig` tag of this digest. Python 3.11, stdlib only.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+from imagecheck_harness.common import HarnessError, logger, sha256_digest, write_atomic  # noqa: E402
+from imagecheck_harness.fixtures import shared_fixtures  # noqa: E402
+from imagecheck_harness.oci import OCI_INDEX, OCI_MANIFEST  # noqa: E402
+from imagecheck_harness.registry_api import PlainRegistry  # noqa: E402
+from imagecheck_harness.state import load_state  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "realworld"
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 EMPTY_JSON = b"{}"
 
 # EXPECTATIONS.json's verdict, as the image Verifier must conclude it, where its text is not
@@ -65,12 +67,7 @@ VERDICTS = {
 }
 
 
-def log(msg: str) -> None:
-    print(f"realworld: {msg}", file=sys.stderr, flush=True)
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+log = logger("realworld")
 
 
 def cosign_config(layer_digests: list[str]) -> bytes:
@@ -87,7 +84,7 @@ def cosign_config(layer_digests: list[str]) -> bytes:
 
 
 def files_by_digest(case_dir: Path) -> dict[str, bytes]:
-    return {sha256(p.read_bytes()): p.read_bytes() for p in case_dir.iterdir() if p.is_file()}
+    return {sha256_digest(p.read_bytes()): p.read_bytes() for p in case_dir.iterdir() if p.is_file()}
 
 
 def legacy_manifest(case_dir: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -104,7 +101,7 @@ def legacy_manifest(case_dir: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
         return manifest, blobs
     # Loose components (containers/image 2022): assemble the layer cosign would have written.
     payload = (case_dir / "rekor-payload").read_bytes()
-    blobs[sha256(payload)] = payload
+    blobs[sha256_digest(payload)] = payload
     annotations = {
         "dev.cosignproject.cosign/signature": (case_dir / "rekor-sig").read_text().strip(),
         "dev.sigstore.cosign/certificate": (case_dir / "rekor-cert").read_text(),
@@ -116,7 +113,7 @@ def legacy_manifest(case_dir: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     layer = {
         "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
         "size": len(payload),
-        "digest": sha256(payload),
+        "digest": sha256_digest(payload),
         "annotations": annotations,
     }
     return {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {}, "layers": [layer]}, blobs
@@ -124,9 +121,9 @@ def legacy_manifest(case_dir: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 class Writer:
     def __init__(self, state_dir: Path, fixtures: Path) -> None:
-        self.state = harness.load_state(state_dir)
+        self.state = load_state(state_dir)
         self.host = str(self.state["registries"]["plain"]["host"])
-        self.registry = harness.PlainRegistry(self.host)
+        self.registry = PlainRegistry(self.host)
         self.fixtures = fixtures
         self.work = state_dir / "realworld"
         self.work.mkdir(parents=True, exist_ok=True)
@@ -137,7 +134,7 @@ class Writer:
         for layer in manifest["layers"]:
             data = blobs.get(layer["digest"])
             if data is None:
-                raise harness.HarnessError(f"{case_dir}: no file has the layer digest {layer['digest']}")
+                raise HarnessError(f"{case_dir}: no file has the layer digest {layer['digest']}")
             assert len(data) == layer["size"], f"{case_dir}: layer size"
             self.registry.put_blob(repo, data)
         config = blobs.get(manifest["config"].get("digest", ""))
@@ -146,7 +143,7 @@ class Writer:
             manifest["config"] = {
                 "mediaType": "application/vnd.oci.image.config.v1+json",
                 "size": len(config),
-                "digest": sha256(config),
+                "digest": sha256_digest(config),
             }
         self.registry.put_blob(repo, config)
         body = (
@@ -164,14 +161,14 @@ class Writer:
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "artifactType": BUNDLE_TYPE,
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": sha256(EMPTY_JSON)},
-            "layers": [{"mediaType": BUNDLE_TYPE, "size": len(bundle), "digest": sha256(bundle)}],
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": sha256_digest(EMPTY_JSON)},
+            "layers": [{"mediaType": BUNDLE_TYPE, "size": len(bundle), "digest": sha256_digest(bundle)}],
             "annotations": {"dev.sigstore.bundle.content": "dsse-envelope"},
             # The image itself is not in the registry; its size is not known here.
             "subject": {"mediaType": OCI_MANIFEST, "size": 0, "digest": digest},
         }
         body = json.dumps(manifest, indent=2).encode()
-        manifest_digest = self.registry.put_manifest(repo, sha256(body), body, OCI_MANIFEST)
+        manifest_digest = self.registry.put_manifest(repo, sha256_digest(body), body, OCI_MANIFEST)
         index = {
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
@@ -276,17 +273,23 @@ class Writer:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="the realworld fixtures directory (default: realworld/ in the shared fixtures)",
+    )
     args = parser.parse_args()
     state_dir = args.state_dir.resolve()
     try:
-        writer = Writer(state_dir, args.fixtures.resolve())
+        fixtures = args.fixtures.resolve() if args.fixtures else shared_fixtures("realworld")
+        writer = Writer(state_dir, fixtures)
         writer.run()
-    except (harness.HarnessError, OSError) as e:
+    except (HarnessError, OSError) as e:
         print(f"realworld: {e}", file=sys.stderr)
         return 1
     out = state_dir / "realworld.json"
-    harness.write_atomic(out, json.dumps({"cases": writer.cases}, indent=1).encode())
+    write_atomic(out, json.dumps({"cases": writer.cases}, indent=1).encode())
     print(out)
     return 0
 

@@ -9,7 +9,10 @@ cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wron
 a signature copied from another digest, a tampered payload, a tag moved after signing), writes
 policy files and DIR/signed.json. Also keyless-style signatures by real cosign with a test CA
 standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
-images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`:
+images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`. Policy
+`spelling` holds deny rules on public registry names (`ghcr.io/evil/*`, and a Talos pattern
+written against Docker Hub's API host) that conformance cases reach through other spellings of
+the same registry; deny answers before any I/O, so those cases never leave the machine:
 
     {"images":   {NAME: {"reference": "HOST/REPO:TAG", "digest": "sha256:…", "registry": …}},
      "policies": {NAME: "/abs/path.yaml"},
@@ -24,42 +27,34 @@ Tests substitute `{signed:NAME}`, `{signed-digest:NAME}` and `{policy:NAME}` fro
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
 import testca  # noqa: E402
+from imagecheck_harness.common import HarnessError, logger, run_tool, write_atomic  # noqa: E402
+from imagecheck_harness.oci import make_layout  # noqa: E402
+from imagecheck_harness.registry_api import PlainRegistry  # noqa: E402
+from imagecheck_harness.skopeo import push_to  # noqa: E402
+from imagecheck_harness.state import load_state, registry_creds  # noqa: E402
 
 PASSWORD = "imagecheck-test-key-password"
 
-
-def log(msg: str) -> None:
-    print(f"sign: {msg}", file=sys.stderr, flush=True)
+log = logger("sign")
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, what: str = "") -> str:
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    proc = subprocess.run(argv, env=full_env, capture_output=True, timeout=300)
-    if proc.returncode != 0:
-        raise harness.HarnessError(
-            f"{what or argv[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-2000:]}"
-        )
-    return proc.stdout.decode()
+    return run_tool(argv, what or argv[0], dict(os.environ) | (env or {}), timeout=300).decode()
 
 
 class Signer:
     def __init__(self, state_dir: Path, cosign: str) -> None:
         self.state_dir = state_dir
-        self.state = harness.load_state(state_dir)
+        self.state = load_state(state_dir)
         self.cosign = cosign
         self.work = state_dir / "signing"
         shutil.rmtree(self.work, ignore_errors=True)
@@ -82,8 +77,8 @@ class Signer:
     def push(self, name: str, registry: str, repo_tag: str, seed: str | None = None) -> str:
         layout = self.work / "layouts" / name
         shutil.rmtree(layout, ignore_errors=True)
-        harness.make_layout(layout, seed or f"signed-{name}-{os.getpid()}")
-        pushed = harness.push_to(self.state_dir, layout, registry, repo_tag)
+        make_layout(layout, seed or f"signed-{name}-{os.getpid()}")
+        pushed = push_to(self.state_dir, layout, registry, repo_tag)
         self.images[name] = {
             "reference": f"{self.host(registry)}/{repo_tag}",
             "digest": pushed.digest,
@@ -100,7 +95,7 @@ class Signer:
             "--allow-insecure-registry", "--allow-http-registry",
             f"--new-bundle-format={'true' if bundle else 'false'}",
         ]
-        creds = harness.registry_creds(self.state, image["registry"])
+        creds = registry_creds(self.state, image["registry"])
         if creds:
             user, password = creds.split(":", 1)
             argv += ["--registry-username", user, "--registry-password", password]
@@ -109,31 +104,17 @@ class Signer:
 
     # -- direct registry writes for the forged cases (plain registry, no auth) -------------
 
-    def _url(self, repo: str, kind: str, ref: str) -> str:
-        return f"http://{self.host('plain')}/v2/{repo}/{kind}/{ref}"
-
-    def get(self, repo: str, kind: str, ref: str, accept: str = "") -> tuple[bytes, str]:
-        req = urllib.request.Request(self._url(repo, kind, ref))
-        req.add_header(
-            "Accept",
-            accept or "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.read(), resp.headers.get("Content-Type", "")
-
-    def put_blob(self, repo: str, data: bytes) -> str:
-        return harness.PlainRegistry(self.host("plain")).put_blob(repo, data)
-
-    def put_manifest(self, repo: str, tag: str, body: bytes, media_type: str) -> None:
-        harness.PlainRegistry(self.host("plain")).put_manifest(repo, tag, body, media_type)
+    @property
+    def plain(self) -> PlainRegistry:
+        return PlainRegistry(self.host("plain"))
 
     def copy_signature(self, source: str, target: str) -> None:
         """Put `source`'s legacy signature manifest under `target`'s .sig tag (same repo)."""
         src, dst = self.images[source], self.images[target]
         repo = src["reference"].split("/", 1)[1].rsplit(":", 1)[0]
         assert repo == dst["reference"].split("/", 1)[1].rsplit(":", 1)[0]
-        body, media_type = self.get(repo, "manifests", sig_tag(src["digest"]))
-        self.put_manifest(repo, sig_tag(dst["digest"]), body, media_type.split(";")[0])
+        body, media_type = self.plain.get(repo, "manifests", sig_tag(src["digest"]))
+        self.plain.put_manifest(repo, sig_tag(dst["digest"]), body, media_type.split(";")[0])
 
     def copy_signature_to(self, source: str, target: str) -> None:
         """Copy `source`'s legacy signature (plain registry) to `target`'s repository on another
@@ -146,7 +127,7 @@ class Signer:
             "skopeo", "copy", "--quiet", "--preserve-digests",
             "--src-tls-verify=false", "--dest-tls-verify=false",
         ]
-        creds = harness.registry_creds(self.state, dst["registry"])
+        creds = registry_creds(self.state, dst["registry"])
         if creds:
             argv.append(f"--dest-creds={creds}")
         src_repo = src["reference"].rsplit(":", 1)[0]
@@ -158,16 +139,16 @@ class Signer:
         signature annotation: the signature no longer covers the payload."""
         image = self.images[name]
         repo = image["reference"].split("/", 1)[1].rsplit(":", 1)[0]
-        body, media_type = self.get(repo, "manifests", sig_tag(image["digest"]))
+        body, media_type = self.plain.get(repo, "manifests", sig_tag(image["digest"]))
         manifest: dict[str, Any] = json.loads(body)
         layer = manifest["layers"][0]
-        payload, _ = self.get(repo, "blobs", layer["digest"])
+        payload, _ = self.plain.get(repo, "blobs", layer["digest"])
         doc = json.loads(payload)
         doc["optional"] = {"tampered": "yes"}
         forged = json.dumps(doc, separators=(",", ":")).encode()
-        layer["digest"] = self.put_blob(repo, forged)
+        layer["digest"] = self.plain.put_blob(repo, forged)
         layer["size"] = len(forged)
-        self.put_manifest(repo, sig_tag(image["digest"]), json.dumps(manifest).encode(), media_type.split(";")[0])
+        self.plain.put_manifest(repo, sig_tag(image["digest"]), json.dumps(manifest).encode(), media_type.split(";")[0])
 
     def policy(self, name: str, key: str) -> str:
         public = Path(self.keys[key]["public"]).read_text()
@@ -215,6 +196,20 @@ rules:
             f"{repo}@{image['digest']}",
         ]
         run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
+
+    def spelling_policy(self) -> str:
+        """Deny rules that every spelling of their registry must hit (issue 19, finding 1)."""
+        text = """apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "ghcr.io/evil/*"
+    deny: true
+  - image: "registry-1.docker.io/library/*"
+    deny: true
+"""
+        path = self.work / "policy-spelling.yaml"
+        path.write_text(text)
+        return str(path)
 
     def keyless_policy(self, name: str, identity: dict[str, str]) -> str:
         fields = "\n".join(f"      {k}: {json.dumps(v)}" for k, v in identity.items())
@@ -304,7 +299,11 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     s.sign("private-source", "a", bundle=False)
     s.push("private", "token", "private/signed:v1", seed=private_seed)
     s.copy_signature_to("private-source", "private")
-    policies = {"key-a": s.policy("key-a", "a"), "key-b": s.policy("key-b", "b")}
+    policies = {
+        "key-a": s.policy("key-a", "a"),
+        "key-b": s.policy("key-b", "b"),
+        "spelling": s.spelling_policy(),
+    }
     keyless_policies, trust_roots = sign_keyless(s)
     policies.update(keyless_policies)
     signed = {
@@ -315,7 +314,7 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
         "cosign": cosign,
         "password": PASSWORD,
     }
-    harness.write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
+    write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
     return signed
 
 
@@ -329,7 +328,7 @@ def main() -> int:
         return 1
     try:
         signed = sign_all(args.state_dir.resolve(), args.cosign)
-    except harness.HarnessError as e:
+    except HarnessError as e:
         print(f"sign: {e}", file=sys.stderr)
         return 1
     log(f"signed {len(signed['images'])} images; wrote {args.state_dir / 'signed.json'}")

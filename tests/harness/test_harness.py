@@ -23,12 +23,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
+from imagecheck_harness.common import DIRECT, sha256_digest  # noqa: E402
+from imagecheck_harness.oci import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST  # noqa: E402
+from imagecheck_harness.processes import alive  # noqa: E402
 
 HARNESS = str(HERE / "harness.py")
-ACCEPT = ", ".join(
-    [harness.OCI_INDEX, harness.OCI_MANIFEST, harness.DOCKER_LIST, harness.DOCKER_MANIFEST]
-)
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST])
 
 
 def request(
@@ -36,7 +36,7 @@ def request(
 ) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, method=method, headers=headers or {})
     try:
-        with _DIRECT.open(req, timeout=10) as resp:
+        with DIRECT.open(req, timeout=10) as resp:
             return int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as e:
         return int(e.code), {k.lower(): v for k, v in e.headers.items()}, e.read()
@@ -68,10 +68,10 @@ class HarnessTest(unittest.TestCase):
     def tearDownClass(cls) -> None:
         pids = list(cls.state["pids"])
         subprocess.run([sys.executable, HARNESS, "stop", "--state-dir", str(cls.state_dir)], check=True)
-        alive = [p for p in pids if harness._alive(p)]
+        running = [p for p in pids if alive(p)]
         cls.tmp.cleanup()
-        if alive:
-            raise AssertionError(f"processes still running after stop: {alive}")
+        if running:
+            raise AssertionError(f"processes still running after stop: {running}")
 
     def image(self, name: str) -> dict[str, Any]:
         return next(i for i in self.state["images"] if i["name"] == name)
@@ -144,7 +144,7 @@ class HarnessTest(unittest.TestCase):
                 url = f"http://{plain['host']}/v2/{img['repository']}/manifests/{c['digest']}"
                 status, headers, body = request(url, "GET", {"Accept": ACCEPT})
                 self.assertEqual(status, 200)
-                self.assertEqual(harness.sha256_digest(body), c["digest"])
+                self.assertEqual(sha256_digest(body), c["digest"])
 
     def test_images_are_distinct(self) -> None:
         configs = [i["config_digest"] for i in self.state["images"] if "config_digest" in i]
@@ -270,7 +270,7 @@ class HarnessTest(unittest.TestCase):
             )
             self.assertEqual(status, 200)
             self.assertEqual(headers["docker-content-digest"], pushed)
-            self.assertEqual(headers["content-type"], harness.DOCKER_LIST)
+            self.assertEqual(headers["content-type"], DOCKER_LIST)
 
 
 if __name__ == "__main__":

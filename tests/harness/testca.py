@@ -23,9 +23,11 @@ import json
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from imagecheck_harness import certs
 
 ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -42,13 +44,9 @@ def _der_utf8(text: str) -> bytes:
     return bytes([0x0C, len(raw)]) + raw
 
 
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 def make_test_ca(work: Path) -> dict[str, object]:
     work.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = certs.now()
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=365)
 
     def name(cn: str) -> x509.Name:
@@ -62,63 +60,43 @@ def make_test_ca(work: Path) -> dict[str, object]:
     def ca_cert(
         subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, path_len: int | None
     ) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(name(subject))
-            .issuer_name(name(issuer))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start - datetime.timedelta(days=1))
-            .not_valid_after(end + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(signer, hashes.SHA256())
+        return certs.issue(
+            name(subject),
+            key.public_key(),
+            name(issuer),
+            signer,
+            (start - datetime.timedelta(days=1), end + datetime.timedelta(days=365)),
+            [
+                (x509.BasicConstraints(ca=True, path_length=path_len), True),
+                (certs.key_usage(cert_sign=True), True),
+            ],
         )
 
-    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_key = certs.new_key()
     root = ca_cert("imagecheck-test-root", root_key, "imagecheck-test-root", root_key, 1)
-    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter_key = certs.new_key()
     inter = ca_cert("imagecheck-test-intermediate", inter_key, "imagecheck-test-root", root_key, 0)
     chain_pem = work / "chain.pem"
-    chain_pem.write_bytes(_pem(inter) + _pem(root))
+    chain_pem.write_bytes(certs.cert_pem(inter) + certs.cert_pem(root))
 
     def leaf(label: str, san: x509.GeneralName, issuer_ext: x509.UnrecognizedExtension) -> dict[str, str]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([]))
-            .issuer_name(inter.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([san]), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(issuer_ext, critical=False)
-            .sign(inter_key, hashes.SHA256())
+        key = certs.new_key()
+        cert = certs.issue(
+            x509.Name([]),
+            key.public_key(),
+            inter.subject,
+            inter_key,
+            (start, end),
+            [
+                (x509.SubjectAlternativeName([san]), True),
+                (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
+                (certs.key_usage(cert_sign=False), True),
+                (issuer_ext, False),
+            ],
         )
         key_path, cert_path = work / f"leaf-{label}.pkcs8.pem", work / f"leaf-{label}.pem"
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        cert_path.write_bytes(_pem(cert))
+        key_path.write_bytes(certs.key_pem(key))
+        cert_path.write_bytes(certs.cert_pem(cert))
         return {"key": str(key_path), "certificate": str(cert_path), "chain": str(chain_pem)}
 
     leaves = {

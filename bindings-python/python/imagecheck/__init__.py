@@ -13,6 +13,7 @@ Log records go to the ``imagecheck`` logger.
 import logging as _logging
 
 from ._imagecheck import (
+    CandidateFailure,
     Credentials,
     Denied,
     DigestUnavailable,
@@ -35,6 +36,7 @@ from ._imagecheck import (
 _logging.getLogger("imagecheck").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "CandidateFailure",
     "Credentials",
     "Denied",
     "DigestUnavailable",

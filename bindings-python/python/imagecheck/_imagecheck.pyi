@@ -8,6 +8,7 @@ from typing import Final, Optional, Union, final
 
 __version__: Final[str]
 __all__ = [
+    "CandidateFailure",
     "Credentials",
     "Denied",
     "DigestUnavailable",
@@ -35,13 +36,28 @@ class ImageCheckError(Exception):
 
     kind: str
     cause: Optional[str]
+    failures: list[CandidateFailure]
 
 class InvalidReference(ImageCheckError, ValueError): ...
 
 class DigestUnavailable(ImageCheckError):
     cause: Optional[str]
 
-class VerificationFailed(ImageCheckError): ...
+class VerificationFailed(ImageCheckError):
+    failures: list[CandidateFailure]
+
+@final
+class CandidateFailure:
+    """One signature candidate a failed verification checked."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 class Denied(ImageCheckError): ...
 class InvalidPolicy(ImageCheckError, ValueError): ...
 class InvalidArgument(ImageCheckError, ValueError): ...
@@ -91,10 +107,10 @@ class Resolver:
     def __new__(
         cls,
         *,
-        insecure_registries: Sequence[str] = ...,
-        timeout: _Seconds = ...,
-        from_env: bool = True,
-        max_cache_entries: int = 65536,
+        insecure_registries: Optional[Sequence[str]] = None,
+        timeout: Optional[_Seconds] = None,
+        from_env: Optional[bool] = None,
+        max_cache_entries: Optional[int] = None,
     ) -> Resolver: ...
     def resolve(
         self,
@@ -126,8 +142,10 @@ class Verifier:
         policy: str,
         *,
         trusted_root: Optional[_Path] = None,
-        resolve_ttl: _Seconds = ...,
-        insecure_registries: Sequence[str] = ...,
+        resolve_ttl: Optional[_Seconds] = None,
+        result_ttl: Optional[_Seconds] = None,
+        deadline: Optional[_Seconds] = None,
+        insecure_registries: Optional[Sequence[str]] = None,
         resolver: Optional[Resolver] = None,
     ) -> Verifier: ...
     @staticmethod
@@ -135,8 +153,10 @@ class Verifier:
         path: _Path,
         *,
         trusted_root: Optional[_Path] = None,
-        resolve_ttl: _Seconds = ...,
-        insecure_registries: Sequence[str] = ...,
+        resolve_ttl: Optional[_Seconds] = None,
+        result_ttl: Optional[_Seconds] = None,
+        deadline: Optional[_Seconds] = None,
+        insecure_registries: Optional[Sequence[str]] = None,
         resolver: Optional[Resolver] = None,
     ) -> Verifier: ...
     def verify(self, reference: str, credentials: Optional[Credentials] = None) -> Verification: ...

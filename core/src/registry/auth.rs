@@ -11,6 +11,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
+mod config_file;
+
 use crate::credentials::normalise_host;
 use crate::error::{CauseKind, DigestCause};
 
@@ -140,25 +142,18 @@ impl AuthSources {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct ConfigFile {
-    #[serde(default)]
     auths: HashMap<String, AuthEntry>,
-    #[serde(default, rename = "credHelpers")]
     cred_helpers: HashMap<String, String>,
-    #[serde(default, rename = "credsStore")]
     creds_store: Option<String>,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Default)]
 struct AuthEntry {
-    #[serde(default)]
     auth: Option<String>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default, rename = "identitytoken")]
     identity_token: Option<String>,
 }
 
@@ -179,13 +174,7 @@ async fn read_config(path: &Path) -> Result<Option<ConfigFile>, DigestCause> {
             ));
         }
     };
-    // Never echo file content: serde's messages name positions and types, not values.
-    serde_json::from_slice(&text).map(Some).map_err(|e| {
-        DigestCause::new(
-            CauseKind::Unauthorized,
-            format!("credentials file {} is not valid JSON: {e}", path.display()),
-        )
-    })
+    config_file::parse(&text, path).map(Some)
 }
 
 impl ConfigFile {
@@ -217,43 +206,49 @@ impl ConfigFile {
         }
         for scope in scopes.iter().rev() {
             if let Some(entry) = find(&self.auths, scope) {
-                return entry.secret(scope, path).map(Some);
+                return entry.secret(scope, path);
             }
         }
         Ok(None)
     }
 }
 
-/// Find the entry whose key, normalised (scheme, `/v1/`, Docker Hub aliases), equals `key`.
+/// Find the entry whose key, normalised (scheme, `/v1/`, the host in canonical form: case,
+/// `:443`, Docker Hub aliases), equals `key`. A key written exactly as `key` wins; among
+/// other spellings of it (`GHCR.IO` and `ghcr.io:443`) the first in byte order, so the answer
+/// does not depend on the map's iteration order.
 fn find<'a, T>(map: &'a HashMap<String, T>, key: &str) -> Option<&'a T> {
     map.get(key).or_else(|| {
         map.iter()
-            .find(|(k, _)| normalise_host(k) == key)
+            .filter(|(k, _)| normalise_host(k) == key)
+            .min_by_key(|(k, _)| k.as_str())
             .map(|(_, v)| v)
     })
 }
 
 impl AuthEntry {
-    fn secret(&self, key: &str, path: &Path) -> Result<ConfiguredSecret, DigestCause> {
+    /// The secret this entry holds. An entry holding none (`{}`, or `"auth": ""`: docker writes
+    /// that for a registry whose secret lives in a `credsStore`) means no credentials, as it
+    /// does to docker: the next source, or anonymous access, is tried.
+    fn secret(&self, key: &str, path: &Path) -> Result<Option<ConfiguredSecret>, DigestCause> {
         if let Some(token) = self.identity_token.as_deref().filter(|t| !t.is_empty()) {
-            return Ok(ConfiguredSecret::IdentityToken(token.to_owned()));
+            return Ok(Some(ConfiguredSecret::IdentityToken(token.to_owned())));
         }
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
-            return Ok(ConfiguredSecret::Basic {
+            return Ok(Some(ConfiguredSecret::Basic {
                 username: username.clone(),
                 password: password.clone(),
-            });
+            }));
         }
+        let Some(encoded) = self.auth.as_deref().filter(|a| !a.trim().is_empty()) else {
+            return Ok(None);
+        };
         let bad = |what: &str| {
             DigestCause::new(
                 CauseKind::Unauthorized,
-                format!("entry {key:?} in {}: {what}", path.display()),
+                format!("credentials file {}: entry {key:?}: {what}", path.display()),
             )
         };
-        let encoded = self
-            .auth
-            .as_deref()
-            .ok_or_else(|| bad("has no \"auth\" field"))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|_| bad("\"auth\" is not base64"))?;
@@ -261,10 +256,10 @@ impl AuthEntry {
         let (username, password) = decoded
             .split_once(':')
             .ok_or_else(|| bad("\"auth\" is not base64 of user:password"))?;
-        Ok(ConfiguredSecret::Basic {
+        Ok(Some(ConfiguredSecret::Basic {
             username: username.to_owned(),
             password: password.to_owned(),
-        })
+        }))
     }
 }
 
@@ -382,6 +377,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn keys_are_matched_in_canonical_form_and_the_choice_is_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let path = write(
+            dir.path(),
+            "auth.json",
+            &format!(
+                r#"{{"auths":{{"GHCR.IO":{{"auth":"{}"}},"ghcr.io:443":{{"auth":"{}"}},"registry-1.docker.io:443":{{"auth":"{}"}},"Quay.IO/team":{{"auth":"{}"}}}}}}"#,
+                b64("upper:1"),
+                b64("port:2"),
+                b64("hub:3"),
+                b64("team:4"),
+            ),
+        );
+        let sources = AuthSources::new(vec![AuthSource::ContainersAuth(path)]);
+        let user = |s: Option<ConfiguredSecret>| match s {
+            Some(ConfiguredSecret::Basic { username, .. }) => username,
+            other => panic!("{other:?}"),
+        };
+        // Every lookup reads the file into a new map with its own iteration order.
+        for _ in 0..16 {
+            assert_eq!(
+                user(sources.lookup("ghcr.io", "org/app").await.unwrap()),
+                "upper"
+            );
+        }
+        assert_eq!(
+            user(sources.lookup("docker.io", "library/nginx").await.unwrap()),
+            "hub"
+        );
+        assert_eq!(
+            user(sources.lookup("quay.io", "team/app").await.unwrap()),
+            "team"
+        );
+        assert_eq!(sources.lookup("quay.io", "other/app").await.unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn auth_json_most_specific_namespace_wins_and_order_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
@@ -436,6 +469,49 @@ mod tests {
         assert_eq!(none.lookup("h", "r").await.unwrap(), None);
     }
 
+    /// The lookup's error for a config.json holding `text`, checked to name the file and the
+    /// entry and to hold none of `secrets`.
+    async fn error_for(text: &str, secrets: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "config.json", text);
+        let sources = AuthSources::new(vec![AuthSource::DockerConfig(path.clone())]);
+        let err = sources.lookup("reg.example", "app").await.unwrap_err();
+        assert_eq!(err.kind, CauseKind::Unauthorized);
+        let shown = err.to_string();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret:?} in {shown}");
+        }
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+        shown
+    }
+
+    #[tokio::test]
+    async fn an_entry_that_is_the_base64_string_itself_is_named_not_quoted() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("alice:s3cret-pw");
+        let shown = error_for(
+            &format!(r#"{{"auths": {{"reg.example": "{encoded}"}}}}"#),
+            &[&encoded, "s3cret-pw"],
+        )
+        .await;
+        assert!(
+            shown.contains("\"reg.example\"") && shown.contains("is a string, not an object"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_field_of_the_wrong_type_is_named_not_quoted() {
+        let shown = error_for(
+            r#"{"auths": {"reg.example": {"username": "alice", "password": 73518264}}}"#,
+            &["73518264"],
+        )
+        .await;
+        assert!(
+            shown.contains("\"reg.example\"") && shown.contains("\"password\" is a number"),
+            "{shown}"
+        );
+    }
+
     #[tokio::test]
     async fn credential_helper_is_run_and_not_found_is_none() {
         let dir = tempfile::tempdir().unwrap();
@@ -462,5 +538,23 @@ mod tests {
             })
         );
         assert_eq!(sources.lookup("other.example", "x").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_entry_holding_no_secret_means_no_credentials() {
+        // docker writes `{}` for a registry whose secret lives in its credsStore; a store that
+        // does not know the registry then leaves it anonymous, not an error.
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(
+            dir.path(),
+            "config.json",
+            r#"{"auths": {"https://index.docker.io/v1/": {}, "reg.example": {"auth": ""}}}"#,
+        );
+        let sources = AuthSources::new(vec![AuthSource::DockerConfig(config)]);
+        assert_eq!(
+            sources.lookup("docker.io", "library/x").await.unwrap(),
+            None
+        );
+        assert_eq!(sources.lookup("reg.example", "x").await.unwrap(), None);
     }
 }

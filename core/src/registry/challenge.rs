@@ -110,4 +110,32 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn multi_byte_text_is_split_on_character_boundaries() {
+        // Every index params_of slices at comes from find('=') / find(',') or follows a one-byte
+        // quote, so multi-byte characters around them cannot split a character.
+        assert_eq!(
+            parse("Bearer réalm=\"x\",realm=\"https://é.example/tok\\\"én\",service=ü"),
+            Some(Challenge::Bearer {
+                realm: "https://é.example/tok\"én".into(),
+                service: Some("ü".into())
+            })
+        );
+        assert_eq!(
+            parse("Bearer realm=\"ü"),
+            Some(Challenge::Bearer {
+                realm: "ü".into(),
+                service: None
+            })
+        );
+        for text in [
+            "Bearer =é,=",
+            "Bearer é=\"",
+            "Bearer realm=é\\",
+            "Bearer ,,é=,ü",
+        ] {
+            let _ = parse(text);
+        }
+    }
 }

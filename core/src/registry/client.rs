@@ -5,36 +5,51 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode, header};
 
+use super::address;
 use super::auth::{AuthSources, ConfiguredSecret};
 use super::challenge::{self, Challenge};
 use super::media_types::MANIFEST_ACCEPT;
-use super::token::{AuthCache, AuthScope, Identity, Secret};
+use super::realm::{HostLookup, RealmClients};
+use super::token::{AuthCache, AuthScope, Identity, Learned, Secret};
+use super::transport::{describe_transport, read_bounded, redact_url, same_origin, transport_kind};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
-use crate::reference::Reference;
+use crate::reference::{Reference, canonical_registry, registry_port};
 use crate::runtime::PerProcess;
+
+/// Largest image manifest read while resolving (OCI suggests registries accept at least
+/// 4 MiB). Signature manifests have their own, smaller bound in verification.
+pub const MAX_IMAGE_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the registry client reaches registries.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    /// Registries (`host:port`, as references spell them) reached over plain HTTP.
+    /// Registries (`host:port`, as references spell them) reached over plain HTTP. Compared
+    /// in canonical form: [`RegistryClient::new`] rewrites each entry with
+    /// [`canonical_registry`].
     pub insecure_hosts: HashSet<String>,
     /// Limit for one request, body included.
     pub request_timeout: Duration,
     /// Configured credentials, tried when a call brings none for the registry.
     pub auth: AuthSources,
+    /// How token-realm host names are resolved: the system resolver, or (tests) a map from
+    /// test names to addresses, so realm checks are tested without DNS.
+    #[doc(hidden)]
+    pub realm_lookup: HostLookup,
 }
 
 impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             insecure_hosts: HashSet::new(),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: super::DEFAULT_REQUEST_TIMEOUT,
             auth: AuthSources::none(),
+            realm_lookup: HostLookup::default(),
         }
     }
 }
@@ -54,6 +69,8 @@ pub struct Fetched {
 pub struct RegistryClient {
     config: RegistryConfig,
     http: PerProcess<reqwest::Client>,
+    /// Token requests go through clients of their own: no redirects, realm addresses checked.
+    realms: RealmClients,
     auth: AuthCache,
 }
 
@@ -63,6 +80,20 @@ impl fmt::Debug for RegistryClient {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// `host` as references name it (so that `reference.registry()` finds it), saying so when
+/// that changes which port plain HTTP goes to.
+fn canonical_insecure_host(host: &str) -> String {
+    let canonical = canonical_registry(host);
+    if registry_port(host).is_some_and(|port| port.trim_start_matches('0') == "443") {
+        tracing::warn!(
+            "insecure registry {host:?} is the same registry as {canonical:?} (443 is the \
+             HTTPS default port): it is reached over plain HTTP on port 80; list it as \
+             {canonical:?}, or serve plain HTTP on another port"
+        );
+    }
+    canonical.into_owned()
 }
 
 /// What a request asks for, for messages and for the per-status causes.
@@ -75,10 +106,16 @@ enum Target<'a> {
 }
 
 impl RegistryClient {
-    pub fn new(config: RegistryConfig) -> Self {
+    pub fn new(mut config: RegistryConfig) -> Self {
+        config.insecure_hosts = config
+            .insecure_hosts
+            .iter()
+            .map(|host| canonical_insecure_host(host))
+            .collect();
         let timeout = config.request_timeout;
         RegistryClient {
             http: PerProcess::new(move || build_http(timeout)),
+            realms: RealmClients::new(timeout, config.realm_lookup.clone()),
             auth: AuthCache::default(),
             config,
         }
@@ -148,7 +185,7 @@ impl RegistryClient {
             .digest)
     }
 
-    /// GET a manifest by tag or digest (at most [`super::MAX_MANIFEST_BYTES`]), hash it, and
+    /// GET a manifest by tag or digest (at most [`MAX_IMAGE_MANIFEST_BYTES`]), hash it, and
     /// check the hash against the digest asked for and the one the registry claims.
     pub async fn get_manifest(
         &self,
@@ -159,7 +196,7 @@ impl RegistryClient {
         self.get_manifest_limited(
             reference,
             tag_or_digest,
-            super::MAX_MANIFEST_BYTES,
+            MAX_IMAGE_MANIFEST_BYTES,
             credentials,
         )
         .await
@@ -300,42 +337,53 @@ impl RegistryClient {
         if let Some(known) = self.auth.challenge_for(host) {
             let (identity, secret) = self.identity(reference, credentials).await?;
             used_secret = identity != Identity::Anonymous;
-            authorization = self.auth.header_for(host, repository, identity, &known);
+            authorization = self
+                .auth
+                .header_for(host, repository, identity, &known.challenge);
             if authorization.is_none() {
                 authorization = Some(
-                    self.negotiate(&http, reference, identity, secret.as_secret(), &known)
+                    self.negotiate(reference, identity, secret.as_secret(), &known)
                         .await?,
                 );
-                negotiated_for = Some(known);
+                negotiated_for = Some(known.challenge);
             }
         }
 
         for attempt in 0..2 {
-            let mut request = http.request(method.clone(), &url);
-            match target {
-                Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
-                Target::Referrers(..) => {
-                    request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
-                }
-                Target::Blob(_) => {}
-            }
-            if let Some(value) = &authorization {
-                request = request.header(header::AUTHORIZATION, value);
-            }
-            let response = request.send().await.map_err(|e| {
-                DigestCause::new(
-                    transport_kind(&e),
-                    format!(
-                        "{} {}: {}",
-                        method,
-                        redact_url(&url),
-                        describe_transport(&e)
-                    ),
-                )
-            })?;
+            crate::metrics::registry_request();
+            let response = self
+                .request(&http, &method, &url, target, authorization.as_ref())
+                .send()
+                .await
+                .map_err(|e| {
+                    DigestCause::new(
+                        transport_kind(&e),
+                        format!(
+                            "{} {}: {}",
+                            method,
+                            redact_url(&url),
+                            describe_transport(&e)
+                        ),
+                    )
+                })?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
+            }
+            if status == StatusCode::UNAUTHORIZED && !same_origin(&url, response.url()) {
+                // A redirect target's challenge is its own: answering it would send the
+                // registry's credentials (or a token for them) to whoever the registry, or an
+                // open redirect on it, pointed at.
+                return Err(DigestCause::new(
+                    CauseKind::InvalidResponse,
+                    format!(
+                        "{host} redirected {method} {} to {}, which answered 401; imagecheck \
+                         never sends a registry's credentials to a redirect target nor answers its \
+                         challenge (the registry should redirect to URLs that need none)",
+                        redact_url(&url),
+                        redact_url(response.url().as_str())
+                    ),
+                ));
             }
             if status != StatusCode::UNAUTHORIZED || attempt == 1 {
                 return Err(status_cause(
@@ -371,33 +419,63 @@ impl RegistryClient {
                 ));
             }
             if let Some(known) = self.auth.challenge_for(host) {
-                self.auth.forget(host, repository, identity, &known);
+                self.auth
+                    .forget(host, repository, identity, &known.challenge);
             }
-            self.auth.remember_challenge(host, offered.clone());
+            // Where the registry answered from bounds where its realm may be.
+            let learned = Learned {
+                challenge: offered,
+                reach: address::registry_reach(response.remote_addr().map(|a| a.ip()), host),
+            };
+            self.auth.remember_challenge(host, learned.clone());
             authorization = Some(
-                self.negotiate(&http, reference, identity, secret.as_secret(), &offered)
+                self.negotiate(reference, identity, secret.as_secret(), &learned)
                     .await?,
             );
-            negotiated_for = Some(offered);
+            negotiated_for = Some(learned.challenge);
         }
         unreachable!("the loop returns on its second attempt")
     }
 
-    async fn negotiate(
+    /// One request to the registry, with the Accept list its target needs and `authorization`
+    /// (a value marked sensitive, kept so by reqwest).
+    fn request(
         &self,
         http: &reqwest::Client,
+        method: &Method,
+        url: &str,
+        target: Target<'_>,
+        authorization: Option<&HeaderValue>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = http.request(method.clone(), url);
+        match target {
+            Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
+            Target::Referrers(..) => {
+                request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
+            }
+            Target::Blob(_) => {}
+        }
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value.clone());
+        }
+        request
+    }
+
+    async fn negotiate(
+        &self,
         reference: &Reference,
         identity: Identity,
         secret: Secret<'_>,
-        challenge: &Challenge,
-    ) -> Result<String, DigestCause> {
+        learned: &Learned,
+    ) -> Result<HeaderValue, DigestCause> {
         let scope = AuthScope {
             host: reference.api_host(),
             repository: reference.repository(),
             plain_http: self.is_insecure(reference),
+            reach: learned.reach,
         };
         self.auth
-            .negotiate(http, &scope, identity, secret, challenge)
+            .negotiate(&self.realms, &scope, identity, secret, &learned.challenge)
             .await
     }
 
@@ -458,15 +536,11 @@ impl OwnedSecret {
 }
 
 fn build_http(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("imagecheck/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_idle_timeout(Duration::from_secs(90))
+    super::http::builder(timeout)
         // Registries redirect blob reads to storage; reqwest drops Authorization when a
-        // redirect leaves the host.
+        // redirect leaves the origin (faults.rs proves it), and `send` never adopts a
+        // challenge from a redirect target.
         .redirect(reqwest::redirect::Policy::limited(5))
-        .tls_backend_preconfigured(super::tls::client_config())
         .build()
         .unwrap_or_else(|e| panic!("imagecheck: cannot build the HTTP client: {e}"))
 }
@@ -478,71 +552,6 @@ fn manifest_target(reference: &Reference) -> String {
         (None, Some(t)) => t.to_owned(),
         (None, None) => crate::reference::DEFAULT_TAG.to_owned(),
     }
-}
-
-/// Read at most `limit` bytes of a body; more is an error, not a truncation.
-pub(crate) async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-    what: &str,
-) -> Result<Bytes, DigestCause> {
-    let too_big = || {
-        DigestCause::new(
-            CauseKind::InvalidResponse,
-            format!("{what} is larger than the {limit}-byte limit"),
-        )
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_big());
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        DigestCause::new(
-            transport_kind(&e),
-            format!("reading {what}: {}", describe_transport(&e)),
-        )
-    })? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-pub(crate) fn transport_kind(e: &reqwest::Error) -> CauseKind {
-    if e.is_timeout() {
-        CauseKind::Timeout
-    } else if e.is_redirect() || e.is_decode() {
-        CauseKind::InvalidResponse
-    } else {
-        CauseKind::Network
-    }
-}
-
-/// A transport error as one line, with its source chain (reqwest's own text is terse).
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else if e.is_redirect() {
-        "too many redirects".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// URLs carry no secrets here, but strip any query just in case a future caller adds one.
-fn redact_url(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
 }
 
 fn status_cause(
@@ -601,3 +610,6 @@ fn status_cause(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

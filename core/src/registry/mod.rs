@@ -6,15 +6,37 @@
 //! swallowed into anonymous 401s, and `docker.io` is rewritten. Here per-call credentials, the
 //! token cache and error causes are ours, and one connection pool serves every caller.
 
-pub mod auth;
-pub mod challenge;
+mod address;
+mod auth;
+mod bounded;
+mod challenge;
 mod client;
+mod http;
 pub mod media_types;
+mod realm;
 mod tls;
 mod token;
+mod transport;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
-pub use client::{Fetched, RegistryClient, RegistryConfig};
+pub use client::{Fetched, MAX_IMAGE_MANIFEST_BYTES, RegistryClient, RegistryConfig};
+#[doc(hidden)]
+pub use realm::HostLookup;
 
-/// Largest manifest read while resolving (OCI suggests registries accept at least 4 MiB).
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// The parsers of what a registry and its token server send, and their bounds: public only
+/// for the fuzz targets (`fuzz/`) and their quick version, `core/tests/fuzz.rs`; hidden from the
+/// documentation, not part of the API. (`verify::internals` is the same for verification.)
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::registry::token::{
+        MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, TokenGrant, parse_token_answer,
+    };
+
+    /// `WWW-Authenticate` challenges.
+    pub mod challenge {
+        pub use crate::registry::challenge::{Challenge, parse};
+    }
+}
+
+/// Limit for one registry request, body included, unless configured otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

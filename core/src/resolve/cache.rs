@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use futures::future::{BoxFuture, Shared, WeakShared};
 
 use super::engine::Engine;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Fingerprint};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::reference::Reference;
+use crate::runtime::PerProcess;
 
 /// Engine + normalised reference (+ a fingerprint of per-call credentials, so an answer
 /// obtained with credentials is never served to a caller with other or none).
@@ -21,7 +22,7 @@ use crate::reference::Reference;
 pub(crate) struct CacheKey {
     engine: Engine,
     reference: String,
-    credentials: Option<[u8; 32]>,
+    credentials: Option<Fingerprint>,
 }
 
 impl CacheKey {
@@ -52,7 +53,7 @@ pub(crate) struct KeyRef<'a> {
     pub(crate) engine: &'a str,
     /// [`Reference::tagged_name`].
     pub(crate) reference: &'a str,
-    pub(crate) credentials: Option<&'a [u8; 32]>,
+    pub(crate) credentials: Option<&'a Fingerprint>,
 }
 
 impl KeyRef<'_> {
@@ -191,6 +192,7 @@ mod near {
     use hashbrown::HashTable;
 
     use super::KeyRef;
+    use crate::credentials::Fingerprint;
     use crate::digest::Digest;
 
     /// Copies kept per thread; past it the thread starts over (they are only copies).
@@ -201,7 +203,7 @@ mod near {
         generation: u64,
         engine: String,
         reference: String,
-        credentials: Option<[u8; 32]>,
+        credentials: Option<Fingerprint>,
         digest: Digest,
         stored: Instant,
     }
@@ -285,10 +287,24 @@ pub(crate) type Flight = Shared<FlightFuture>;
 /// The map holds weak handles: when every caller waiting on a flight has gone (cancelled),
 /// the flight's future is dropped and its request cancelled; the dead entry is replaced by
 /// the next caller.
-#[derive(Default)]
+///
+/// The map is per process: a flight the parent had under way at `fork()` is driven by the
+/// parent's runtime, whose threads (and timers) do not exist in the child, so a child that
+/// joined it would wait forever. A child starts with no flights (it keeps the digest cache).
 pub(crate) struct InFlight {
-    flights: Mutex<HashMap<CacheKey, (u64, WeakShared<FlightFuture>)>>,
+    flights: PerProcess<Flights>,
     next_id: Mutex<u64>,
+}
+
+type Flights = Mutex<HashMap<CacheKey, (u64, WeakShared<FlightFuture>)>>;
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight {
+            flights: PerProcess::new(Flights::default),
+            next_id: Mutex::new(0),
+        }
+    }
 }
 
 impl std::fmt::Debug for InFlight {
@@ -305,7 +321,8 @@ impl InFlight {
         key: &CacheKey,
         start: impl FnOnce(u64) -> FlightFuture,
     ) -> Flight {
-        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        let flights = self.flights.get();
+        let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(flight) = flights.get(key).and_then(|(_, weak)| weak.upgrade()) {
             return flight;
         }
@@ -326,7 +343,8 @@ impl InFlight {
 
     /// Forget flight `id` for `key` (a newer flight under the same key is left alone).
     pub(crate) fn finish(&self, key: &CacheKey, id: u64) {
-        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        let flights = self.flights.get();
+        let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
         if flights.get(key).is_some_and(|(current, _)| *current == id) {
             flights.remove(key);
         }

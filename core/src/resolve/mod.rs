@@ -21,6 +21,7 @@ pub use daemon::{DaemonEndpoint, DaemonKind, DaemonSource, DockerSource, PodmanS
 pub use engine::{BoxFuture, DigestSource, Engine, ResolveRequest, from_fn};
 
 use self::cache::{CacheKey, DigestCache, InFlight, KeyRef};
+use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{DigestCause, Error, Result};
@@ -32,7 +33,7 @@ use crate::registry::{AuthSources, RegistryClient, RegistryConfig};
 pub const INSECURE_REGISTRIES_ENV: &str = "IMAGECHECK_INSECURE_REGISTRIES";
 
 /// Default bound on cached digests.
-const DEFAULT_MAX_ENTRIES: usize = 65_536;
+pub const DEFAULT_MAX_CACHE_ENTRIES: usize = 65_536;
 
 /// Resolves references to digests through engines, with a shared cache. Cheap to clone: clones
 /// share the cache, the engines and the registry client.
@@ -72,7 +73,7 @@ impl Default for ResolverBuilder {
             registry: RegistryConfig::default(),
             clock: Arc::new(SystemClock),
             engines: Vec::new(),
-            max_entries: DEFAULT_MAX_ENTRIES,
+            max_entries: DEFAULT_MAX_CACHE_ENTRIES,
             docker_socket: None,
             podman_socket: None,
             docker_env: None,
@@ -119,7 +120,9 @@ impl ResolverBuilder {
         self
     }
 
-    /// Reach `host` (`host:port` as references spell it) over plain HTTP.
+    /// Reach `host` (`host:port` as references spell it) over plain HTTP. The host is
+    /// compared in its canonical form ([`crate::reference::canonical_registry`], applied when
+    /// the client is built), so `LOCALHOST:5000` also covers `localhost:5000/app`.
     pub fn insecure_registry(mut self, host: impl Into<String>) -> Self {
         let host = host.into().trim().to_owned();
         if !host.is_empty() {
@@ -234,8 +237,9 @@ impl Resolver {
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
-        let reference = Reference::parse(reference)?;
-        self.resolve_reference(engine, &reference, ttl, credentials)
+        let parsed = Reference::parse(reference)?;
+        parsed.debug_respelling(reference);
+        self.resolve_reference(engine, &parsed, ttl, credentials)
             .await
     }
 
@@ -250,6 +254,52 @@ impl Resolver {
         if let Some(digest) = self.answer_without_io(engine, reference, ttl, credentials) {
             return Ok(digest);
         }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
+        }
+        self.resolve_upstream(engine, reference, credentials).await
+    }
+
+    /// One resolve as a [`Call`]: the reference is parsed once; a digest reference, a fresh
+    /// cached digest or an invalid argument is ready at once (allocating nothing for a cached
+    /// digest), anything else resolves on the core runtime (see [`crate::call`]).
+    pub fn call(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        ttl: Duration,
+        credentials: Option<&Credentials>,
+    ) -> Call<Digest> {
+        let reference = match Reference::parse(reference) {
+            Ok(reference) => reference,
+            Err(e) => return Call::ready(Err(e.into())),
+        };
+        if let Some(digest) = self.answer_without_io(engine, &reference, ttl, credentials) {
+            return Call::ready(Ok(digest));
+        }
+        if !ttl.is_zero() {
+            crate::metrics::digest_cache_lookup(false);
+        }
+        let this = self.clone();
+        let engine = engine.clone();
+        let credentials = credentials.cloned();
+        Call::pending(
+            Subject::new(reference.to_string(), engine.name()),
+            async move {
+                this.resolve_upstream(&engine, &reference, credentials.as_ref())
+                    .await
+            },
+        )
+    }
+
+    /// Ask `engine` (sharing a request under way for the same key), store and return the
+    /// answer: the part of a resolve after the cache had no fresh enough answer.
+    async fn resolve_upstream(
+        &self,
+        engine: &Engine,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Result<Digest> {
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
@@ -321,7 +371,13 @@ impl Resolver {
             reference: reference.tagged_name(),
             credentials: fingerprint.as_ref(),
         };
-        self.inner.cache.get(&key, ttl, self.inner.clock.now())
+        let found = self.inner.cache.get(&key, ttl, self.inner.clock.now());
+        // A hint lookup (last_known, any age) is not a caller's hit; misses are counted where
+        // the engine is asked (resolve_reference, call), so a verify's two lookups count once.
+        if found.is_some() && ttl != Duration::MAX {
+            crate::metrics::digest_cache_lookup(true);
+        }
+        found
     }
 
     /// The digest `reference` last resolved to through `engine`, however old: a hint for work
@@ -336,8 +392,7 @@ impl Resolver {
         self.answer_without_io(engine, reference, Duration::MAX, credentials)
     }
 
-    /// Resolve from a thread that is not running async code (FFI callers): the cached answer
-    /// when fresh, otherwise the resolve runs on the library's runtime while this thread waits.
+    /// Resolve from a thread that is not running async code: [`Self::call`], waited for.
     pub fn resolve_blocking(
         &self,
         engine: &Engine,
@@ -345,17 +400,7 @@ impl Resolver {
         ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
-        if let Some(answer) = self.cached(engine, reference, ttl, credentials) {
-            return answer;
-        }
-        let this = self.clone();
-        let engine = engine.clone();
-        let reference = reference.to_owned();
-        let credentials = credentials.cloned();
-        crate::runtime::block_on(async move {
-            this.resolve_with(&engine, &reference, ttl, credentials.as_ref())
-                .await
-        })
+        self.call(engine, reference, ttl, credentials).wait()
     }
 
     /// Register (or replace) the engine called `name`. Overriding a built-in is allowed.

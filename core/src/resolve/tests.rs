@@ -209,6 +209,32 @@ async fn credentials_key_the_cache_only_for_their_registry() {
 }
 
 #[tokio::test]
+async fn debug_of_a_resolver_shows_no_credential_fingerprint_and_no_secret() {
+    let (r, _, _, e) = setup(0);
+    let alice = Credentials::new("example.com", "alice", "hunter2");
+    r.resolve_with(
+        &e,
+        "example.com/app:1",
+        Duration::from_secs(30),
+        Some(&alice),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.cache_len(), 1);
+    let shown = format!("{r:?}");
+    let bytes = alice.fingerprint().bytes_for_test();
+    // The forms a derived Debug of the bytes or a hex dump would take.
+    for form in [
+        format!("{bytes:?}"),
+        hex::encode(bytes),
+        "hunter2".to_owned(),
+    ] {
+        assert!(!shown.contains(&form), "{form} in {shown}");
+    }
+    assert!(shown.contains("example.com/app:1"), "{shown}");
+}
+
+#[tokio::test]
 async fn digest_references_need_no_engine_call() {
     let (r, c, _, e) = setup(0);
     let pinned = format!("example.com/app:1@sha256:{}", "ab".repeat(32));

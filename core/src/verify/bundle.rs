@@ -16,9 +16,9 @@ const BUNDLE_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle+json;version=0.1",
 ];
 /// DSSE payload type of an in-toto statement.
-pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub(super) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The predicate type `cosign sign --new-bundle-format` uses for an image signature.
-pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+pub(super) const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 const STATEMENT_TYPES: [&str; 2] = [
     "https://in-toto.io/Statement/v1",
     "https://in-toto.io/Statement/v0.1",
@@ -270,7 +270,7 @@ impl Bundle {
 }
 
 /// DSSE pre-authentication encoding: `DSSEv1 <len(type)> <type> <len(body)> <body>`.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+pub(super) fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
     out.extend_from_slice(
         format!(
@@ -289,15 +289,10 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld/bundle-v03-image"
-    );
-
     fn fixture(case: &str) -> (Vec<u8>, Digest) {
-        let json = std::fs::read(format!("{FIXTURES}/{case}/bundle.sigstore.json")).unwrap();
-        let digest =
-            std::fs::read_to_string(format!("{FIXTURES}/{case}/image-digest.txt")).unwrap();
+        let dir = crate::verify::test_fixtures::realworld().join("bundle-v03-image");
+        let json = std::fs::read(dir.join(case).join("bundle.sigstore.json")).unwrap();
+        let digest = std::fs::read_to_string(dir.join(case).join("image-digest.txt")).unwrap();
         (
             json,
             Digest::parse(digest.trim().rsplit('@').next().unwrap()).unwrap(),

@@ -4,26 +4,14 @@ use base64::Engine as _;
 
 use super::bundle::{Bundle, Material};
 use super::discovery::{Candidate, LegacySignature};
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::public_key::PublicKey;
 use crate::digest::Digest;
 
-/// How a candidate was accepted, for the success message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    pub format: &'static str,
-    /// Something the success message must say (e.g. that SCTs were not checked).
-    pub note: Option<&'static str>,
-    /// Unix seconds after which this acceptance no longer holds: set when a certificate was
-    /// checked at the current time (no transparency log), so a cached success cannot outlive
-    /// the certificate.
-    pub valid_until: Option<i64>,
-}
-
 /// Check `candidate` for image `digest` with a rule's public key. Transparency-log material in
 /// the candidate is ignored: public-key rules do not require the log (DESIGN.md, Verify).
-pub fn with_public_key(
+pub(super) fn with_public_key(
     candidate: &Candidate,
     digest: &Digest,
     key: &PublicKey,
@@ -70,16 +58,16 @@ fn legacy_with_key(
 }
 
 /// Check `candidate` for image `digest` with a keyless rule: every check of
-/// [`super::keyless`], offline, against `trust_root`.
+/// `super::keyless`, offline, against `trusted_root`.
 pub fn keyless(
     candidate: &Candidate,
     digest: &Digest,
     identity: &super::policy::KeylessIdentity,
-    trust_root: &super::trust_root::TrustRoot,
+    trusted_root: &super::trusted_root::TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     match candidate {
         Candidate::Legacy(legacy) => {
-            super::keyless::verify_legacy(legacy, digest, identity, trust_root)
+            super::keyless::verify_legacy(legacy, digest, identity, trusted_root)
         }
         Candidate::Bundle(found) => {
             let bundle = Bundle::parse(&found.json)?;
@@ -87,7 +75,7 @@ pub fn keyless(
                 &bundle,
                 super::keyless::Subject::Image(digest),
                 super::keyless::Signer::Identity(identity),
-                trust_root,
+                trusted_root,
             )
         }
     }

@@ -4,7 +4,9 @@
 //! Sources, in DESIGN.md's order: OCI referrers with the sigstore bundle artifact type
 //! (cosign v3), the `sha256-<hex>` referrers tag fallback (registries without the referrers
 //! API), then the legacy `sha256-<hex>.sig` tag (cosign simple signing). Bounds: manifests
-//! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all.
+//! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all, and [`MAX_REQUESTS`] registry
+//! requests per verify, failed ones included (a listing may name any number of candidates
+//! that are not there, each costing a request).
 //!
 //! Round trips are the cost that matters against a remote registry: listings can be made ahead
 //! (all sources at once on a registry not yet known, or during the tag's HEAD), a legacy
@@ -13,47 +15,73 @@
 //! `BlobCache`. None of this changes which candidate is checked first, or the verdict.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use serde::Deserialize;
 
 use super::blob_cache::BlobCache;
 use super::payload::cosign_default_payload;
+use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
-use crate::error::{CauseKind, DigestCause};
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
 
 /// Artifact type (and layer media type) of a sigstore bundle v0.3.
-pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub(super) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// Layer media type of a cosign simple-signing payload.
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub(super) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
 /// Annotation holding the base64 signature of a legacy layer.
-pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
-pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
-pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
-pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+pub(super) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub(super) const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+pub(super) const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+pub(super) const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 
-pub const MAX_MANIFEST_BYTES: usize = 128 * 1024;
-pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-pub const MAX_SIGNATURES: usize = 100;
+/// Largest signature manifest read (a referrers index, a `.sig` or referrer manifest): they
+/// list signatures, far smaller than the image manifests the registry client allows
+/// (`registry::MAX_IMAGE_MANIFEST_BYTES`).
+pub const MAX_SIGNATURE_MANIFEST_BYTES: usize = 128 * 1024;
+pub(super) const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_SIGNATURES: usize = 100;
+/// Registry requests one verify may spend on finding signatures, every source and every walker
+/// of that verify together, failed requests included. Enough to read every candidate
+/// `MAX_SIGNATURES` allows in its most expensive form (a referrer manifest, then its bundle
+/// blob) after one listing per source; a legitimate image needs a handful (three listings, then
+/// one or two reads per signature or attestation). Without it, a referrers index naming a
+/// thousand manifests that are not there costs a thousand requests, per source.
+pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len();
 
 /// Where a signature was found; also the order sources are tried in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SignatureSource {
+    /// The OCI referrers API (cosign v3 bundles).
     Referrers,
+    /// The `sha256-<hex>` tag standing in for the referrers API.
     ReferrersTag,
+    /// The legacy `sha256-<hex>.sig` tag (cosign simple signing).
     LegacyTag,
 }
 
 impl SignatureSource {
-    pub const ORDER: [SignatureSource; 3] = [
+    pub(super) const ORDER: [SignatureSource; 3] = [
         SignatureSource::Referrers,
         SignatureSource::ReferrersTag,
         SignatureSource::LegacyTag,
     ];
 
+    /// The stable name every binding and the CLI's `--json` use: `referrers`,
+    /// `referrers_tag`, `legacy_tag`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignatureSource::Referrers => "referrers",
+            SignatureSource::ReferrersTag => "referrers_tag",
+            SignatureSource::LegacyTag => "legacy_tag",
+        }
+    }
+
+    /// For people: `sha256-<hex>.sig tag`.
     pub fn describe(self) -> &'static str {
         match self {
             SignatureSource::Referrers => "OCI referrers API",
@@ -121,11 +149,50 @@ struct Manifest {
     layers: Vec<Descriptor>,
 }
 
+/// The registry requests one verify has spent finding signatures, shared by its walkers (the
+/// one listing a guessed digest during the tag's HEAD, and the one for the resolved digest).
+#[derive(Debug, Default)]
+pub(crate) struct RequestBudget {
+    spent: AtomicUsize,
+}
+
+impl RequestBudget {
+    /// Take one request; false, taking none, once [`MAX_REQUESTS`] are spent.
+    fn take(&self) -> bool {
+        self.spent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                (spent < MAX_REQUESTS).then_some(spent + 1)
+            })
+            .is_ok()
+    }
+
+    /// Requests taken so far.
+    pub(crate) fn spent(&self) -> usize {
+        self.spent.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a listing or a read gave no answer.
+#[derive(Debug)]
+enum Halt {
+    /// The registry's error.
+    Registry(DigestCause),
+    /// [`MAX_REQUESTS`] are spent: the walk ends.
+    Budget,
+}
+
+impl From<DigestCause> for Halt {
+    fn from(cause: DigestCause) -> Self {
+        Halt::Registry(cause)
+    }
+}
+
 /// Walks the signature sources of one image digest lazily.
 #[derive(Debug)]
-pub struct SignatureWalker<'a> {
+pub(super) struct SignatureWalker<'a> {
     client: &'a RegistryClient,
     blobs: &'a BlobCache,
+    budget: &'a RequestBudget,
     reference: &'a Reference,
     digest: &'a Digest,
     credentials: Option<&'a Credentials>,
@@ -133,10 +200,14 @@ pub struct SignatureWalker<'a> {
     /// List every remaining source at once when the first is listed (see [`Self::new`]).
     list_all_at_once: bool,
     /// Listings made ahead of their turn, consumed in source order.
-    listed: HashMap<SignatureSource, Result<Vec<Pending>, DigestCause>>,
+    listed: HashMap<SignatureSource, Result<Vec<Pending>, Halt>>,
     current: Option<SignatureSource>,
     pending: VecDeque<Pending>,
     yielded: usize,
+    /// Listed candidates skipped because the registry did not have them.
+    unreadable: usize,
+    /// The walk ended at [`MAX_REQUESTS`].
+    out_of_requests: bool,
 }
 
 #[derive(Debug)]
@@ -162,10 +233,15 @@ impl<'a> SignatureWalker<'a> {
     /// those of every later source, so a registry whose layout is not yet known costs one round
     /// trip instead of one per source; candidates are still taken strictly in `order`, and a
     /// later source's error only counts once the walk reaches it. Content-addressed reads go
-    /// through `blobs`.
+    /// through `blobs`; every request is taken from `budget`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one walk's borrowed context, built in one place"
+    )]
     pub(crate) fn new(
         client: &'a RegistryClient,
         blobs: &'a BlobCache,
+        budget: &'a RequestBudget,
         reference: &'a Reference,
         digest: &'a Digest,
         credentials: Option<&'a Credentials>,
@@ -175,6 +251,7 @@ impl<'a> SignatureWalker<'a> {
         SignatureWalker {
             client,
             blobs,
+            budget,
             reference,
             digest,
             credentials,
@@ -184,7 +261,19 @@ impl<'a> SignatureWalker<'a> {
             current: None,
             pending: VecDeque::new(),
             yielded: 0,
+            unreadable: 0,
+            out_of_requests: false,
         }
+    }
+
+    /// Listed candidates the registry did not have (skipped, not counted as signatures).
+    pub(crate) fn unreadable(&self) -> usize {
+        self.unreadable
+    }
+
+    /// Whether the walk ended because [`MAX_REQUESTS`] were spent.
+    pub(crate) fn out_of_requests(&self) -> bool {
+        self.out_of_requests
     }
 
     /// The digest whose signatures this walker lists.
@@ -203,10 +292,27 @@ impl<'a> SignatureWalker<'a> {
         self.listed.extend(ahead.into_iter().zip(answers));
     }
 
-    /// The next candidate and where it came from; None when every source is exhausted or
-    /// the bound of [`MAX_SIGNATURES`] is reached. A registry error other than "not found"
-    /// ends the walk with that cause.
-    pub async fn next(&mut self) -> Result<Option<(SignatureSource, Candidate)>, DigestCause> {
+    /// The next candidate and where it came from; None when every source is exhausted, the
+    /// bound of [`MAX_SIGNATURES`] is reached or [`MAX_REQUESTS`] are spent
+    /// ([`Self::out_of_requests`]). A registry error other than "not found" ends the walk with
+    /// that cause.
+    pub(super) async fn next(
+        &mut self,
+    ) -> Result<Option<(SignatureSource, Candidate)>, DigestCause> {
+        if self.out_of_requests {
+            return Ok(None);
+        }
+        match self.step().await {
+            Ok(next) => Ok(next),
+            Err(Halt::Registry(cause)) => Err(cause),
+            Err(Halt::Budget) => {
+                self.out_of_requests = true;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<Option<(SignatureSource, Candidate)>, Halt> {
         loop {
             if self.yielded >= MAX_SIGNATURES {
                 return Ok(None);
@@ -235,7 +341,16 @@ impl<'a> SignatureWalker<'a> {
         }
     }
 
-    async fn list(&self, source: SignatureSource) -> Result<Vec<Pending>, DigestCause> {
+    /// Take one request from the budget.
+    fn spend(&self) -> Result<(), Halt> {
+        if self.budget.take() {
+            Ok(())
+        } else {
+            Err(Halt::Budget)
+        }
+    }
+
+    async fn list(&self, source: SignatureSource) -> Result<Vec<Pending>, Halt> {
         match source {
             SignatureSource::Referrers => self.list_referrers().await,
             SignatureSource::ReferrersTag => self.list_referrers_tag().await,
@@ -243,33 +358,34 @@ impl<'a> SignatureWalker<'a> {
         }
     }
 
-    async fn list_referrers(&self) -> Result<Vec<Pending>, DigestCause> {
+    async fn list_referrers(&self) -> Result<Vec<Pending>, Halt> {
+        self.spend()?;
         let index = self
             .client
             .get_referrers(
                 self.reference,
                 self.digest,
                 BUNDLE_V03_MEDIA_TYPE,
-                MAX_MANIFEST_BYTES,
+                MAX_SIGNATURE_MANIFEST_BYTES,
                 self.credentials,
             )
             .await?;
         // None: the registry has no referrers API (404); the tag fallback comes next.
         match index {
-            Some(index) => bundle_pendings(&index),
+            Some(index) => Ok(bundle_pendings(&index)?),
             None => Ok(Vec::new()),
         }
     }
 
-    async fn list_referrers_tag(&self) -> Result<Vec<Pending>, DigestCause> {
+    async fn list_referrers_tag(&self) -> Result<Vec<Pending>, Halt> {
         let tag = format!("{}-{}", self.digest.algorithm(), self.digest.hex());
         match self.manifest_or_none(&tag).await? {
-            Some(index) => bundle_pendings(&index),
+            Some(index) => Ok(bundle_pendings(&index)?),
             None => Ok(Vec::new()),
         }
     }
 
-    async fn list_legacy(&self) -> Result<Vec<Pending>, DigestCause> {
+    async fn list_legacy(&self) -> Result<Vec<Pending>, Halt> {
         let tag = format!("{}-{}.sig", self.digest.algorithm(), self.digest.hex());
         let Some(manifest) = self.manifest_or_none(&tag).await? else {
             return Ok(Vec::new());
@@ -283,13 +399,16 @@ impl<'a> SignatureWalker<'a> {
             .collect())
     }
 
-    async fn fetch(&mut self, pending: Pending) -> Result<Option<Candidate>, DigestCause> {
+    async fn fetch(&mut self, pending: Pending) -> Result<Option<Candidate>, Halt> {
         match pending {
             Pending::BundleManifest(manifest_digest) => {
                 let bytes = match self.content(&manifest_digest, Content::Manifest).await {
                     Ok(bytes) => bytes,
-                    Err(cause) if cause.kind == CauseKind::NotFound => return Ok(None),
-                    Err(cause) => return Err(cause),
+                    Err(Halt::Registry(cause)) if cause.kind == CauseKind::NotFound => {
+                        self.unreadable += 1;
+                        return Ok(None);
+                    }
+                    Err(halt) => return Err(halt),
                 };
                 let manifest: Manifest = parse_json(&bytes, "referrer manifest")?;
                 let is_bundle = manifest.artifact_type.as_deref() == Some(BUNDLE_V03_MEDIA_TYPE)
@@ -353,18 +472,19 @@ impl<'a> SignatureWalker<'a> {
 
     /// A manifest or blob named by its digest: from the cache, or fetched (digest checked by
     /// the client) and kept.
-    async fn content(&self, digest: &Digest, kind: Content) -> Result<Bytes, DigestCause> {
+    async fn content(&self, digest: &Digest, kind: Content) -> Result<Bytes, Halt> {
         let (registry, repository) = (self.reference.registry(), self.reference.repository());
         if let Some(bytes) = self.blobs.get(registry, repository, digest) {
             return Ok(bytes);
         }
+        self.spend()?;
         let bytes = match kind {
             Content::Manifest => {
                 self.client
                     .get_manifest_limited(
                         self.reference,
                         digest.as_str(),
-                        MAX_MANIFEST_BYTES,
+                        MAX_SIGNATURE_MANIFEST_BYTES,
                         self.credentials,
                     )
                     .await?
@@ -380,15 +500,21 @@ impl<'a> SignatureWalker<'a> {
         Ok(bytes)
     }
 
-    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Bytes>, DigestCause> {
+    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Bytes>, Halt> {
+        self.spend()?;
         match self
             .client
-            .get_manifest_limited(self.reference, tag, MAX_MANIFEST_BYTES, self.credentials)
+            .get_manifest_limited(
+                self.reference,
+                tag,
+                MAX_SIGNATURE_MANIFEST_BYTES,
+                self.credentials,
+            )
             .await
         {
             Ok(fetched) => Ok(Some(fetched.bytes)),
             Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
-            Err(cause) => Err(cause),
+            Err(cause) => Err(cause.into()),
         }
     }
 }

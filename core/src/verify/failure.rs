@@ -1,17 +1,37 @@
-//! Why signature candidates failed, and how to say it in one line.
+//! Why signature candidates failed, and how to say it in one line; how the one that passed
+//! was accepted.
 //!
 //! Signature discovery tries every candidate (referrer bundles, the `sha256-<hex>` tag, legacy
 //! `.sig` layers) and the first valid one wins. When none is valid, the caller lists why each
 //! failed; [`summarize`] turns that list into one short message for a
 //! `VerificationFailed` error, grouping equal reasons:
 //! `3 signatures checked: bad signature (1), digest mismatch for sha256:ab12cd34ef56… (2)`.
+//! When discovery itself stopped early (the bound on registry requests, the verify deadline)
+//! or skipped candidates the registry did not have, [`summarize_discovery`] says so first:
+//! `stopped after 203 registry requests (the bound per verify); 201 candidates unreadable
+//! (not in the registry); no signature could be checked`.
 
 use std::fmt;
+use std::time::Duration;
 
+use super::discovery::SignatureSource;
+use crate::cause::DigestCause;
 use crate::digest::Digest;
+use crate::verify::keyless::identity::IdentityMismatch;
 use crate::verify::payload::PayloadError;
-use crate::verify::policy::IdentityMismatch;
 use crate::verify::public_key::SignatureError;
+
+/// How a candidate was accepted, for the success message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub format: &'static str,
+    /// Something the success message must say (e.g. that SCTs were not checked).
+    pub note: Option<&'static str>,
+    /// Unix seconds after which this acceptance no longer holds: set when a certificate was
+    /// checked at the current time (no transparency log), so a cached success cannot outlive
+    /// the certificate.
+    pub valid_until: Option<i64>,
+}
 
 /// Why one signature candidate was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +100,27 @@ impl CandidateFailure {
         }
     }
 
+    /// The stable name of the check that failed, as every binding and the CLI's `--json`
+    /// report it (`wrong_key`, `identity_mismatch`, …).
+    pub const fn check(&self) -> &'static str {
+        match self {
+            CandidateFailure::NoSignatures => "no_signatures",
+            CandidateFailure::DigestMismatch { .. } => "digest_mismatch",
+            CandidateFailure::BadSignature => "bad_signature",
+            CandidateFailure::WrongKey => "wrong_key",
+            CandidateFailure::Malformed(_) => "malformed",
+            CandidateFailure::WrongPayloadType => "wrong_payload_type",
+            CandidateFailure::UntrustedCertificate(_) => "untrusted_certificate",
+            CandidateFailure::IdentityMismatch(_) => "identity_mismatch",
+            CandidateFailure::MissingTransparencyProof(_) => "missing_transparency_proof",
+            CandidateFailure::BadTransparencyProof(_) => "bad_transparency_proof",
+            CandidateFailure::TransparencyEntryMismatch(_) => "transparency_entry_mismatch",
+            CandidateFailure::SignedOutsideValidity(_) => "signed_outside_validity",
+            CandidateFailure::BadSct(_) => "bad_sct",
+            CandidateFailure::BadTimestamp(_) => "bad_timestamp",
+        }
+    }
+
     /// A short lowercase label; equal labels are grouped by [`summarize`].
     pub fn label(&self) -> String {
         match self {
@@ -118,6 +159,120 @@ impl fmt::Display for CandidateFailure {
                 write!(f, "signature is for {found}, not for {expected}")
             }
             other => f.write_str(&other.label()),
+        }
+    }
+}
+
+/// Why signature discovery ended before it had read every source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryStop {
+    /// The bound on registry requests per verify was reached after `requests`.
+    RequestBudget { requests: usize },
+    /// The verify's deadline passed, after `requests` registry requests.
+    Deadline { deadline: Duration, requests: usize },
+}
+
+impl fmt::Display for DiscoveryStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiscoveryStop::RequestBudget { requests } => write!(
+                f,
+                "stopped after {requests} registry requests (the bound per verify)"
+            ),
+            DiscoveryStop::Deadline { deadline, requests } => write!(
+                f,
+                "stopped at the verify deadline of {} after {requests} registry requests",
+                seconds(*deadline)
+            ),
+        }
+    }
+}
+
+/// `60 s`, `1.5 s`, `0.25 s`.
+fn seconds(duration: Duration) -> String {
+    let text = format!("{:.3}", duration.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+/// What signature discovery tells beside the candidates' failures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiscoveryReport {
+    /// Set when discovery stopped before reading every source.
+    pub stopped: Option<DiscoveryStop>,
+    /// Candidates listed (in a referrers index) that the registry did not have.
+    pub unreadable: usize,
+}
+
+/// [`summarize`], preceded by how discovery ended when that matters: it stopped early, or it
+/// skipped listed candidates the registry did not have. Without either, exactly
+/// [`summarize`].
+pub fn summarize_discovery(failures: &[CandidateFailure], report: &DiscoveryReport) -> String {
+    let mut parts: Vec<String> = report.stopped.iter().map(ToString::to_string).collect();
+    match report.unreadable {
+        0 => {}
+        1 => parts.push("1 candidate unreadable (not in the registry)".into()),
+        n => parts.push(format!("{n} candidates unreadable (not in the registry)")),
+    }
+    let checked = failures
+        .iter()
+        .any(|f| !matches!(f, CandidateFailure::NoSignatures));
+    parts.push(if checked || parts.is_empty() {
+        summarize(failures)
+    } else {
+        "no signature could be checked".into()
+    });
+    parts.join("; ")
+}
+
+/// One signature candidate that was checked and refused: where it was found and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCandidate {
+    pub source: SignatureSource,
+    pub failure: CandidateFailure,
+}
+
+/// Why a matched rule's signature check failed: the typed detail of
+/// [`crate::Error::VerificationFailed`], whose message is this value's `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerificationFailure {
+    /// No candidate satisfied the rule: each one checked, and how discovery ended.
+    Rejected {
+        /// The rule as messages name it: `rule 2 (image "ghcr.io/org/*")`.
+        rule: String,
+        candidates: Vec<FailedCandidate>,
+        discovery: DiscoveryReport,
+    },
+    /// The registry's signature store could not be read.
+    Unreadable(DigestCause),
+}
+
+impl VerificationFailure {
+    /// The candidates checked, in the order they were tried (none when the store was
+    /// unreadable or held no signature).
+    pub fn candidates(&self) -> &[FailedCandidate] {
+        match self {
+            VerificationFailure::Rejected { candidates, .. } => candidates,
+            VerificationFailure::Unreadable(_) => &[],
+        }
+    }
+}
+
+impl fmt::Display for VerificationFailure {
+    /// `rule 0 (image "…"): 2 signatures checked: signed by another key (2)`, or
+    /// `cannot read signatures: network: …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerificationFailure::Rejected {
+                rule,
+                candidates,
+                discovery,
+            } => {
+                let failures: Vec<CandidateFailure> =
+                    candidates.iter().map(|c| c.failure.clone()).collect();
+                write!(f, "{rule}: {}", summarize_discovery(&failures, discovery))
+            }
+            VerificationFailure::Unreadable(cause) => write!(f, "cannot read signatures: {cause}"),
         }
     }
 }
@@ -206,6 +361,39 @@ mod tests {
             mismatch.to_string(),
             format!("signature is for {}, not for {}", digest('b'), digest('a'))
         );
+    }
+
+    #[test]
+    fn discovery_summary_says_why_discovery_stopped() {
+        let budget = DiscoveryReport {
+            stopped: Some(DiscoveryStop::RequestBudget { requests: 203 }),
+            unreadable: 201,
+        };
+        assert_eq!(
+            summarize_discovery(&[], &budget),
+            "stopped after 203 registry requests (the bound per verify); 201 candidates \
+             unreadable (not in the registry); no signature could be checked"
+        );
+        let deadline = DiscoveryReport {
+            stopped: Some(DiscoveryStop::Deadline {
+                deadline: Duration::from_millis(1500),
+                requests: 7,
+            }),
+            unreadable: 1,
+        };
+        assert_eq!(
+            summarize_discovery(&[CandidateFailure::BadSignature], &deadline),
+            "stopped at the verify deadline of 1.5 s after 7 registry requests; 1 candidate \
+             unreadable (not in the registry); 1 signature checked: bad signature (1)"
+        );
+        let full = DiscoveryReport::default();
+        assert_eq!(summarize_discovery(&[], &full), "no signatures found");
+        assert_eq!(
+            summarize_discovery(&[CandidateFailure::WrongKey], &full),
+            summarize(&[CandidateFailure::WrongKey])
+        );
+        assert_eq!(seconds(Duration::from_secs(60)), "60 s");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
     }
 
     #[test]

@@ -1,39 +1,110 @@
 //! Signature verification.
 //!
+//! Public, for callers:
+//!
 //! * [`policy`]: the machine-wide rules (Talos `ImageVerificationConfig`, or plain YAML/JSON),
 //!   validated strictly, with warnings for legal-but-suspicious rules.
 //! * [`pattern`]: the `image` pattern language (`*` matches anything, including `/`).
 //! * [`public_key`]: PEM public keys and certificates, and signature checks with them.
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
-//! * [`bundle`]: sigstore bundles (cosign v3): DSSE in-toto statements naming the image.
-//! * [`discovery`]: finding an image's stored signatures in its registry, lazily.
+//! * [`trusted_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
+//! * [`Verifier`] (in `verifier`): rules top-down, resolve on the way, result cache; and
+//!   [`CandidateFailure`] (in `failure`): why each signature candidate failed, summarised in
+//!   one line.
+//!
+//! Inside (`pub(crate)`; [`internals`] exposes the few parts the fuzz targets, benches and
+//! integration tests check one at a time):
+//!
+//! * `bundle`: sigstore bundles (cosign v3): DSSE in-toto statements naming the image.
+//! * `discovery`: finding an image's stored signatures in its registry, lazily.
 //! * `blob_cache`: signature artifacts kept by content digest for re-verification.
-//! * [`trust_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
-//! * [`keyless`]: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
-//! * [`check`]: one candidate signature against one rule.
-//! * [`failure`]: why each signature candidate failed, summarised in one line.
-//! * [`verifier`]: the [`Verifier`]: rules top-down, resolve on the way, result cache.
+//! * `keyless`: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
+//! * `check`: one candidate signature against one rule.
 
 mod blob_cache;
-pub mod bundle;
-pub mod check;
-pub mod discovery;
-pub mod failure;
-pub mod keyless;
+mod bundle;
+mod check;
+mod discovery;
+mod failure;
+mod keyless;
 pub mod pattern;
 pub mod payload;
 pub mod policy;
 pub mod public_key;
-pub mod trust_root;
-pub mod verifier;
+pub mod trusted_root;
+mod verifier;
 
-pub use failure::{CandidateFailure, summarize};
+#[cfg(test)]
+pub(crate) mod test_fixtures;
+
+pub use discovery::SignatureSource;
+pub use failure::{
+    CandidateFailure, DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure,
+    summarize, summarize_discovery,
+};
+pub use keyless::identity::{IdentityField, IdentityMismatch};
 pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
 pub use policy::{
-    IdentityField, IdentityMismatch, KeylessIdentity, Policy, PolicyError, PolicyProblem,
-    PolicyWarning, Rule, RuleAction, StringMatch, WarningKind,
+    KeylessIdentity, Policy, PolicyError, PolicyProblem, PolicyWarning, Rule, RuleAction,
+    StringMatch, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
-pub use trust_root::{TrustRoot, TrustRootError};
-pub use verifier::{POLICY_ENV, Verification, Verifier, VerifierBuilder, default_verifier};
+pub use trusted_root::{TrustedRoot, TrustedRootError};
+
+/// The old name of [`TrustedRoot`] (Sigstore's name for it, and the option's everywhere).
+#[deprecated(since = "0.2.0", note = "renamed TrustedRoot")]
+pub type TrustRoot = TrustedRoot;
+/// The old name of [`TrustedRootError`].
+#[deprecated(since = "0.2.0", note = "renamed TrustedRootError")]
+pub type TrustRootError = TrustedRootError;
+pub use verifier::{
+    DEFAULT_DEADLINE, DEFAULT_RESULT_TTL, POLICY_ENV, Verification, Verifier, VerifierBuilder,
+    default_verifier,
+};
+
+/// The parts of verification the fuzz targets (`fuzz/`), the benches (`core/benches/`) and the
+/// integration tests (`core/tests/`) reach one at a time: public only for them, hidden from the
+/// documentation, not part of the API, free to change in any release. Each module mirrors the
+/// internal one its items come from.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::verify::failure::Accepted;
+
+    /// Sigstore bundles: parsed by the fuzz targets and by the keyless tests and benches.
+    pub mod bundle {
+        pub use crate::verify::bundle::{Bundle, Content, Material};
+    }
+
+    /// One candidate against one keyless rule: the keyless tests and benches.
+    pub mod check {
+        pub use crate::verify::check::keyless;
+    }
+
+    /// Signature discovery: the candidates (keyless tests), the listing parsers (fuzzed) and
+    /// the bounds (faults.rs).
+    pub mod discovery {
+        pub use crate::verify::discovery::{
+            Annotations, BundleSignature, Candidate, LegacySignature, MAX_REQUESTS,
+            MAX_SIGNATURE_MANIFEST_BYTES, bundle_manifests, legacy_layers,
+        };
+    }
+
+    /// The keyless checks of a bundle (keyless tests and benches) and of an RFC 3161
+    /// timestamp (fuzzed, and keyless_timestamp.rs).
+    pub mod keyless {
+        pub use crate::verify::keyless::{Signer, Subject, verify_bundle};
+
+        /// RFC 3161 timestamps.
+        pub mod timestamp {
+            pub use crate::verify::keyless::certificate::TsaPurposeError;
+            pub use crate::verify::keyless::chain::ChainError;
+            pub use crate::verify::keyless::timestamp::{TimestampError, verify};
+        }
+
+        /// The DER writer, with which tests/support/tsa.rs builds timestamp tokens.
+        pub mod tlv {
+            pub use crate::verify::keyless::tlv::wrap;
+        }
+    }
+}

@@ -4,17 +4,27 @@
 //! Semantics (DESIGN.md, "Verify"):
 //!
 //! * A pattern is compared with [`Reference::name`]: the normalised `registry/repository`,
-//!   without tag or digest (`nginx:1.27` is `docker.io/library/nginx`).
+//!   without tag or digest (`nginx:1.27` is `docker.io/library/nginx`), whose registry is in
+//!   canonical form ([`canonical_registry`]: lower case, no `:443`, `docker.io` for every
+//!   Docker Hub alias).
 //! * `*` matches any run of characters, **including `/`**, and may match nothing. `**` is the
 //!   same as `*`. No other character is special: `?`, `[`, `]` and `\` are literal (they cannot
 //!   appear in a reference, so a pattern containing them never matches; the policy loader warns).
 //! * Matching is anchored (the whole name must match) and case-sensitive. A pattern without `*`
 //!   is plain equality.
-//! * The only rewrite applied to a pattern is the one references get too: a literal
-//!   `index.docker.io/` prefix becomes `docker.io/`, so a pattern copied from a tool that spells
-//!   Docker Hub that way still matches. Nothing else is rewritten: `nginx` stays `nginx` (and so
-//!   matches no normalised name; write `docker.io/library/nginx`), `docker.io/nginx` is not
-//!   given a `library/`.
+//! * The pattern's host part is rewritten the way a reference's registry is, so that a rule
+//!   covers every spelling of its registry that a runtime pulls from (`GHCR.io/*`,
+//!   `ghcr.io:443/*` and `ghcr.io/*` are one rule; `registry-1.docker.io/library/*`, as a
+//!   Talos policy may write it, matches `nginx`). The host part is the text before the first
+//!   `/` when it is host-like by the rule references use ([`is_host_like`]: it contains `.`
+//!   or `:` or is `localhost`); it is replaced by its [`canonical_registry`]. A host part
+//!   containing `*` is only lower-cased: a star may stand for part of a name, a port or more,
+//!   so neither an alias nor a port can be recognised in it (`*.GCR.io/*` becomes
+//!   `*.gcr.io/*`; `*:443/*` stays, it is not "every registry"). The policy loader warns when
+//!   a pattern was rewritten, naming both forms.
+//! * Nothing else is rewritten: `nginx` stays `nginx` (and so matches no normalised name;
+//!   write `docker.io/library/nginx`), `docker.io/nginx` is not given a `library/`, and the
+//!   repository part keeps its case (a reference's repository is always lower case).
 //!
 //! The matcher splits the pattern at its stars once, then checks the first piece as a prefix,
 //! the last as a suffix, and finds the middle pieces left to right. For star-only globs the
@@ -22,21 +32,17 @@
 //! backtracking: the cost is linear in the name (times the number of pieces in the worst case
 //! of the substring search), never exponential, whatever the pattern (`*a*a*a*…b`).
 
+use std::borrow::Cow;
 use std::fmt;
 
-use crate::reference::Reference;
-
-/// The Docker Hub spelling references normalise away from.
-const INDEX_DOCKER_IO: &str = "index.docker.io/";
-/// ... and the one they normalise to.
-const DOCKER_IO: &str = "docker.io/";
+use crate::reference::{Reference, canonical_registry, is_host_like};
 
 /// A compiled image pattern (the `image` field of a rule).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ImagePattern {
     /// As written in the policy.
     original: String,
-    /// After the `index.docker.io/` → `docker.io/` rewrite: what is matched.
+    /// With the host part in canonical form: what is matched.
     normalized: String,
     /// `normalized` split at `*` (consecutive stars give empty pieces, which are harmless).
     /// One piece means no star: equality.
@@ -47,10 +53,7 @@ impl ImagePattern {
     /// Compile `pattern`. Every string is a valid pattern; an empty one matches nothing (the
     /// policy loader rejects empty patterns before they get here).
     pub fn new(pattern: &str) -> Self {
-        let normalized = match pattern.strip_prefix(INDEX_DOCKER_IO) {
-            Some(rest) => format!("{DOCKER_IO}{rest}"),
-            None => pattern.to_owned(),
-        };
+        let normalized = canonical_host_part(pattern).into_owned();
         let pieces = normalized.split('*').map(str::to_owned).collect();
         ImagePattern {
             original: pattern.to_owned(),
@@ -64,9 +67,14 @@ impl ImagePattern {
         &self.original
     }
 
-    /// The pattern actually matched (after the `index.docker.io/` → `docker.io/` rewrite).
+    /// The pattern actually matched: its host part in canonical form.
     pub fn normalized(&self) -> &str {
         &self.normalized
+    }
+
+    /// Whether the host part was rewritten (the pattern as written is not what is matched).
+    pub fn is_respelled(&self) -> bool {
+        self.normalized != self.original
     }
 
     /// Whether the pattern contains a `*`.
@@ -117,6 +125,29 @@ impl ImagePattern {
             }
         }
         true
+    }
+}
+
+/// `pattern` with its host part in the form references give their registry (see the module
+/// documentation); borrowed when nothing changes.
+fn canonical_host_part(pattern: &str) -> Cow<'_, str> {
+    let Some((host, rest)) = pattern.split_once('/') else {
+        return Cow::Borrowed(pattern);
+    };
+    let canonical = if host.contains('*') {
+        if !host.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Cow::Borrowed(pattern);
+        }
+        Cow::Owned(host.to_ascii_lowercase())
+    } else if is_host_like(host) {
+        canonical_registry(host)
+    } else {
+        return Cow::Borrowed(pattern);
+    };
+    if canonical == host {
+        Cow::Borrowed(pattern)
+    } else {
+        Cow::Owned(format!("{canonical}/{rest}"))
     }
 }
 
@@ -179,9 +210,10 @@ mod tests {
         // anchoring: a pattern without stars never matches a prefix or suffix
         ("docker.io/library", "docker.io/library/nginx", false),
         ("library/nginx", "docker.io/library/nginx", false),
-        // no normalisation of the pattern beyond index.docker.io/
+        // no normalisation of the pattern beyond its host part
         ("nginx", "docker.io/library/nginx", false),
         ("docker.io/nginx", "docker.io/library/nginx", false),
+        ("ghcr.io/Org/*", "ghcr.io/org/app", false),
         ("index.docker.io/library/*", "docker.io/library/nginx", true),
         (
             "index.docker.io/library/nginx",
@@ -189,6 +221,32 @@ mod tests {
             true,
         ),
         ("index.docker.io/*", "docker.io/org/app", true),
+        // the host part in canonical form, as references have it
+        (
+            "registry-1.docker.io/library/*",
+            "docker.io/library/nginx",
+            true,
+        ),
+        (
+            "registry.hub.docker.com/library/*",
+            "docker.io/library/nginx",
+            true,
+        ),
+        ("Docker.IO:443/library/*", "docker.io/library/nginx", true),
+        ("docker.io:443/*", "docker.io/org/app", true),
+        ("GHCR.IO/evil/*", "ghcr.io/evil/app", true),
+        ("ghcr.io:443/evil/*", "ghcr.io/evil/app", true),
+        ("ghcr.io:0443/evil/app", "ghcr.io/evil/app", true),
+        ("ghcr.io:80/evil/*", "ghcr.io/evil/app", false),
+        ("ghcr.io:80/evil/*", "ghcr.io:80/evil/app", true),
+        ("LOCALHOST:5000/*", "localhost:5000/app", true),
+        ("[FC00:0::1]:5000/*", "[fc00::1]:5000/app", true),
+        // a host part with a star is only lower-cased
+        ("*.GCR.io/*", "eu.gcr.io/org/app", true),
+        ("*.docker.io/*", "docker.io/library/nginx", false),
+        ("*:443/*", "ghcr.io/org/app", false),
+        // without a host part nothing is rewritten
+        ("GHCR.io*", "ghcr.io/org/app", false),
         // other glob characters are literal
         ("docker.io/library/ngin?", "docker.io/library/nginx", false),
         (
@@ -196,8 +254,9 @@ mod tests {
             "docker.io/library/nginx",
             false,
         ),
-        // case-sensitive
-        ("GHCR.io/*", "ghcr.io/org/app", false),
+        // host names are case-insensitive (the pattern's host is lowered), the rest is not
+        ("GHCR.io/*", "ghcr.io/org/app", true),
+        ("ghcr.io/ORG/*", "ghcr.io/org/app", false),
         // registries with ports and IPv6 literals
         ("localhost:5000/*", "localhost:5000/app", true),
         ("localhost:5000/*", "localhost:5001/app", false),
@@ -227,6 +286,23 @@ mod tests {
         ("docker.io/library/*", "docker.io/library/nginx:1.27", true),
         ("docker.io/library/nginx", "nginx:latest", true),
         ("index.docker.io/library/*", "nginx", true),
+        ("registry-1.docker.io/library/*", "nginx", true),
+        (
+            "docker.io/library/*",
+            "registry-1.docker.io/library/nginx",
+            true,
+        ),
+        ("docker.io/library/*", "Index.Docker.IO:443/nginx:1", true),
+        ("ghcr.io/evil/*", "GHCR.IO/evil/app:v1", true),
+        ("ghcr.io/evil/*", "Ghcr.io/evil/app:v1", true),
+        ("ghcr.io/evil/*", "ghcr.io:443/evil/app:v1", true),
+        (
+            "ghcr.io/evil/*",
+            "GHCR.IO:443/evil/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            true,
+        ),
+        ("GHCR.IO:443/evil/*", "ghcr.io/evil/app", true),
+        ("ghcr.io/evil/*", "ghcr.io:8443/evil/app", false),
         ("docker.io/library/*", "ghcr.io/library/nginx", false),
         ("docker.io/*", "bitnami/redis:7", true),
         ("docker.io/bitnami/*", "bitnami/redis:7", true),
@@ -264,6 +340,14 @@ mod tests {
         assert!(!p.matches_everything());
         assert!(ImagePattern::new("**").matches_everything());
         assert!(!ImagePattern::new("ghcr.io/a").has_wildcard());
+        assert!(p.is_respelled());
+        assert!(!ImagePattern::new("docker.io/library/*").is_respelled());
+        let p = ImagePattern::new("GHCR.io:443/evil/*");
+        assert_eq!(
+            (p.as_str(), p.normalized(), p.to_string().as_str()),
+            ("GHCR.io:443/evil/*", "ghcr.io/evil/*", "GHCR.io:443/evil/*")
+        );
+        assert!(p.is_respelled());
     }
 
     #[test]

@@ -110,7 +110,7 @@ struct RawImage {
 /// Discovery uses it to skip a fetch: when these bytes hash to a `.sig` layer's digest they
 /// are that layer's blob (finding other bytes with the same sha256 is a preimage attack), and
 /// they are then checked exactly as fetched bytes would be.
-pub fn cosign_default_payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
+pub(crate) fn cosign_default_payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
     // Reference grammar leaves nothing to escape; quoting through serde keeps that true for
     // any input.
     let quoted = serde_json::Value::from(docker_reference).to_string();
@@ -201,8 +201,7 @@ mod tests {
     fn cosign_default_payload_hashes_to_the_layer_digest_cosign_stored() {
         // Signatures written by cosign, from shared/fixtures/realworld/legacy-sig: the payload
         // and the `.sig` manifest naming its digest.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/realworld/legacy-sig");
+        let dir = crate::verify::test_fixtures::realworld().join("legacy-sig");
         let cases = [
             ("containers-image-key-valid", "sig-manifest.derived.json"),
             (
@@ -227,14 +226,8 @@ mod tests {
         }
     }
 
-    const REALWORLD: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/realworld"
-    );
-
     fn fixture(path: &str) -> Vec<u8> {
-        let full = format!("{REALWORLD}/{path}");
-        std::fs::read(&full).unwrap_or_else(|e| panic!("read fixture {full}: {e}"))
+        crate::verify::test_fixtures::realworld_file(path)
     }
 
     const DIGEST_A: &str =

@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use super::blob_cache::BlobCache;
 use super::check;
-use super::discovery::{SignatureSource, SignatureWalker};
-use super::failure::{CandidateFailure, summarize};
+use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
+use super::failure::{DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
-use super::trust_root::TrustRoot;
+use super::trusted_root::TrustedRoot;
+use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{CauseKind, DigestCause, Error, Result};
 use crate::reference::Reference;
 use crate::resolve::{Engine, Resolver, default_resolver};
 
@@ -43,9 +44,10 @@ pub struct Verifier {
 struct Inner {
     policy: RwLock<std::result::Result<Arc<Policy>, Error>>,
     resolver: Resolver,
-    trust_root: TrustRoot,
+    trusted_root: TrustedRoot,
     resolve_ttl: Duration,
     result_ttl: Duration,
+    deadline: Duration,
     results: Mutex<HashMap<ResultKey, CachedResult>>,
     /// The signature source that last verified per registry, tried first next time. Any valid
     /// signature verifies, so the order changes which one is reported, never the verdict; it
@@ -69,7 +71,7 @@ struct ResultKey {
     name: String,
     digest: Digest,
     rule: [u8; 32],
-    trust_root: [u8; 32],
+    trusted_root: [u8; 32],
 }
 
 /// Options for a [`Verifier`].
@@ -77,9 +79,10 @@ struct ResultKey {
 pub struct VerifierBuilder {
     policy: Policy,
     resolver: Option<Resolver>,
-    trust_root: Option<TrustRoot>,
+    trusted_root: Option<TrustedRoot>,
     resolve_ttl: Duration,
     result_ttl: Duration,
+    deadline: Duration,
 }
 
 impl VerifierBuilder {
@@ -89,10 +92,10 @@ impl VerifierBuilder {
         self
     }
 
-    /// Verify keyless signatures against `trust_root` (default: the embedded Sigstore
-    /// public-good root, [`TrustRoot::public_good`]).
-    pub fn trusted_root(mut self, trust_root: TrustRoot) -> Self {
-        self.trust_root = Some(trust_root);
+    /// Verify keyless signatures against `trusted_root` (default: the embedded Sigstore
+    /// public-good root, [`TrustedRoot::public_good`]).
+    pub fn trusted_root(mut self, trusted_root: TrustedRoot) -> Self {
+        self.trusted_root = Some(trusted_root);
         self
     }
 
@@ -110,27 +113,69 @@ impl VerifierBuilder {
         self
     }
 
+    /// How long one verify may take in all: resolving the tag and finding and checking
+    /// signatures (default [`DEFAULT_DEADLINE`], 60 s; [`Duration::MAX`] for none). Every
+    /// request also has the resolver's own timeout; this bounds their sum. A verify that runs
+    /// out of time fails: with `DigestUnavailable` (cause `Timeout`) if the tag's digest was
+    /// not known yet, as any other failure to resolve; with `VerificationFailed` once it was,
+    /// as any other failure to find a valid signature. Never with `verified = true`.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     pub fn build(self) -> Verifier {
         Verifier::with_policy_result(
             Ok(Arc::new(self.policy)),
             self.resolver.unwrap_or_else(|| default_resolver().clone()),
-            self.trust_root.unwrap_or_else(TrustRoot::public_good),
-            self.resolve_ttl,
-            self.result_ttl,
+            self.trusted_root.unwrap_or_else(TrustedRoot::public_good),
+            Timing {
+                resolve_ttl: self.resolve_ttl,
+                result_ttl: self.result_ttl,
+                deadline: self.deadline,
+            },
         )
     }
 }
 
-const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
+/// How long a successful verification is reused unless configured otherwise.
+pub const DEFAULT_RESULT_TTL: Duration = Duration::from_secs(300);
+
+/// The default of [`VerifierBuilder::deadline`]. A verify of a signed image is a HEAD, the
+/// listings (sent together) and one or two reads: a few round trips, seconds even on a slow
+/// link. A minute leaves room for two requests that run into the resolver's 30 s timeout, and
+/// stops a registry that answers slowly on purpose from holding a caller (an image pull
+/// waiting on the verdict) for longer than that.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The verifier's durations.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    resolve_ttl: Duration,
+    result_ttl: Duration,
+    deadline: Duration,
+}
+
+/// `work`'s output, or None if `deadline` passes first (no deadline: always the output).
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    work: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, work).await.ok(),
+        None => Some(work.await),
+    }
+}
 
 impl Verifier {
     pub fn builder(policy: Policy) -> VerifierBuilder {
         VerifierBuilder {
             policy,
             resolver: None,
-            trust_root: None,
+            trusted_root: None,
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
+            deadline: DEFAULT_DEADLINE,
         }
     }
 
@@ -142,17 +187,17 @@ impl Verifier {
     fn with_policy_result(
         policy: std::result::Result<Arc<Policy>, Error>,
         resolver: Resolver,
-        trust_root: TrustRoot,
-        resolve_ttl: Duration,
-        result_ttl: Duration,
+        trusted_root: TrustedRoot,
+        timing: Timing,
     ) -> Verifier {
         Verifier {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
                 resolver,
-                trust_root,
-                resolve_ttl,
-                result_ttl,
+                trusted_root,
+                resolve_ttl: timing.resolve_ttl,
+                result_ttl: timing.result_ttl,
+                deadline: timing.deadline,
                 results: Mutex::new(HashMap::new()),
                 preferred: Mutex::new(HashMap::new()),
                 blobs: BlobCache::default(),
@@ -192,8 +237,8 @@ impl Verifier {
     }
 
     /// The trust root keyless signatures are verified against.
-    pub fn trust_root(&self) -> &TrustRoot {
-        &self.inner.trust_root
+    pub fn trusted_root(&self) -> &TrustedRoot {
+        &self.inner.trusted_root
     }
 
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
@@ -202,7 +247,11 @@ impl Verifier {
         reference: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
+        // No timer until there is I/O to bound: a call answered from the caches needs no
+        // runtime at all.
+        let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
         let parsed = Reference::parse(reference)?;
+        parsed.debug_respelling(reference);
         let policy = self.policy()?;
         let known_digest = parsed.digest().map(|d| parsed.pinned(d));
         // Matching happens before any I/O: no match, skip and deny never contact a registry.
@@ -235,7 +284,7 @@ impl Verifier {
             name: parsed.name(),
             digest: digest.clone(),
             rule: rule.fingerprint(),
-            trust_root: self.inner.trust_root.fingerprint(),
+            trusted_root: self.inner.trusted_root.fingerprint(),
         };
         let resolver = &self.inner.resolver;
         let ttl = self.inner.resolve_ttl;
@@ -249,10 +298,12 @@ impl Verifier {
             return Ok(cached);
         }
         let (order, learned) = self.source_order(parsed.registry());
+        let budget = RequestBudget::default();
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
                 &self.inner.blobs,
+                &budget,
                 &parsed,
                 digest,
                 credentials,
@@ -269,38 +320,75 @@ impl Verifier {
                 .last_known(&Engine::Registry, &parsed, credentials)
                 .filter(|guess| self.cached_result(&result_key(guess)).is_none()),
         };
-        let resolve = resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials);
+        let resolve = within(
+            deadline,
+            resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials),
+        );
         let (digest, listed_ahead) = match &guess {
             Some(guess) => {
                 let mut ahead = walker(guess);
-                let (digest, ()) = tokio::join!(resolve, ahead.list_ahead());
-                let digest = digest?;
+                // The listing stops at the deadline too; the walk then finds it past.
+                let (digest, _) = tokio::join!(resolve, within(deadline, ahead.list_ahead()));
+                let digest = digest.ok_or_else(|| self.resolve_too_late(&parsed))??;
                 let ahead = (ahead.digest() == &digest).then_some(ahead);
                 (digest, ahead)
             }
-            None => (resolve.await?, None),
+            None => (
+                resolve
+                    .await
+                    .ok_or_else(|| self.resolve_too_late(&parsed))??,
+                None,
+            ),
         };
         let result_key = result_key(&digest);
         if let Some(cached) = self.cached_result(&result_key) {
             return Ok(cached);
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
-        let (verification, valid_until) =
-            self.check_signatures(&parsed, walker, rule, method).await?;
+        let (verification, valid_until) = self
+            .check_signatures(&parsed, walker, rule, method, &budget, deadline)
+            .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
     }
 
-    /// [`Self::verify`] from a thread that is not running async code (FFI callers).
+    /// The error of a verify whose deadline passed before the tag's digest was known.
+    fn resolve_too_late(&self, reference: &Reference) -> Error {
+        let seconds = self.inner.deadline.as_secs_f64();
+        Error::DigestUnavailable {
+            reference: reference.to_string(),
+            engine: Engine::Registry.name().to_owned(),
+            cause: DigestCause::new(
+                CauseKind::Timeout,
+                format!(
+                    "the verify deadline ({seconds} s) passed before the registry gave the \
+                     digest; retry later, or raise VerifierBuilder::deadline"
+                ),
+            ),
+        }
+    }
+
+    /// One verify as a [`Call`] (see [`crate::call`]): its first poll, on the caller's thread,
+    /// answers from the result cache or for a rule that needs no registry; anything else runs
+    /// on the core runtime. The reference is parsed once, by [`Self::verify`].
+    pub fn call(&self, reference: &str, credentials: Option<&Credentials>) -> Call<Verification> {
+        let this = self.clone();
+        let subject = Subject::new(reference, Engine::Registry.name());
+        let reference = reference.to_owned();
+        let credentials = credentials.cloned();
+        Call::pending(subject, async move {
+            this.verify(&reference, credentials.as_ref()).await
+        })
+    }
+
+    /// [`Self::verify`] from a thread that is not running async code: [`Self::call`], waited
+    /// for.
     pub fn verify_blocking(
         &self,
         reference: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Verification> {
-        let this = self.clone();
-        let reference = reference.to_owned();
-        let credentials = credentials.cloned();
-        crate::runtime::block_on(async move { this.verify(&reference, credentials.as_ref()).await })
+        self.call(reference, credentials).wait()
     }
 
     fn cached_result(&self, key: &ResultKey) -> Option<Verification> {
@@ -341,25 +429,32 @@ impl Verifier {
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
         method: Method<'_>,
+        budget: &RequestBudget,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<(Verification, Option<i64>)> {
         let digest = walker.digest();
-        let mut failures = Vec::new();
-        let failed = |reason: String| Error::VerificationFailed {
+        let mut candidates = Vec::new();
+        let failed = |failure: VerificationFailure| Error::VerificationFailed {
             reference: reference.to_string(),
-            reason,
+            failure,
         };
+        let mut stopped = None;
         loop {
-            let next = walker
-                .next()
-                .await
-                .map_err(|cause| failed(format!("cannot read signatures: {cause}")))?;
+            let Some(next) = within(deadline, walker.next()).await else {
+                stopped = Some(DiscoveryStop::Deadline {
+                    deadline: self.inner.deadline,
+                    requests: budget.spent(),
+                });
+                break;
+            };
+            let next = next.map_err(|cause| failed(VerificationFailure::Unreadable(cause)))?;
             let Some((source, candidate)) = next else {
                 break;
             };
             let outcome = match method {
                 Method::Key(key) => check::with_public_key(&candidate, digest, key),
                 Method::Keyless(identity) => {
-                    check::keyless(&candidate, digest, identity, &self.inner.trust_root)
+                    check::keyless(&candidate, digest, identity, &self.inner.trusted_root)
                 }
             };
             match outcome {
@@ -384,14 +479,23 @@ impl Verifier {
                 }
                 Err(failure) => {
                     tracing::debug!(%reference, %digest, source = source.describe(), %failure, "signature rejected");
-                    failures.push(failure);
+                    candidates.push(FailedCandidate { source, failure });
                 }
             }
         }
-        if failures.is_empty() {
-            failures.push(CandidateFailure::NoSignatures);
+        if walker.out_of_requests() {
+            stopped = Some(DiscoveryStop::RequestBudget {
+                requests: budget.spent(),
+            });
         }
-        Err(failed(format!("{rule}: {}", summarize(&failures))))
+        Err(failed(VerificationFailure::Rejected {
+            rule: rule.to_string(),
+            candidates,
+            discovery: DiscoveryReport {
+                stopped,
+                unreadable: walker.unreadable(),
+            },
+        }))
     }
 
     /// The order to try signature sources in on `registry`, and whether it was learned (a source
@@ -424,12 +528,18 @@ fn result_expiry(
     ttl: Duration,
     valid_until: Option<i64>,
 ) -> Option<Instant> {
-    let mut life = ttl;
+    // Kept no longer than a century, so `now + life` fits the clock whatever the caller asks
+    // (`Duration::MAX`) and whatever date a certificate names.
+    const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
+    let mut life = ttl.min(LONGEST);
     if let Some(until) = valid_until {
         let left = u64::try_from(until.saturating_sub(now_unix)).ok()?;
         life = life.min(Duration::from_secs(left));
     }
-    (!life.is_zero()).then(|| now + life)
+    if life.is_zero() {
+        return None;
+    }
+    now.checked_add(life)
 }
 
 /// How the matched rule verifies.
@@ -452,9 +562,12 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     Verifier::with_policy_result(
         policy,
         default_resolver().clone(),
-        TrustRoot::public_good(),
-        Duration::ZERO,
-        DEFAULT_RESULT_TTL,
+        TrustedRoot::public_good(),
+        Timing {
+            resolve_ttl: Duration::ZERO,
+            result_ttl: DEFAULT_RESULT_TTL,
+            deadline: DEFAULT_DEADLINE,
+        },
     )
 });
 
@@ -482,6 +595,17 @@ mod tests {
         assert_eq!(result_expiry(now, 1_000, Duration::ZERO, None), None);
     }
 
+    /// `result_ttl(Duration::MAX)` ("keep successes for good") overflowed `Instant + Duration`
+    /// and panicked on every successful verify.
+    #[test]
+    fn a_result_ttl_too_long_for_the_clock_keeps_results_without_a_panic() {
+        let now = Instant::now();
+        for valid_until in [None, Some(i64::MAX)] {
+            let expiry = result_expiry(now, 1_000, Duration::MAX, valid_until);
+            assert!(expiry.is_some_and(|at| at > now), "{valid_until:?}");
+        }
+    }
+
     #[test]
     fn the_result_cache_is_bounded_and_keeps_the_newest() {
         let v = Verifier::builder(Policy::empty())
@@ -492,7 +616,7 @@ mod tests {
             name: format!("example.com/app{n}"),
             digest: Digest::sha256_of(&n.to_le_bytes()),
             rule: [0; 32],
-            trust_root: [0; 32],
+            trusted_root: [0; 32],
         };
         let answer = Verification {
             verified: true,
@@ -519,19 +643,19 @@ mod tests {
     #[test]
     fn trust_root_option_and_cache_key() {
         let public = Verifier::builder(Policy::empty()).build();
-        assert_eq!(public.trust_root(), &TrustRoot::public_good());
-        let json = String::from_utf8(super::super::trust_root::PUBLIC_GOOD_JSON.to_vec())
+        assert_eq!(public.trusted_root(), &TrustedRoot::public_good());
+        let json = String::from_utf8(super::super::trusted_root::PUBLIC_GOOD_JSON.to_vec())
             .unwrap_or_default()
             .replacen("\"ctlogs\"", "\"unusedCtlogs\"", 1);
-        let custom = TrustRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let custom = TrustedRoot::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(custom.ctlogs().is_empty());
         let private = Verifier::builder(Policy::empty())
             .trusted_root(custom.clone())
             .build();
-        assert_eq!(private.trust_root(), &custom);
+        assert_eq!(private.trusted_root(), &custom);
         assert_ne!(
-            public.trust_root().fingerprint(),
-            private.trust_root().fingerprint(),
+            public.trusted_root().fingerprint(),
+            private.trusted_root().fingerprint(),
             "results verified under one root are never served under another"
         );
     }

@@ -77,6 +77,15 @@ pub async fn start<F>(answer: F) -> FakeRegistry
 where
     F: Fn(&str, &str) -> Answer + Send + Sync + 'static,
 {
+    start_seeing(move |method, path, _| answer(method, path)).await
+}
+
+/// Serve `answer(method, path, head)` on a fresh loopback port; `head` is the request line and
+/// headers as received, for answers that depend on what the client sent (an Authorization).
+pub async fn start_seeing<F>(answer: F) -> FakeRegistry
+where
+    F: Fn(&str, &str, &str) -> Answer + Send + Sync + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap().to_string();
     let requests = Arc::new(AtomicUsize::new(0));
@@ -104,7 +113,7 @@ where
                     seen.lock().unwrap().push(text.clone());
                     let mut parts = text.split_whitespace();
                     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                    let a = answer(method, path);
+                    let a = answer(method, path, &text);
                     tokio::time::sleep(a.delay).await;
                     if matches!(a.mode, Body::Reset) {
                         return;
@@ -154,6 +163,44 @@ where
         host,
         requests,
         heads,
+        task,
+    }
+}
+
+/// A loopback listener that only counts the connections made to it (and closes them): proof
+/// that nothing was sent to an address the client should have refused.
+pub struct ConnectionCounter {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ConnectionCounter {
+    pub fn count(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ConnectionCounter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn count_connections() -> ConnectionCounter {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    ConnectionCounter {
+        port,
+        connections,
         task,
     }
 }

@@ -3,24 +3,22 @@
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use imagecheck::Digest;
-use imagecheck::verify::discovery::LegacySignature;
-use imagecheck::verify::{KeylessIdentity, Policy, RuleAction, TrustRoot};
+use imagecheck::verify::internals::discovery::LegacySignature;
+use imagecheck::verify::{KeylessIdentity, Policy, RuleAction, TrustedRoot};
 use serde_json::Value;
 
 pub const GITHUB_LOGIN: &str = "https://github.com/login/oauth";
 pub const GITHUB_ACTIONS: &str = "https://token.actions.githubusercontent.com";
 
-pub fn realworld() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/realworld")
-}
+#[path = "shared_fixtures.rs"]
+mod shared_fixtures;
+
+pub use shared_fixtures::realworld;
 
 pub fn read(path: &str) -> Vec<u8> {
-    let full = realworld().join(path);
-    std::fs::read(&full).unwrap_or_else(|e| panic!("read {}: {e}", full.display()))
+    shared_fixtures::realworld_file(path)
 }
 
 pub fn read_text(path: &str) -> String {
@@ -52,16 +50,16 @@ pub fn identity(issuer: &str, subject: &str) -> KeylessIdentity {
     identity_with("issuer", issuer, "subject", subject)
 }
 
-pub fn public_good() -> TrustRoot {
-    TrustRoot::public_good()
+pub fn public_good() -> TrustedRoot {
+    TrustedRoot::public_good()
 }
 
 /// The public-good root JSON with `edit` applied.
-pub fn edited_root(edit: impl FnOnce(&mut Value)) -> TrustRoot {
+pub fn edited_root(edit: impl FnOnce(&mut Value)) -> TrustedRoot {
     let mut root: Value =
         serde_json::from_slice(&read("trust/public-good-trusted_root.json")).unwrap();
     edit(&mut root);
-    TrustRoot::from_json(root.to_string().as_bytes()).unwrap()
+    TrustedRoot::from_json(root.to_string().as_bytes()).unwrap()
 }
 
 pub fn staging_json() -> Value {

@@ -6,6 +6,7 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod fake_registry;
+pub mod shared_fixtures;
 pub mod slow_link;
 
 use std::path::{Path, PathBuf};

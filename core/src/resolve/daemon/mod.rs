@@ -4,7 +4,7 @@
 //! # Algorithm
 //!
 //! 1. `GET /images/{registry/repository:tag}/json` and keep the `RepoDigests` whose parsed
-//!    registry and repository equal the reference's ([`repo_digests::candidates`]); another
+//!    registry and repository equal the reference's (`repo_digests::candidates`); another
 //!    repository's digest is never an answer, whatever the daemon lists.
 //! 2. None (image absent, 404, or no digest for this repository, e.g. a locally built or
 //!    retagged image): `POST /images/create?fromImage=registry/repository&tag=tag` with
@@ -37,7 +37,7 @@
 //!
 //! # Transport
 //!
-//! A small hyper client ([`http`]); see its module doc for why not bollard. Paths are
+//! A small hyper client (the `http` module); see its module doc for why not bollard. Paths are
 //! unversioned (`/images/…`, not `/v1.41/images/…`): these three endpoints have not changed
 //! across API versions, and an unversioned path is accepted by dockerd 20.10 through 29
 //! (which refuses API versions below 1.44) and by podman's compat API alike. Every call has a
@@ -47,7 +47,7 @@
 //!
 //! Socket missing, connection refused or broken: Network, naming the socket path. The daemon
 //! reports denied/unauthorized: Unauthorized; manifest unknown: NotFound; time limit: Timeout;
-//! any other daemon error: Engine. See [`causes`].
+//! any other daemon error: Engine. See the `causes` module.
 
 mod causes;
 pub mod endpoint;

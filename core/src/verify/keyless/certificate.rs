@@ -1,9 +1,8 @@
-//! X.509 for keyless checks: the signing (leaf) certificate's facts, and its chain to a
-//! certificate authority of the trust root, valid at the signing time.
+//! X.509 for keyless checks: the facts of a certificate (the signing leaf, a CA's, a TSA's),
+//! and whether one certificate signed another. The chain to a certificate authority of the
+//! trust root is [`super::chain`].
 //!
-//! Chains are built from the trust root only: a chain shipped beside the signature (the
-//! `dev.sigstore.cosign/chain` annotation, a bundle's `x509CertificateChain`) is never trusted
-//! for anything (as in sigstore-go). Typed parsing is x509-cert 0.3; the exact signed bytes
+//! Typed parsing is x509-cert 0.3; the exact signed bytes
 //! (`tbsCertificate`) come from the small DER walker in [`super::tlv`]; signatures are checked
 //! with aws-lc-rs.
 
@@ -13,7 +12,6 @@ use x509_cert::der::{Decode, Encode};
 use x509_cert::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use super::tlv;
-use crate::verify::trust_root::CertificateAuthority;
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -31,16 +29,61 @@ const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8, as DER contents.
+const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
-pub const OID_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
-pub const OID_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+pub(crate) const OID_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// Embedded SCT list (RFC 6962).
-pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+pub(crate) const OID_SCT_LIST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+
+/// Why DER is not a certificate this module can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CertError {
+    /// x509-cert does not decode it.
+    #[error("bad certificate: {0}")]
+    Decode(x509_cert::der::Error),
+    /// The DER walker cannot find `tbsCertificate` in it.
+    #[error("{0}")]
+    Der(tlv::DerError),
+    /// A decoded field does not encode back to DER.
+    #[error("{0}")]
+    Encode(x509_cert::der::Error),
+    /// The signature BIT STRING is not whole bytes.
+    #[error("certificate signature has unused bits")]
+    SignatureUnusedBits,
+}
+
+/// Why a certificate may not sign timestamps (RFC 3161 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TsaPurposeError {
+    /// None, or several, extended key usage extensions.
+    #[error(
+        "the TSA certificate does not have exactly one extended key usage extension with \
+         id-kp-timeStamping (RFC 3161 §2.3)"
+    )]
+    NotOneExtendedKeyUsage,
+    /// The extended key usage lists another purpose, or more than time-stamping.
+    #[error(
+        "the TSA certificate's extended key usage is not id-kp-timeStamping alone (RFC 3161 \
+         §2.3)"
+    )]
+    NotTimeStampingAlone,
+    /// The extended key usage is not marked critical.
+    #[error(
+        "the TSA certificate's id-kp-timeStamping extended key usage is not marked critical \
+         (RFC 3161 §2.3)"
+    )]
+    NotCritical,
+}
 
 /// One extension, undecoded.
 #[derive(Debug, Clone)]
-pub struct Extension {
+pub(crate) struct Extension {
     pub oid: ObjectIdentifier,
     pub critical: bool,
     pub value: Vec<u8>,
@@ -48,7 +91,7 @@ pub struct Extension {
 
 /// The facts of one certificate that the keyless checks use.
 #[derive(Debug, Clone)]
-pub struct Cert {
+pub(crate) struct Cert {
     pub der: Vec<u8>,
     /// The exact `tbsCertificate` bytes the issuer signed.
     pub tbs: Vec<u8>,
@@ -64,12 +107,12 @@ pub struct Cert {
 
 impl Cert {
     /// Parse DER.
-    pub fn parse(der: &[u8]) -> Result<Cert, String> {
-        let cert = Certificate::from_der(der).map_err(|e| format!("bad certificate: {e}"))?;
-        let (outer, _) = tlv::read(der).map_err(|e| e.to_string())?;
-        let (tbs, _) = tlv::read(outer.value).map_err(|e| e.to_string())?;
+    pub(crate) fn parse(der: &[u8]) -> Result<Cert, CertError> {
+        let cert = Certificate::from_der(der).map_err(CertError::Decode)?;
+        let (outer, _) = tlv::read(der).map_err(CertError::Der)?;
+        let (tbs, _) = tlv::read(outer.value).map_err(CertError::Der)?;
         let t = cert.tbs_certificate();
-        let enc = |r: Result<Vec<u8>, x509_cert::der::Error>| r.map_err(|e| e.to_string());
+        let enc = |r: Result<Vec<u8>, x509_cert::der::Error>| r.map_err(CertError::Encode);
         let secs = |time: x509_cert::time::Time| time.to_unix_duration().as_secs() as i64;
         Ok(Cert {
             der: der.to_vec(),
@@ -78,7 +121,7 @@ impl Cert {
             signature: cert
                 .signature()
                 .as_bytes()
-                .ok_or("certificate signature has unused bits")?
+                .ok_or(CertError::SignatureUnusedBits)?
                 .to_vec(),
             spki: enc(t.subject_public_key_info().to_der())?,
             subject: enc(t.subject().to_der())?,
@@ -101,7 +144,7 @@ impl Cert {
     }
 
     /// The value of extension `oid`, if present.
-    pub fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
+    pub(crate) fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
         self.extensions
             .iter()
             .find(|e| e.oid == oid)
@@ -109,16 +152,17 @@ impl Cert {
     }
 
     /// Whether `time` (Unix seconds) is within notBefore..=notAfter.
-    pub fn valid_at(&self, time: i64) -> bool {
+    pub(crate) fn valid_at(&self, time: i64) -> bool {
         (self.not_before..=self.not_after).contains(&time)
     }
 
     /// Whether the certificate is its own issuer (a root).
-    pub fn is_self_issued(&self) -> bool {
+    pub(crate) fn is_self_issued(&self) -> bool {
         self.subject == self.issuer
     }
 
-    fn is_ca(&self) -> bool {
+    /// Whether BasicConstraints marks this a CA certificate.
+    pub(super) fn is_ca(&self) -> bool {
         // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, … }
         self.extension(OID_BASIC_CONSTRAINTS).is_some_and(|v| {
             tlv::read(v)
@@ -129,7 +173,8 @@ impl Cert {
         })
     }
 
-    fn has_code_signing(&self) -> bool {
+    /// Whether the extended key usage names code signing (what Fulcio leaves carry).
+    pub(super) fn has_code_signing(&self) -> bool {
         self.extension(OID_EXT_KEY_USAGE).is_some_and(|v| {
             tlv::read(v)
                 .ok()
@@ -138,8 +183,34 @@ impl Cert {
         })
     }
 
+    /// RFC 3161 §2.3: a timestamp authority's certificate has exactly one extended key usage
+    /// extension, marked critical, whose only purpose is id-kp-timeStamping (OpenSSL's and
+    /// sigstore's timestamp-authority's reading too). Without it, any certificate the TSA's CA
+    /// issued for another purpose could sign timestamps.
+    pub(crate) fn check_time_stamping_purpose(&self) -> Result<(), TsaPurposeError> {
+        let mut ekus = self
+            .extensions
+            .iter()
+            .filter(|e| e.oid == OID_EXT_KEY_USAGE);
+        let (Some(eku), None) = (ekus.next(), ekus.next()) else {
+            return Err(TsaPurposeError::NotOneExtendedKeyUsage);
+        };
+        let purposes = tlv::read(&eku.value)
+            .ok()
+            .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
+            .and_then(|(seq, _)| tlv::children(seq.value).ok());
+        if !matches!(purposes.as_deref(), Some([only]) if only.tag == 0x06 && only.value == OID_TIME_STAMPING)
+        {
+            return Err(TsaPurposeError::NotTimeStampingAlone);
+        }
+        if !eku.critical {
+            return Err(TsaPurposeError::NotCritical);
+        }
+        Ok(())
+    }
+
     /// Subject alternative names of the kinds identities use: e-mail, URI, DNS.
-    pub fn subject_alt_names(&self) -> Vec<String> {
+    pub(crate) fn subject_alt_names(&self) -> Vec<String> {
         let Some(value) = self.extension(OID_SAN) else {
             return Vec::new();
         };
@@ -156,7 +227,7 @@ impl Cert {
     }
 
     /// Whether this certificate's signature verifies with `issuer`'s key.
-    pub fn signed_by(&self, issuer: &Cert) -> bool {
+    pub(crate) fn signed_by(&self, issuer: &Cert) -> bool {
         verify_with_spki(
             &issuer.spki,
             self.signature_algorithm,
@@ -168,7 +239,7 @@ impl Cert {
 
 /// Verify `signature` over `message` with the key in `spki` (DER) for the signature algorithm
 /// `algorithm` (ECDSA or RSA PKCS#1 with SHA-2, or Ed25519).
-pub fn verify_with_spki(
+pub(crate) fn verify_with_spki(
     spki: &[u8],
     algorithm: ObjectIdentifier,
     message: &[u8],
@@ -200,80 +271,10 @@ fn algorithm_for(
     })
 }
 
-/// Why a chain was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainError {
-    /// No CA of the trust root issued the certificate (or the chain does not verify).
-    Untrusted(String),
-    /// A CA issued it, but a signing time falls outside the validity of a certificate or of
-    /// the CA's `validFor` window.
-    OutsideValidity(String),
-}
-
-/// Find the trust-root CA whose chain issued `leaf` (signatures checked up to a self-signed
-/// root) and check that every time in `times` lies within the validity of the leaf, of every
-/// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
-/// needs its key).
-pub fn verify_chain(
-    leaf: &Cert,
-    authorities: &[CertificateAuthority],
-    times: &[i64],
-    purpose_code_signing: bool,
-) -> Result<Cert, ChainError> {
-    if leaf.is_ca() {
-        return Err(ChainError::Untrusted(
-            "the signing certificate is a CA certificate".into(),
-        ));
-    }
-    if purpose_code_signing && !leaf.has_code_signing() {
-        return Err(ChainError::Untrusted(
-            "the signing certificate is not for code signing".into(),
-        ));
-    }
-    let mut outside = None;
-    for ca in authorities {
-        let chain = &ca.certs;
-        if !chain_verifies(leaf, ca) {
-            continue;
-        }
-        let bad_time = times.iter().find(|&&t| {
-            !ca.valid_for.contains(t) || !leaf.valid_at(t) || chain.iter().any(|c| !c.valid_at(t))
-        });
-        match bad_time {
-            None => return Ok(chain[0].clone()),
-            Some(t) => {
-                let what = if !leaf.valid_at(*t) {
-                    format!(
-                        "signed at {t}, outside the certificate's validity {}..{}",
-                        leaf.not_before, leaf.not_after
-                    )
-                } else {
-                    format!("signed at {t}, outside the validity of CA {}", ca.uri)
-                };
-                outside = Some(what);
-            }
-        }
-    }
-    Err(match outside {
-        Some(what) => ChainError::OutsideValidity(what),
-        None => ChainError::Untrusted(
-            "the signing certificate does not chain to a certificate authority of the trust root"
-                .into(),
-        ),
-    })
-}
-
-fn chain_verifies(leaf: &Cert, ca: &CertificateAuthority) -> bool {
-    let Some(first) = ca.certs.first() else {
-        return false;
-    };
-    ca.chain_verified && leaf.issuer == first.subject && leaf.signed_by(first)
-}
-
 /// Whether a CA chain (issuing CA first) is internally sound: each certificate a CA signed by
 /// the next, the last a CA that, if self-issued, verifies itself. Computed once per trust-root
-/// load ([`CertificateAuthority::chain_verified`]), so a verification checks only the leaf.
-pub fn ca_chain_verifies(chain: &[Cert]) -> bool {
+/// load (`CertificateAuthority::chain_verified`), so a verification checks only the leaf.
+pub(crate) fn ca_chain_verifies(chain: &[Cert]) -> bool {
     for pair in chain.windows(2) {
         if !pair[0].is_ca() || pair[0].issuer != pair[1].subject || !pair[0].signed_by(&pair[1]) {
             return false;

@@ -8,7 +8,7 @@
 //! | the signature verifies with the certificate's key (legacy: over the payload; bundle: DSSE PAE or the artifact) | `BadSignature` |
 //! | the signed payload / statement / message digest names the digest being verified | `DigestMismatch` |
 //! | a transparency-log entry is present (and, for bundles, a verified signing time); legacy only: skipped, and said, if the trust root lists no transparency log (the certificate is then checked at the current time) | `MissingTransparencyProof` |
-//! | its SET verifies with a log key of the trust root, and/or its inclusion proof and signed checkpoint | `BadTransparencyProof` |
+//! | its SET verifies with a log key of the trust root valid at the integrated time, and/or its inclusion proof and a checkpoint signed by the log's key whose origin is the log; an entry with a proof alone: the log key valid at the signing times | `BadTransparencyProof` |
 //! | the entry body records this signature, this payload hash and this certificate | `TransparencyEntryMismatch` |
 //! | RFC 3161 timestamps verify with a TSA of the trust root | `BadTimestamp` |
 //! | the certificate chains to a Fulcio CA of the trust root | `UntrustedCertificate` |
@@ -23,29 +23,33 @@
 //! proofs) is small with what the graph already has: x509-cert, aws-lc-rs, sha2, serde_json.
 //! No crate is added.
 
-pub mod certificate;
-pub mod identity;
-pub mod inclusion;
-pub mod rekor_body;
-pub mod rekor_set;
-pub mod sct;
-pub mod timestamp;
-pub mod tlv;
+pub(crate) mod certificate;
+pub(crate) mod chain;
+pub(crate) mod identity;
+pub(crate) mod inclusion;
+pub(crate) mod rekor_body;
+pub(crate) mod rekor_set;
+pub(crate) mod sct;
+pub(crate) mod timestamp;
+pub(crate) mod tlv;
+
+#[cfg(test)]
+mod test_certificates;
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use self::certificate::{Cert, ChainError};
+use self::certificate::Cert;
+use self::chain::ChainError;
 use self::rekor_set::TlogEntry;
 use self::sct::SctOutcome;
 use super::bundle::{Bundle, Content, IN_TOTO_PAYLOAD_TYPE, Material};
-use super::check::Accepted;
 use super::discovery::LegacySignature;
-use super::failure::CandidateFailure;
+use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
 use super::public_key::PublicKey;
-use super::trust_root::TrustRoot;
+use super::trusted_root::{TransparencyLog, TrustedRoot};
 use crate::digest::Digest;
 
 /// Who must have signed.
@@ -88,6 +92,14 @@ fn b64(text: &str, what: &str) -> Result<Vec<u8>, CandidateFailure> {
         .map_err(|_| CandidateFailure::Malformed(format!("{what} is not base64")))
 }
 
+/// `failure` with `error`'s message: the typed errors of the checks here become the text a
+/// [`CandidateFailure`] carries.
+fn described<E: std::fmt::Display>(
+    failure: fn(String) -> CandidateFailure,
+) -> impl Fn(E) -> CandidateFailure {
+    move |error| failure(error.to_string())
+}
+
 fn chain_failure(e: ChainError) -> CandidateFailure {
     match e {
         ChainError::Untrusted(why) => CandidateFailure::UntrustedCertificate(why),
@@ -100,27 +112,31 @@ fn certificate_checks(
     leaf: &Cert,
     identity: &KeylessIdentity,
     times: &[i64],
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Option<&'static str>, CandidateFailure> {
-    let issuer = certificate::verify_chain(leaf, trust_root.certificate_authorities(), times, true)
+    let issuer = chain::verify_chain(leaf, trusted_root.certificate_authorities(), times, true)
         .map_err(chain_failure)?;
-    let note = match sct::check(leaf, &issuer, trust_root).map_err(CandidateFailure::BadSct)? {
+    let note = match sct::check(leaf, &issuer, trusted_root)
+        .map_err(described(CandidateFailure::BadSct))?
+    {
         SctOutcome::Verified => None,
         SctOutcome::SkippedNoCtLogs => Some(SCT_SKIPPED),
     };
     identity::check(leaf, identity).map_err(|e| match e {
-        identity::IdentityCheckError::Malformed(why) => CandidateFailure::Malformed(why),
+        identity::IdentityCheckError::Malformed(why) => {
+            CandidateFailure::Malformed(why.to_string())
+        }
         identity::IdentityCheckError::Mismatch(m) => CandidateFailure::IdentityMismatch(m),
     })?;
     Ok(note)
 }
 
 /// Verify a legacy cosign `.sig` layer made keyless, for image `digest`.
-pub fn verify_legacy(
+pub(super) fn verify_legacy(
     legacy: &LegacySignature,
     digest: &Digest,
     identity: &KeylessIdentity,
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     let pem_text = legacy.certificate.as_deref().ok_or_else(|| {
         CandidateFailure::UntrustedCertificate("the signature has no certificate".into())
@@ -131,7 +147,7 @@ pub fn verify_legacy(
         .ok_or_else(|| {
             CandidateFailure::Malformed("certificate annotation is not a PEM certificate".into())
         })?;
-    let leaf = Cert::parse(block.contents()).map_err(CandidateFailure::Malformed)?;
+    let leaf = Cert::parse(block.contents()).map_err(described(CandidateFailure::Malformed))?;
     let key = PublicKey::from_certificate_der(&leaf.der)
         .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
     let signature = b64(&legacy.signature, "signature annotation")?;
@@ -146,12 +162,12 @@ pub fn verify_legacy(
     // at the current time, and the success message says the log was not checked. A trust root
     // that lists a log (the public-good one) always requires the SET.
     let Some(annotation) = legacy.rekor_bundle.as_deref() else {
-        if !trust_root.tlogs().is_empty() {
+        if !trusted_root.tlogs().is_empty() {
             return Err(CandidateFailure::MissingTransparencyProof(
                 "the signature has no Rekor bundle".into(),
             ));
         }
-        let note = certificate_checks(&leaf, identity, &[unix_now()], trust_root)?;
+        let note = certificate_checks(&leaf, identity, &[unix_now()], trusted_root)?;
         return Ok(Accepted {
             format: "legacy .sig signature, no transparency log",
             note: Some(if note.is_some() {
@@ -163,10 +179,10 @@ pub fn verify_legacy(
         });
     };
     let entry = TlogEntry::from_legacy_annotation(annotation)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let time = entry
-        .verify_set(trust_root)
-        .map_err(CandidateFailure::BadTransparencyProof)?;
+        .verify_set(trusted_root)
+        .map_err(described(CandidateFailure::BadTransparencyProof))?;
     let payload_hash: [u8; 32] = Sha256::digest(&legacy.payload).into();
     rekor_body::matches(
         &entry.body,
@@ -177,9 +193,9 @@ pub fn verify_legacy(
             key_spki: None,
         },
     )
-    .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+    .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
 
-    let note = certificate_checks(&leaf, identity, &[time], trust_root)?;
+    let note = certificate_checks(&leaf, identity, &[time], trusted_root)?;
     Ok(Accepted {
         format: "legacy .sig signature, Rekor SET",
         note,
@@ -308,13 +324,13 @@ pub fn verify_bundle(
     bundle: &Bundle,
     subject: Subject<'_>,
     signer: Signer<'_>,
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     let leaf = match (&bundle.material, signer) {
         (Material::Certificates(certs), Signer::Identity(_)) => {
-            let leaf = Cert::parse(&certs[0]).map_err(CandidateFailure::Malformed)?;
+            let leaf = Cert::parse(&certs[0]).map_err(described(CandidateFailure::Malformed))?;
             for extra in &certs[1..] {
-                let cert = Cert::parse(extra).map_err(CandidateFailure::Malformed)?;
+                let cert = Cert::parse(extra).map_err(described(CandidateFailure::Malformed))?;
                 if cert.is_self_issued() {
                     return Err(CandidateFailure::UntrustedCertificate(
                         "the bundle's certificate chain includes a root certificate".into(),
@@ -350,24 +366,38 @@ pub fn verify_bundle(
         Signer::Key(_) => CandidateFailure::WrongKey,
     })?;
 
-    let mut times = transparency(
+    let logged = transparency(
         bundle,
         &signature,
         &logged_hash,
         leaf.as_ref(),
         &key,
-        trust_root,
+        trusted_root,
     )?;
-    times.extend(timestamps(bundle, &signature, trust_root)?);
+    let mut times = logged.times;
+    times.extend(timestamps(bundle, &signature, trusted_root)?);
     if times.is_empty() {
         return Err(CandidateFailure::MissingTransparencyProof(
             "no verified signing time (a Rekor v2 entry needs an RFC 3161 timestamp)".into(),
         ));
     }
+    // An entry proven only by its inclusion proof has no signed time of its own (a SET's
+    // integrated time is checked against the log key's window in `verify_set`): its log's key
+    // must have been valid when the bundle was signed, or a retired key could vouch for
+    // entries made after its retirement.
+    for log in logged.proof_only_logs {
+        if let Some(time) = times.iter().find(|t| !log.valid_for.contains(**t)) {
+            return Err(CandidateFailure::BadTransparencyProof(format!(
+                "the entry is proven by an inclusion proof of log {}, whose key was not valid \
+                 at the signing time {time}",
+                log.base_url
+            )));
+        }
+    }
 
     let note = match (&leaf, signer) {
         (Some(leaf), Signer::Identity(identity)) => {
-            certificate_checks(leaf, identity, &times, trust_root)?
+            certificate_checks(leaf, identity, &times, trusted_root)?
         }
         _ => None,
     };
@@ -378,15 +408,24 @@ pub fn verify_bundle(
     })
 }
 
-/// Check every tlog entry; return the authenticated integrated times.
-fn transparency(
+/// What the tlog entries of a bundle prove.
+struct Logged<'a> {
+    /// The authenticated (SET) integrated times.
+    times: Vec<i64>,
+    /// The logs of entries proven by an inclusion proof alone, whose key's validity the caller
+    /// checks at the signing times.
+    proof_only_logs: Vec<&'a TransparencyLog>,
+}
+
+/// Check every tlog entry.
+fn transparency<'a>(
     bundle: &Bundle,
     signature: &[u8],
     logged_hash: &[u8; 32],
     leaf: Option<&Cert>,
     key: &PublicKey,
-    trust_root: &TrustRoot,
-) -> Result<Vec<i64>, CandidateFailure> {
+    trusted_root: &'a TrustedRoot,
+) -> Result<Logged<'a>, CandidateFailure> {
     let entries = bundle
         .verification_material
         .get("tlogEntries")
@@ -395,13 +434,16 @@ fn transparency(
         .ok_or_else(|| {
             CandidateFailure::MissingTransparencyProof("the bundle has no tlog entry".into())
         })?;
-    let mut times = Vec::new();
+    let mut logged = Logged {
+        times: Vec::new(),
+        proof_only_logs: Vec::new(),
+    };
     for raw in entries {
-        let entry =
-            TlogEntry::from_bundle_entry(raw).map_err(CandidateFailure::BadTransparencyProof)?;
+        let entry = TlogEntry::from_bundle_entry(raw)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let log = entry
-            .log(trust_root)
-            .map_err(CandidateFailure::BadTransparencyProof)?;
+            .log(trusted_root)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
         let v2 = rekor_body::kind_version(&entry.body).is_some_and(|(_, v)| v == "0.0.2");
         if entry.set.is_none() && entry.proof.is_none() {
             return Err(CandidateFailure::MissingTransparencyProof(
@@ -414,18 +456,20 @@ fn transparency(
             ));
         }
         if entry.set.is_some() {
-            times.push(
+            logged.times.push(
                 entry
-                    .verify_set(trust_root)
-                    .map_err(CandidateFailure::BadTransparencyProof)?,
+                    .verify_set(trusted_root)
+                    .map_err(described(CandidateFailure::BadTransparencyProof))?,
             );
+        } else {
+            logged.proof_only_logs.push(log);
         }
         if let Some(proof) = &entry.proof {
             // Rekor v1's proof index is within the log shard, the entry's is global: they
             // may differ. The leaf hash binds the proof to this body.
             proof
                 .verify(&entry.body, log)
-                .map_err(CandidateFailure::BadTransparencyProof)?;
+                .map_err(described(CandidateFailure::BadTransparencyProof))?;
         }
         rekor_body::matches(
             &entry.body,
@@ -437,16 +481,16 @@ fn transparency(
                 key_spki: leaf.is_none().then(|| key.spki_der()),
             },
         )
-        .map_err(CandidateFailure::TransparencyEntryMismatch)?;
+        .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
     }
-    Ok(times)
+    Ok(logged)
 }
 
 /// Verify the bundle's RFC 3161 timestamps; return their times.
 fn timestamps(
     bundle: &Bundle,
     signature: &[u8],
-    trust_root: &TrustRoot,
+    trusted_root: &TrustedRoot,
 ) -> Result<Vec<i64>, CandidateFailure> {
     let Some(list) = bundle
         .verification_material
@@ -463,7 +507,8 @@ fn timestamps(
                     .unwrap_or_default(),
                 "signedTimestamp",
             )?;
-            timestamp::verify(&der, signature, trust_root).map_err(CandidateFailure::BadTimestamp)
+            timestamp::verify(&der, signature, trusted_root)
+                .map_err(described(CandidateFailure::BadTimestamp))
         })
         .collect()
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// What the entry must describe.
 #[derive(Debug, Clone, Copy)]
-pub struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     /// sha256 of the signed artifact (hashedrekord) or of the DSSE payload (dsse, intoto).
     pub sha256: &'a [u8; 32],
     pub signature: &'a [u8],
@@ -26,6 +26,40 @@ pub struct Expected<'a> {
     pub certificate: Option<&'a [u8]>,
     /// The signing key (SubjectPublicKeyInfo DER), for key-signed entries.
     pub key_spki: Option<&'a [u8]>,
+}
+
+/// Why a log entry's body does not describe the signature being verified: it cannot be read,
+/// or it records another hash, signature or signer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum EntryMismatch {
+    /// The body is not JSON (the parser's complaint).
+    #[error("entry body is not JSON: {0}")]
+    NotJson(String),
+    /// A kind and version read here, missing a field this check needs.
+    #[error("unreadable {kind} {version} entry body")]
+    Unreadable {
+        /// The entry's `kind` (empty when absent).
+        kind: String,
+        /// The entry's `apiVersion` (empty when absent).
+        version: String,
+    },
+    /// A kind or version this check does not read.
+    #[error("unsupported entry kind {kind:?} {version:?}")]
+    UnsupportedKind {
+        /// The entry's `kind` (empty when absent).
+        kind: String,
+        /// The entry's `apiVersion` (empty when absent).
+        version: String,
+    },
+    /// The entry records the hash of another payload or artifact.
+    #[error("the log entry records another payload hash")]
+    OtherPayloadHash,
+    /// The entry records another signature.
+    #[error("the log entry records another signature")]
+    OtherSignature,
+    /// The entry records this signature, made by another certificate or key.
+    #[error("the log entry records another certificate or key")]
+    OtherSigner,
 }
 
 enum Verifier {
@@ -85,12 +119,15 @@ fn sha256_b64(v: &Value, pointer: &str) -> Option<Vec<u8>> {
     b64(str_at(v, &format!("{pointer}/digest"))?)
 }
 
-fn parse(body: &[u8]) -> Result<Logged, String> {
+fn parse(body: &[u8]) -> Result<Logged, EntryMismatch> {
     let v: Value =
-        serde_json::from_slice(body).map_err(|e| format!("entry body is not JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| EntryMismatch::NotJson(e.to_string()))?;
     let kind = str_at(&v, "/kind").unwrap_or_default();
     let version = str_at(&v, "/apiVersion").unwrap_or_default();
-    let unreadable = || format!("unreadable {kind} {version} entry body");
+    let unreadable = || EntryMismatch::Unreadable {
+        kind: kind.to_owned(),
+        version: version.to_owned(),
+    };
     let logged = match (kind, version) {
         ("hashedrekord" | "rekord", "0.0.1") => Logged {
             sha256: sha256_hex(&v, "/spec/data/hash").ok_or_else(unreadable)?,
@@ -147,7 +184,12 @@ fn parse(body: &[u8]) -> Result<Logged, String> {
             })
             .ok_or_else(unreadable)?,
         },
-        _ => return Err(format!("unsupported entry kind {kind:?} {version:?}")),
+        _ => {
+            return Err(EntryMismatch::UnsupportedKind {
+                kind: kind.to_owned(),
+                version: version.to_owned(),
+            });
+        }
     };
     Ok(logged)
 }
@@ -161,7 +203,7 @@ fn list(
 }
 
 /// The entry's `kind` and `apiVersion`.
-pub fn kind_version(body: &[u8]) -> Option<(String, String)> {
+pub(crate) fn kind_version(body: &[u8]) -> Option<(String, String)> {
     let v: Value = serde_json::from_slice(body).ok()?;
     Some((
         str_at(&v, "/kind")?.to_owned(),
@@ -170,10 +212,10 @@ pub fn kind_version(body: &[u8]) -> Option<(String, String)> {
 }
 
 /// Check that the logged entry `body` describes `expected`; `Err` says what differs.
-pub fn matches(body: &[u8], expected: &Expected<'_>) -> Result<(), String> {
+pub(crate) fn matches(body: &[u8], expected: &Expected<'_>) -> Result<(), EntryMismatch> {
     let logged = parse(body)?;
     if logged.sha256 != expected.sha256 {
-        return Err("the log entry records another payload hash".into());
+        return Err(EntryMismatch::OtherPayloadHash);
     }
     let same_signer = |verifier: &Verifier| match verifier {
         Verifier::Certificate(der) => expected.certificate == Some(der.as_slice()),
@@ -184,14 +226,14 @@ pub fn matches(body: &[u8], expected: &Expected<'_>) -> Result<(), String> {
         .iter()
         .any(|(sig, _)| sig == expected.signature)
     {
-        return Err("the log entry records another signature".into());
+        return Err(EntryMismatch::OtherSignature);
     }
     if !logged
         .signatures
         .iter()
         .any(|(sig, verifier)| sig == expected.signature && same_signer(verifier))
     {
-        return Err("the log entry records another certificate or key".into());
+        return Err(EntryMismatch::OtherSigner);
     }
     Ok(())
 }

@@ -9,13 +9,60 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::inclusion::InclusionProof;
-use crate::verify::trust_root::{TransparencyLog, TrustRoot};
+use super::inclusion::{InclusionError, InclusionProof};
+use crate::verify::trusted_root::{TransparencyLog, TrustedRoot};
+
+/// Why a transparency-log entry does not give an authenticated time (or cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TlogError {
+    /// The legacy `dev.sigstore.cosign/bundle` annotation does not parse (the parser's
+    /// complaint).
+    #[error("Rekor bundle annotation is not valid: {0}")]
+    InvalidAnnotation(String),
+    /// A bundle's tlog entry does not parse (the parser's complaint).
+    #[error("bundle tlog entry is not valid: {0}")]
+    InvalidEntry(String),
+    /// A base64 field that is not base64.
+    #[error("{0} is not base64")]
+    NotBase64(&'static str),
+    /// The legacy annotation's `logID` is not hex.
+    #[error("Rekor logID is not hex")]
+    LogIdNotHex,
+    /// A protobuf-JSON integer string that is not an integer.
+    #[error("{0:?} is not an integer")]
+    NotInteger(String),
+    /// The entry's inclusion proof cannot be read.
+    #[error(transparent)]
+    Proof(InclusionError),
+    /// The entry names a log the trust root does not list.
+    #[error("the entry is from log {log_id}, which the trust root does not list")]
+    UnknownLog {
+        /// The log ID, in hex.
+        log_id: String,
+    },
+    /// The entry has no SET to verify.
+    #[error("the entry has no signed entry timestamp")]
+    NoSet,
+    /// The entry has a SET but no integrated time it would sign.
+    #[error("the entry has no integrated time")]
+    NoIntegratedTime,
+    /// The SET does not verify with the log's key.
+    #[error("the signed entry timestamp does not verify with the log's key")]
+    SetDoesNotVerify,
+    /// The SET verifies, but for a time outside the log key's validity.
+    #[error("the entry's integrated time {time} is outside the validity of log {base_url}")]
+    OutsideLogValidity {
+        /// The integrated time, Unix seconds.
+        time: i64,
+        /// The log's `baseUrl`.
+        base_url: String,
+    },
+}
 
 /// One log entry, from a legacy `dev.sigstore.cosign/bundle` annotation or a bundle's
 /// `tlogEntries[]`.
 #[derive(Debug, Clone)]
-pub struct TlogEntry {
+pub(crate) struct TlogEntry {
     /// The canonicalized entry body (decoded).
     pub body: Vec<u8>,
     pub integrated_time: Option<i64>,
@@ -65,10 +112,10 @@ enum StrInt {
 }
 
 impl StrInt {
-    fn get(&self) -> Result<i64, String> {
+    fn get(&self) -> Result<i64, TlogError> {
         match self {
             StrInt::Num(n) => Ok(*n),
-            StrInt::Str(s) => s.parse().map_err(|_| format!("{s:?} is not an integer")),
+            StrInt::Str(s) => s.parse().map_err(|_| TlogError::NotInteger(s.clone())),
         }
     }
 }
@@ -85,32 +132,31 @@ struct RawPromise {
     signed_entry_timestamp: String,
 }
 
-fn b64(text: &str, what: &str) -> Result<Vec<u8>, String> {
+fn b64(text: &str, what: &'static str) -> Result<Vec<u8>, TlogError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|_| format!("{what} is not base64"))
+        .map_err(|_| TlogError::NotBase64(what))
 }
 
 impl TlogEntry {
     /// Read cosign's `dev.sigstore.cosign/bundle` annotation.
-    pub fn from_legacy_annotation(json: &str) -> Result<TlogEntry, String> {
-        let raw: RawLegacy = serde_json::from_str(json)
-            .map_err(|e| format!("Rekor bundle annotation is not valid: {e}"))?;
+    pub(crate) fn from_legacy_annotation(json: &str) -> Result<TlogEntry, TlogError> {
+        let raw: RawLegacy =
+            serde_json::from_str(json).map_err(|e| TlogError::InvalidAnnotation(e.to_string()))?;
         Ok(TlogEntry {
             body: b64(&raw.payload.body, "Rekor entry body")?,
             integrated_time: Some(raw.payload.integrated_time),
             log_index: raw.payload.log_index,
-            log_id: hex::decode(&raw.payload.log_id)
-                .map_err(|_| "Rekor logID is not hex".to_owned())?,
+            log_id: hex::decode(&raw.payload.log_id).map_err(|_| TlogError::LogIdNotHex)?,
             set: Some(b64(&raw.signed_entry_timestamp, "SignedEntryTimestamp")?),
             proof: None,
         })
     }
 
     /// Read one of a sigstore bundle's `verificationMaterial.tlogEntries`.
-    pub fn from_bundle_entry(value: &serde_json::Value) -> Result<TlogEntry, String> {
+    pub(crate) fn from_bundle_entry(value: &serde_json::Value) -> Result<TlogEntry, TlogError> {
         let raw: RawEntry = serde_json::from_value(value.clone())
-            .map_err(|e| format!("bundle tlog entry is not valid: {e}"))?;
+            .map_err(|e| TlogError::InvalidEntry(e.to_string()))?;
         let integrated_time = match raw.integrated_time {
             Some(t) => Some(t.get()?).filter(|t| *t != 0),
             None => None,
@@ -127,18 +173,21 @@ impl TlogEntry {
             proof: raw
                 .inclusion_proof
                 .map(|p| InclusionProof::from_json(&p))
-                .transpose()?,
+                .transpose()
+                .map_err(TlogError::Proof)?,
         })
     }
 
     /// The log of the trust root this entry claims to be in.
-    pub fn log<'a>(&self, trust_root: &'a TrustRoot) -> Result<&'a TransparencyLog, String> {
-        trust_root.tlog(&self.log_id).ok_or_else(|| {
-            format!(
-                "the entry is from log {}, which the trust root does not list",
-                hex::encode(&self.log_id)
-            )
-        })
+    pub(crate) fn log<'a>(
+        &self,
+        trusted_root: &'a TrustedRoot,
+    ) -> Result<&'a TransparencyLog, TlogError> {
+        trusted_root
+            .tlog(&self.log_id)
+            .ok_or_else(|| TlogError::UnknownLog {
+                log_id: hex::encode(&self.log_id),
+            })
     }
 
     /// The SET's canonical JSON.
@@ -154,23 +203,18 @@ impl TlogEntry {
 
     /// Verify the SET with the log's key; on success the integrated time is authenticated
     /// and returned. The time must fall within the log key's validity.
-    pub fn verify_set(&self, trust_root: &TrustRoot) -> Result<i64, String> {
-        let log = self.log(trust_root)?;
-        let set = self
-            .set
-            .as_deref()
-            .ok_or("the entry has no signed entry timestamp")?;
-        let time = self
-            .integrated_time
-            .ok_or("the entry has no integrated time")?;
+    pub(crate) fn verify_set(&self, trusted_root: &TrustedRoot) -> Result<i64, TlogError> {
+        let log = self.log(trusted_root)?;
+        let set = self.set.as_deref().ok_or(TlogError::NoSet)?;
+        let time = self.integrated_time.ok_or(TlogError::NoIntegratedTime)?;
         log.key
             .verify(self.set_message(time).as_bytes(), set)
-            .map_err(|_| "the signed entry timestamp does not verify with the log's key")?;
+            .map_err(|_| TlogError::SetDoesNotVerify)?;
         if !log.valid_for.contains(time) {
-            return Err(format!(
-                "the entry's integrated time {time} is outside the validity of log {}",
-                log.base_url
-            ));
+            return Err(TlogError::OutsideLogValidity {
+                time,
+                base_url: log.base_url.clone(),
+            });
         }
         Ok(time)
     }

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::certificate::Cert;
 use super::tlv;
-use crate::verify::trust_root::TrustRoot;
+use crate::verify::trusted_root::TrustedRoot;
 
 /// DER contents of the OID 1.3.6.1.4.1.11129.2.4.2.
 const SCT_OID_BYTES: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
@@ -89,30 +89,57 @@ fn precert_tbs(leaf: &Cert) -> Option<Vec<u8>> {
 
 /// The outcome of a successful check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SctOutcome {
+pub(crate) enum SctOutcome {
     Verified,
     /// The trust root lists no CT logs, so there is nothing to check against.
     SkippedNoCtLogs,
 }
 
+/// Why the leaf's SCTs do not show it was logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SctError {
+    /// The certificate carries no SCT list (and the trust root lists CT logs).
+    #[error("the certificate has no embedded SCT")]
+    NoEmbeddedSct,
+    /// The SCT list extension does not parse.
+    #[error("the certificate's SCT list is malformed")]
+    MalformedList,
+    /// The precertificate TBS cannot be rebuilt from the leaf's.
+    #[error("the certificate's TBS is malformed")]
+    MalformedTbs,
+    /// The TBS is too large for an SCT's 24-bit length.
+    #[error("certificate too large")]
+    TooLarge,
+    /// No SCT names a CT log of the trust root.
+    #[error("no SCT is from a CT log of the trust root")]
+    UnknownLog,
+    /// An SCT of a known log does not verify (or not at a time the log's key was valid).
+    #[error("the SCT does not verify with the CT log's key")]
+    BadSignature,
+}
+
 /// Check the leaf's embedded SCTs. `issuer` is the CA certificate that issued the leaf.
-pub fn check(leaf: &Cert, issuer: &Cert, trust_root: &TrustRoot) -> Result<SctOutcome, String> {
-    if trust_root.ctlogs().is_empty() {
+pub(crate) fn check(
+    leaf: &Cert,
+    issuer: &Cert,
+    trusted_root: &TrustedRoot,
+) -> Result<SctOutcome, SctError> {
+    if trusted_root.ctlogs().is_empty() {
         return Ok(SctOutcome::SkippedNoCtLogs);
     }
     let value = leaf
         .extension(super::certificate::OID_SCT_LIST)
-        .ok_or("the certificate has no embedded SCT")?;
-    let scts = parse_list(value).ok_or("the certificate's SCT list is malformed")?;
-    let tbs = precert_tbs(leaf).ok_or("the certificate's TBS is malformed")?;
+        .ok_or(SctError::NoEmbeddedSct)?;
+    let scts = parse_list(value).ok_or(SctError::MalformedList)?;
+    let tbs = precert_tbs(leaf).ok_or(SctError::MalformedTbs)?;
     let issuer_key_hash: [u8; 32] = Sha256::digest(&issuer.spki).into();
     let tbs_len = u32::try_from(tbs.len())
         .ok()
         .filter(|l| *l < 1 << 24)
-        .ok_or("certificate too large")?;
+        .ok_or(SctError::TooLarge)?;
     let mut unknown = true;
     for sct in &scts {
-        let Some(log) = trust_root.ctlog(sct.log_id) else {
+        let Some(log) = trusted_root.ctlog(sct.log_id) else {
             continue;
         };
         unknown = false;
@@ -131,8 +158,8 @@ pub fn check(leaf: &Cert, issuer: &Cert, trust_root: &TrustRoot) -> Result<SctOu
         }
     }
     Err(if unknown {
-        "no SCT is from a CT log of the trust root".into()
+        SctError::UnknownLog
     } else {
-        "the SCT does not verify with the CT log's key".into()
+        SctError::BadSignature
     })
 }

@@ -6,15 +6,17 @@
 //! hash of the signature being timestamped; the signed attributes' messageDigest is the hash
 //! of the TSTInfo; the signer's signature over the signed attributes verifies with a
 //! certificate that is (or chains to) a timestamp authority of the trust root, valid at
-//! genTime, inside the authority's `validFor`. Read with the DER walker in [`super::tlv`]
-//! (the `cms` crate would add a dependency for four fields).
+//! genTime, inside the authority's `validFor`, and made for time-stamping only (RFC 3161
+//! §2.3: a critical extended key usage naming id-kp-timeStamping alone). Read with the DER
+//! walker in [`super::tlv`] (the `cms` crate would add a dependency for four fields).
 
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::spki::ObjectIdentifier;
 
-use super::certificate::{self, Cert};
+use super::certificate::{self, Cert, TsaPurposeError};
+use super::chain::{self, ChainError};
 use super::tlv::{self, Tlv};
-use crate::verify::trust_root::{CertificateAuthority, TrustRoot};
+use crate::verify::trusted_root::{CertificateAuthority, TrustedRoot, decimal, unix_time};
 
 const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
 const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
@@ -26,48 +28,90 @@ const TST_INFO: &[u8] = &[
     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
 ];
 
-fn bad(what: &str) -> String {
-    format!("timestamp: {what}")
+/// Why a timestamp does not vouch for a signing time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// The token (or the response holding it) cannot be read: what is missing or malformed.
+    #[error("timestamp: {0}")]
+    Malformed(&'static str),
+    /// A hash algorithm other than SHA-256, SHA-384 or SHA-512.
+    #[error("timestamp: unsupported hash algorithm")]
+    UnsupportedHash,
+    /// genTime is not a GeneralizedTime as RFC 3161 §2.4.2 allows it.
+    #[error("timestamp: genTime is not a GeneralizedTime (YYYYMMDDHHMMSS[.fff]Z)")]
+    BadGenTime,
+    /// A timestamp response whose status is not a grant.
+    #[error("timestamp: the timestamp response is not a grant")]
+    NotGranted,
+    /// The message imprint is the hash of other bytes than the signature.
+    #[error("timestamp: the timestamp is for another signature")]
+    OtherSignature,
+    /// The signed attributes' messageDigest is not the hash of the TSTInfo.
+    #[error("timestamp: the signed attributes do not cover the TSTInfo")]
+    TstInfoNotCovered,
+    /// The signing certificate is not made for time-stamping only.
+    #[error("timestamp: {0}")]
+    Purpose(TsaPurposeError),
+    /// genTime is outside the validity of the lone TSA certificate or of its authority.
+    #[error("timestamp: genTime is outside the TSA's validity")]
+    OutsideTsaValidity,
+    /// The signing certificate does not chain to the authority, or not at genTime. Shown in
+    /// the chain error's `Debug` form, as it always has been.
+    #[error("timestamp: {0:?}")]
+    Chain(ChainError),
+    /// No timestamp authority of the trust root signed the token.
+    #[error("timestamp: not signed by a timestamp authority of the trust root")]
+    UnknownAuthority,
 }
 
-fn seq(t: Tlv<'_>) -> Result<Vec<Tlv<'_>>, String> {
+fn bad(what: &'static str) -> TimestampError {
+    TimestampError::Malformed(what)
+}
+
+fn seq(t: Tlv<'_>) -> Result<Vec<Tlv<'_>>, TimestampError> {
     tlv::children(t.value).map_err(|_| bad("malformed DER"))
 }
 
-fn hash(alg: &[u8], data: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+fn hash(alg: &[u8], data: &[u8]) -> Result<(Vec<u8>, &'static str), TimestampError> {
     Ok(match alg {
         SHA256 => (Sha256::digest(data).to_vec(), "256"),
         SHA384 => (Sha384::digest(data).to_vec(), "384"),
         SHA512 => (Sha512::digest(data).to_vec(), "512"),
-        _ => return Err(bad("unsupported hash algorithm")),
+        _ => return Err(TimestampError::UnsupportedHash),
     })
 }
 
 /// The OID inside an AlgorithmIdentifier SEQUENCE, as DER contents.
-fn alg_oid<'a>(t: &Tlv<'a>) -> Result<&'a [u8], String> {
+fn alg_oid<'a>(t: &Tlv<'a>) -> Result<&'a [u8], TimestampError> {
     let (oid, _) = tlv::read(t.value).map_err(|_| bad("malformed algorithm"))?;
     Ok(oid.value)
 }
 
-/// `YYYYMMDDHHMMSS[.f*]Z` to Unix seconds.
-fn generalized_time(value: &[u8]) -> Result<i64, String> {
-    let s = std::str::from_utf8(value).map_err(|_| bad("bad genTime"))?;
-    if s.len() < 15 || !s.ends_with('Z') {
-        return Err(bad("bad genTime"));
+/// A GeneralizedTime as RFC 3161 §2.4.2 allows it, `YYYYMMDDHHMMSS[.f+]Z`, to Unix seconds
+/// (fractions dropped). Read byte by byte: these bytes come from the token, checked before the
+/// TSA's signature is, and a `str` sliced at a fixed offset panics inside a multi-byte character.
+fn generalized_time(value: &[u8]) -> Result<i64, TimestampError> {
+    let invalid = || TimestampError::BadGenTime;
+    let (digits, zone) = value.split_at_checked(14).ok_or_else(invalid)?;
+    match zone {
+        [b'Z'] => {}
+        [b'.', fraction @ .., b'Z']
+            if !fraction.is_empty() && fraction.iter().all(u8::is_ascii_digit) => {}
+        _ => return Err(invalid()),
     }
-    let text = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &s[0..4],
-        &s[4..6],
-        &s[6..8],
-        &s[8..10],
-        &s[10..12],
-        &s[12..14]
-    );
-    crate::verify::trust_root::parse_rfc3339(&text).ok_or_else(|| bad("bad genTime"))
+    let field = |at: usize, len: usize| decimal(&digits[at..at + len]).ok_or_else(invalid);
+    unix_time(
+        field(0, 4)?,
+        field(4, 2)?,
+        field(6, 2)?,
+        field(8, 2)?,
+        field(10, 2)?,
+        field(12, 2)?,
+    )
+    .ok_or_else(invalid)
 }
 
-fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, String> {
+fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, TimestampError> {
     let from_bytes = |b: &[u8]| ObjectIdentifier::from_bytes(b).map_err(|_| bad("bad OID"));
     let oid = from_bytes(sig_alg)?;
     let text = match (oid.to_string().as_str(), digest) {
@@ -83,7 +127,11 @@ fn signature_oid(sig_alg: &[u8], digest: &str) -> Result<ObjectIdentifier, Strin
 }
 
 /// Verify one DER TimeStampToken over `signature`; return its genTime (Unix seconds).
-pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<i64, String> {
+pub fn verify(
+    token: &[u8],
+    signature: &[u8],
+    trusted_root: &TrustedRoot,
+) -> Result<i64, TimestampError> {
     let (outer, _) = tlv::read(token).map_err(|_| bad("malformed DER"))?;
     let mut ci = seq(outer)?;
     // A TimeStampResp { status PKIStatusInfo, timeStampToken } or the bare token (ContentInfo).
@@ -92,7 +140,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         if status.first().map(|s| s.value) != Some(&[0][..])
             && status.first().map(|s| s.value) != Some(&[1][..])
         {
-            return Err(bad("the timestamp response is not a grant"));
+            return Err(TimestampError::NotGranted);
         }
         let token = ci
             .get(1)
@@ -118,7 +166,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         _ => return Err(bad("malformed messageImprint")),
     };
     if hash(imprint_alg, signature)?.0 != imprint_hash {
-        return Err(bad("the timestamp is for another signature"));
+        return Err(TimestampError::OtherSignature);
     }
     let gen_time = generalized_time(tst.get(4).ok_or_else(|| bad("no genTime"))?.value)?;
 
@@ -155,7 +203,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         .map(|(v, _)| v.value)
         .ok_or_else(|| bad("no messageDigest attribute"))?;
     if message_digest != tst_hash {
-        return Err(bad("the signed attributes do not cover the TSTInfo"));
+        return Err(TimestampError::TstInfoNotCovered);
     }
     let rest: Vec<&Tlv<'_>> = si.iter().skip_while(|t| t.tag != 0xa0).skip(1).collect();
     let (sig_alg, sig) = match rest.as_slice() {
@@ -165,7 +213,7 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
     let sig_oid = signature_oid(sig_alg, digest_bits)?;
     let signed_attrs = tlv::wrap(0x31, attrs.value);
 
-    for authority in trust_root.timestamp_authorities() {
+    for authority in trusted_root.timestamp_authorities() {
         let chain = &authority.certs;
         let mut candidates: Vec<(Cert, CertificateAuthority)> = Vec::new();
         // The trust root may name the TSA's own certificate first…
@@ -183,10 +231,12 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
         } else if let Some(only) = chain.first() {
             // A lone certificate trusted as the TSA itself.
             if certificate::verify_with_spki(&only.spki, sig_oid, &signed_attrs, sig) {
+                only.check_time_stamping_purpose()
+                    .map_err(TimestampError::Purpose)?;
                 return if only.valid_at(gen_time) && authority.valid_for.contains(gen_time) {
                     Ok(gen_time)
                 } else {
-                    Err(bad("genTime is outside the TSA's validity"))
+                    Err(TimestampError::OutsideTsaValidity)
                 };
             }
         }
@@ -198,16 +248,15 @@ pub fn verify(token: &[u8], signature: &[u8], trust_root: &TrustRoot) -> Result<
             if !certificate::verify_with_spki(&signer.spki, sig_oid, &signed_attrs, sig) {
                 continue;
             }
-            return match certificate::verify_chain(
-                &signer,
-                std::slice::from_ref(&ca),
-                &[gen_time],
-                false,
-            ) {
+            signer
+                .check_time_stamping_purpose()
+                .map_err(TimestampError::Purpose)?;
+            return match chain::verify_chain(&signer, std::slice::from_ref(&ca), &[gen_time], false)
+            {
                 Ok(_) => Ok(gen_time),
-                Err(e) => Err(bad(&format!("{e:?}"))),
+                Err(e) => Err(TimestampError::Chain(e)),
             };
         }
     }
-    Err(bad("not signed by a timestamp authority of the trust root"))
+    Err(TimestampError::UnknownAuthority)
 }

@@ -4,24 +4,19 @@
 
 /// One DER element: its tag byte, the whole encoding, and its contents.
 #[derive(Debug, Clone, Copy)]
-pub struct Tlv<'a> {
+pub(crate) struct Tlv<'a> {
     pub tag: u8,
     pub raw: &'a [u8],
     pub value: &'a [u8],
 }
 
 /// A malformed DER element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DerError;
-
-impl std::fmt::Display for DerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("malformed DER")
-    }
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed DER")]
+pub(crate) struct DerError;
 
 /// Read the first element of `input`; return it and what follows.
-pub fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
+pub(crate) fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     let (&tag, rest) = input.split_first().ok_or(DerError)?;
     if tag & 0x1f == 0x1f {
         return Err(DerError); // multi-byte tags never occur in what we read
@@ -56,7 +51,7 @@ pub fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
 }
 
 /// All elements of a constructed value's contents, in order.
-pub fn children(mut value: &[u8]) -> Result<Vec<Tlv<'_>>, DerError> {
+pub(crate) fn children(mut value: &[u8]) -> Result<Vec<Tlv<'_>>, DerError> {
     let mut out = Vec::new();
     while !value.is_empty() {
         let (tlv, rest) = read(value)?;
@@ -67,7 +62,7 @@ pub fn children(mut value: &[u8]) -> Result<Vec<Tlv<'_>>, DerError> {
 }
 
 /// Encode a DER header for `tag` and a body of `len` bytes.
-pub fn header(tag: u8, len: usize) -> Vec<u8> {
+pub(crate) fn header(tag: u8, len: usize) -> Vec<u8> {
     let mut out = vec![tag];
     if len < 0x80 {
         out.push(len as u8);
@@ -105,5 +100,21 @@ mod tests {
         assert!(read(&[0x30, 0x05, 1]).is_err());
         assert!(read(&[]).is_err());
         assert_eq!(children(&[2, 1, 5, 2, 1, 6]).unwrap().len(), 2);
+    }
+
+    /// Lengths are the input's: one longer than what follows, of more than four bytes, or
+    /// indefinite (BER, not DER) is an error, never an out-of-range slice.
+    #[test]
+    fn lengths_beyond_the_input_are_errors() {
+        for bad in [
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0][..],
+            &[0x30, 0x85, 1, 0, 0, 0, 0, 0],
+            &[0x30, 0x80, 0, 0],
+            &[0x30, 0x82, 0x01],
+            &[0x30, 0x81],
+            &[0x1f, 0x01, 0x00],
+        ] {
+            assert_eq!(read(bad).map(|_| ()), Err(DerError), "{bad:02x?}");
+        }
     }
 }

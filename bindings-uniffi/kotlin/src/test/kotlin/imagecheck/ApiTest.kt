@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import uniffi.imagecheck.Credentials
-import uniffi.imagecheck.DigestCause
+import uniffi.imagecheck.CauseKind
 import uniffi.imagecheck.ImageCheckException
 import uniffi.imagecheck.Verifier
 import uniffi.imagecheck.VerifierOptions
@@ -51,12 +51,12 @@ class ApiTest {
         val missing = assertThrows<ImageCheckException.DigestUnavailable> {
             runBlocking { resolver.resolve("$plain/test/hello:no-such-tag", Duration.ZERO) }
         }
-        assertEquals(DigestCause.NOT_FOUND, missing.causeKind)
+        assertEquals(CauseKind.NOT_FOUND, missing.causeKind)
 
         val unauthorized = assertThrows<ImageCheckException.DigestUnavailable> {
             resolver.resolveBlocking("${Harness.host("basic")}/test/hello:v1", Duration.ZERO)
         }
-        assertEquals(DigestCause.UNAUTHORIZED, unauthorized.causeKind)
+        assertEquals(CauseKind.UNAUTHORIZED, unauthorized.causeKind)
 
         assertThrows<ImageCheckException.InvalidArgument> {
             resolver.resolveBlocking(hello, Duration.ZERO, engine = "Not An Engine")
@@ -67,7 +67,7 @@ class ApiTest {
         val none = assertThrows<ImageCheckException.DigestUnavailable> {
             resolver.resolveBlocking(hello, Duration.ZERO, engine = "kubernetes")
         }
-        assertEquals(DigestCause.NO_DIGEST_SOURCE, none.causeKind)
+        assertEquals(CauseKind.NO_DIGEST_SOURCE, none.causeKind)
         assertThrows<ImageCheckException.InvalidPolicy> { Verifier("rules: [{image: '*', skip: maybe}]", VerifierOptions()) }
         // Every exception shares one base class.
         assertTrue(ImageCheckException.Denied("x") is ImageCheckException)
@@ -90,7 +90,7 @@ class ApiTest {
         val e = assertThrows<ImageCheckException.DigestUnavailable> {
             resolver.resolveBlocking("$basic/test/hello:v1", Duration.ofMinutes(1))
         }
-        assertEquals(DigestCause.UNAUTHORIZED, e.causeKind)
+        assertEquals(CauseKind.UNAUTHORIZED, e.causeKind)
         assertFalse(e.reason.contains(password))
     }
 

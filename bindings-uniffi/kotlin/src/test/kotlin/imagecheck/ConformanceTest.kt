@@ -14,7 +14,7 @@ import org.junit.jupiter.api.DynamicTest
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestFactory
 import org.junit.jupiter.api.fail
-import uniffi.imagecheck.DigestCause
+import uniffi.imagecheck.CauseKind
 import uniffi.imagecheck.ImageCheckException
 import uniffi.imagecheck.Verifier
 import uniffi.imagecheck.VerifierOptions
@@ -24,8 +24,8 @@ import uniffi.imagecheck.parseReference
 fun kindOf(e: ImageCheckException): String = e::class.simpleName!!
 
 /** The cause kind's name as cases.json spells it (`not found`, `engine error`, …). */
-fun causeName(c: DigestCause): String = when (c) {
-    DigestCause.ENGINE -> "engine error"
+fun causeName(c: CauseKind): String = when (c) {
+    CauseKind.ENGINE -> "engine error"
     else -> c.name.lowercase().replace('_', ' ')
 }
 
@@ -126,6 +126,14 @@ class ConformanceTest {
                         }
                     } catch (e: ImageCheckException) {
                         assertEquals(expect["error"].stringOrNull(), kindOf(e), "$name: ${e.message}")
+                        expect["failures"]?.jsonArray?.let { want ->
+                            val wanted = want.map { f ->
+                                val o = f.jsonObject
+                                o["source"]!!.jsonPrimitive.content + "/" + o["check"]!!.jsonPrimitive.content
+                            }
+                            val got = (e as ImageCheckException.VerificationFailed).failures.map { "${it.source}/${it.check}" }
+                            assertEquals(wanted, got, "$name: ${e.message}")
+                        }
                     }
                 }
             }

@@ -3,8 +3,8 @@
 //! CT logs and timestamp authorities are trusted, and when.
 //!
 //! The public-good root is embedded at build time from `core/trust/` (see its README for
-//! provenance and how to refresh it) and parsed once per process ([`TrustRoot::public_good`]).
-//! Private deployments pass their own file ([`TrustRoot::from_json`] / [`TrustRoot::from_file`]).
+//! provenance and how to refresh it) and parsed once per process ([`TrustedRoot::public_good`]).
+//! Private deployments pass their own file ([`TrustedRoot::from_json`] / [`TrustedRoot::from_file`]).
 //!
 //! Parsed by hand with serde into our own types rather than through `sigstore_protobuf_specs`:
 //! only five fields are read, and the result holds ready-to-use keys (aws-lc-rs) and DER
@@ -25,14 +25,14 @@ pub const PUBLIC_GOOD_JSON: &[u8] = include_bytes!("../../trust/public-good-trus
 
 /// A time window, in Unix seconds; `end` open when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ValidFor {
-    pub start: i64,
-    pub end: Option<i64>,
+pub(crate) struct ValidFor {
+    pub(crate) start: i64,
+    pub(crate) end: Option<i64>,
 }
 
 impl ValidFor {
     /// Whether `time` (Unix seconds) falls inside the window (both ends included).
-    pub fn contains(&self, time: i64) -> bool {
+    pub(crate) fn contains(&self, time: i64) -> bool {
         time >= self.start && self.end.is_none_or(|end| time <= end)
     }
 }
@@ -40,29 +40,29 @@ impl ValidFor {
 /// A certificate authority (Fulcio) or timestamp authority: its chain, leaf-most first, root
 /// last, as DER.
 #[derive(Debug, Clone)]
-pub struct CertificateAuthority {
-    pub uri: String,
-    pub chain: Vec<Vec<u8>>,
+pub(crate) struct CertificateAuthority {
+    pub(crate) uri: String,
+    pub(crate) chain: Vec<Vec<u8>>,
     /// `chain`, parsed once at load.
-    pub certs: Vec<super::keyless::certificate::Cert>,
+    pub(crate) certs: Vec<super::keyless::certificate::Cert>,
     /// Whether `certs` verify among themselves up to their root (checked once, at load).
-    pub chain_verified: bool,
-    pub valid_for: ValidFor,
+    pub(crate) chain_verified: bool,
+    pub(crate) valid_for: ValidFor,
 }
 
 /// A transparency log (Rekor v1/v2) or certificate-transparency log.
 #[derive(Debug, Clone)]
-pub struct TransparencyLog {
-    pub base_url: String,
+pub(crate) struct TransparencyLog {
+    pub(crate) base_url: String,
     /// The log ID (`logId.keyId`): for Rekor v1 and CT logs, sha256 of the key's DER.
-    pub log_id: Vec<u8>,
-    pub key: PublicKey,
-    pub valid_for: ValidFor,
+    pub(crate) log_id: Vec<u8>,
+    pub(crate) key: PublicKey,
+    pub(crate) valid_for: ValidFor,
 }
 
 /// A parsed trusted root. Cheap to clone (shared).
 #[derive(Clone)]
-pub struct TrustRoot {
+pub struct TrustedRoot {
     inner: Arc<Parsed>,
 }
 
@@ -78,7 +78,7 @@ struct Parsed {
 /// Why a trusted root could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("trusted root: {0}")]
-pub struct TrustRootError(pub String);
+pub struct TrustedRootError(pub String);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,24 +144,17 @@ struct RawValidFor {
     end: Option<String>,
 }
 
-/// A trust root that cannot be loaded is an `InvalidPolicy` error (DESIGN.md, Errors).
-impl From<TrustRootError> for crate::Error {
-    fn from(error: TrustRootError) -> Self {
-        crate::Error::InvalidPolicy(error.to_string())
-    }
+fn err(what: impl Into<String>) -> TrustedRootError {
+    TrustedRootError(what.into())
 }
 
-fn err(what: impl Into<String>) -> TrustRootError {
-    TrustRootError(what.into())
-}
-
-fn b64(text: &str, what: &str) -> Result<Vec<u8>, TrustRootError> {
+fn b64(text: &str, what: &str) -> Result<Vec<u8>, TrustedRootError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|_| err(format!("{what} is not base64")))
 }
 
-fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustRootError> {
+fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustedRootError> {
     let raw = raw.ok_or_else(|| err(format!("{what} has no validFor")))?;
     let start = raw
         .start
@@ -176,7 +169,7 @@ fn valid_for(raw: Option<RawValidFor>, what: &str) -> Result<ValidFor, TrustRoot
     })
 }
 
-fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustRootError> {
+fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustedRootError> {
     let mut der = b64(&raw.public_key.raw_bytes, what)?;
     if raw.public_key.key_details.starts_with("PKCS1_RSA") {
         // A bare RSAPublicKey: wrap it in a SubjectPublicKeyInfo (rsaEncryption, NULL).
@@ -201,7 +194,7 @@ fn log(raw: RawLog, what: &str) -> Result<TransparencyLog, TrustRootError> {
     })
 }
 
-fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootError> {
+fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustedRootError> {
     let chain = raw
         .cert_chain
         .certificates
@@ -225,22 +218,22 @@ fn authority(raw: RawCa, what: &str) -> Result<CertificateAuthority, TrustRootEr
     })
 }
 
-static PUBLIC_GOOD: LazyLock<TrustRoot> = LazyLock::new(|| {
+static PUBLIC_GOOD: LazyLock<TrustedRoot> = LazyLock::new(|| {
     #[allow(
         clippy::expect_used,
         reason = "the embedded root is tested; a broken one must not build a verifier"
     )]
-    TrustRoot::from_json(PUBLIC_GOOD_JSON).expect("the embedded public-good trusted root parses")
+    TrustedRoot::from_json(PUBLIC_GOOD_JSON).expect("the embedded public-good trusted root parses")
 });
 
-impl TrustRoot {
+impl TrustedRoot {
     /// The embedded Sigstore public-good trusted root, parsed once per process.
-    pub fn public_good() -> TrustRoot {
+    pub fn public_good() -> TrustedRoot {
         PUBLIC_GOOD.clone()
     }
 
     /// Parse `trusted_root.json` bytes.
-    pub fn from_json(json: &[u8]) -> Result<TrustRoot, TrustRootError> {
+    pub fn from_json(json: &[u8]) -> Result<TrustedRoot, TrustedRootError> {
         let raw: RawRoot =
             serde_json::from_slice(json).map_err(|e| err(format!("not valid JSON: {e}")))?;
         if !raw
@@ -272,41 +265,41 @@ impl TrustRoot {
                 .collect::<Result<_, _>>()?,
             fingerprint: Sha256::digest(json).into(),
         };
-        Ok(TrustRoot {
+        Ok(TrustedRoot {
             inner: Arc::new(parsed),
         })
     }
 
     /// Read and parse a `trusted_root.json` file.
-    pub fn from_file(path: &Path) -> Result<TrustRoot, TrustRootError> {
+    pub fn from_file(path: &Path) -> Result<TrustedRoot, TrustedRootError> {
         let json =
             std::fs::read(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
         Self::from_json(&json).map_err(|e| err(format!("{}: {}", path.display(), e.0)))
     }
 
-    pub fn certificate_authorities(&self) -> &[CertificateAuthority] {
+    pub(crate) fn certificate_authorities(&self) -> &[CertificateAuthority] {
         &self.inner.certificate_authorities
     }
 
-    pub fn tlogs(&self) -> &[TransparencyLog] {
+    pub(crate) fn tlogs(&self) -> &[TransparencyLog] {
         &self.inner.tlogs
     }
 
-    pub fn ctlogs(&self) -> &[TransparencyLog] {
+    pub(crate) fn ctlogs(&self) -> &[TransparencyLog] {
         &self.inner.ctlogs
     }
 
-    pub fn timestamp_authorities(&self) -> &[CertificateAuthority] {
+    pub(crate) fn timestamp_authorities(&self) -> &[CertificateAuthority] {
         &self.inner.timestamp_authorities
     }
 
     /// The transparency log with this log ID.
-    pub fn tlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
+    pub(crate) fn tlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
         self.inner.tlogs.iter().find(|l| l.log_id == log_id)
     }
 
     /// The CT log with this log ID.
-    pub fn ctlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
+    pub(crate) fn ctlog(&self, log_id: &[u8]) -> Option<&TransparencyLog> {
         self.inner.ctlogs.iter().find(|l| l.log_id == log_id)
     }
 
@@ -316,9 +309,9 @@ impl TrustRoot {
     }
 }
 
-impl fmt::Debug for TrustRoot {
+impl fmt::Debug for TrustedRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustRoot")
+        f.debug_struct("TrustedRoot")
             .field("fingerprint", &hex::encode(&self.inner.fingerprint[..8]))
             .field(
                 "certificate_authorities",
@@ -334,52 +327,85 @@ impl fmt::Debug for TrustRoot {
     }
 }
 
-impl PartialEq for TrustRoot {
+impl PartialEq for TrustedRoot {
     fn eq(&self, other: &Self) -> bool {
         self.inner.fingerprint == other.inner.fingerprint
     }
 }
 
 /// Parse an RFC 3339 UTC time (`2021-01-12T11:53:27Z`, `…27.999Z`, `…27+01:00`) to Unix
-/// seconds (fractions dropped).
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
+/// seconds (fractions dropped). Read byte by byte, so no input can make it slice a `str`
+/// inside a multi-byte character.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(range)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+    let time = unix_time(
+        decimal(&b[0..4])?,
+        decimal(&b[5..7])?,
+        decimal(&b[8..10])?,
+        decimal(&b[11..13])?,
+        decimal(&b[14..16])?,
+        decimal(&b[17..19])?,
+    )?;
+    let mut rest = &b[19..];
+    if let [b'.', fraction @ ..] = rest {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return None;
         }
-        rest = &frac[digits..];
+        rest = &fraction[digits..];
     }
     let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let h: i64 = rest[1..3].parse().ok()?;
-            let m: i64 = rest[4..6].parse().ok()?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (h * 3600 + m * 60)
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (hours, minutes) = (decimal(&[*h1, *h2])?, decimal(&[*m1, *m2])?);
+            let offset = hours * 3600 + minutes * 60;
+            if *sign == b'-' { -offset } else { offset }
         }
         _ => return None,
     };
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    Some(time - offset)
+}
+
+/// ASCII decimal digits (at most 18, so the value fits) to their value; None for anything
+/// else, a sign included.
+pub(crate) fn decimal(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |value, &c| {
+        c.is_ascii_digit().then(|| value * 10 + i64::from(c - b'0'))
+    })
+}
+
+/// A UTC calendar time to Unix seconds; None when a field is out of range (a leap second,
+/// `:60`, is accepted as RFC 3339 allows).
+pub(crate) fn unix_time(
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+) -> Option<i64> {
+    if !(0..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -419,14 +445,34 @@ mod tests {
             "2021-13-12T11:53:27Z",
             "2021-01-12T11:53:27",
             "x021-01-12T11:53:27Z",
+            "2021-01-12T11:53:27+1:00",
+            "2021-01-12T11:53:27.Z",
+            "-021-01-12T11:53:27Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 
+    /// The offset used to be sliced out of the `str` at fixed byte offsets: a multi-byte
+    /// character there (a trust root is a file a user names) panicked.
+    #[test]
+    fn a_time_with_a_multi_byte_character_is_refused_without_a_panic() {
+        for text in [
+            "2021-01-12T11:53:27\u{e9}0000",
+            "2021-01-12T11:53:27+0\u{e9}:0",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+            let mut root: serde_json::Value =
+                serde_json::from_slice(PUBLIC_GOOD_JSON).unwrap_or_default();
+            root["tlogs"][0]["publicKey"]["validFor"]["start"] = text.into();
+            let error = TrustedRoot::from_json(root.to_string().as_bytes()).err();
+            assert!(error.is_some_and(|e| e.0.contains("RFC 3339")), "{text}");
+        }
+    }
+
     #[test]
     fn public_good_parses() {
-        let root = TrustRoot::public_good();
+        let root = TrustedRoot::public_good();
         assert_eq!(root.certificate_authorities().len(), 2);
         assert_eq!(root.tlogs().len(), 2);
         assert_eq!(root.ctlogs().len(), 2);
@@ -441,10 +487,11 @@ mod tests {
 
     #[test]
     fn errors_are_invalid_policy() {
-        let e: crate::Error = TrustRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
-            .unwrap_err()
-            .into();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidPolicy);
+        let e: crate::error::Error =
+            TrustedRoot::from_file(Path::new("/nonexistent/trusted_root.json"))
+                .unwrap_err()
+                .into();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidPolicy);
         assert!(
             e.to_string().contains("/nonexistent/trusted_root.json"),
             "{e}"
@@ -458,7 +505,7 @@ mod tests {
             br#"{"mediaType":"application/json"}"#,
             br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{"publicKey":{"rawBytes":"AAAA","validFor":{"start":"2021-01-12T11:53:27Z"}},"logId":{"keyId":"AA=="}}]}"#,
         ] {
-            assert!(TrustRoot::from_json(bad).is_err());
+            assert!(TrustedRoot::from_json(bad).is_err());
         }
     }
 }
