@@ -35,8 +35,14 @@ fi
 command -v go >/dev/null || die "go is missing (Go >= 1.25 is needed)"
 command -v cc >/dev/null || die "a C compiler (cc) is missing"
 
-step "cargo build --release -p imagecheck-capi"
-cargo build --release -p imagecheck-capi --locked
+if [ -n "${IMAGECHECK_LIB_DIR:-}" ]; then
+    # tests/run passes the library packaging/build made (the one dist/ ships), built once.
+    step "the prebuilt C library in $IMAGECHECK_LIB_DIR"
+    [ -f "$lib_dir/libimagecheck.a" ] || die "IMAGECHECK_LIB_DIR=$lib_dir holds no libimagecheck.a"
+else
+    step "cargo build --release -p imagecheck-capi"
+    cargo build --release -p imagecheck-capi --locked
+fi
 
 step "include/imagecheck.h is up to date (cbindgen $cbindgen_version)"
 work=$(mktemp -d /tmp/imagecheck-capi-test.XXXXXX)

@@ -7,7 +7,8 @@
 # Needs the harness: IMAGECHECK_HARNESS=DIR of `python3 tests/harness/harness.py start --state-dir DIR`.
 # Options (environment): IMAGECHECK_VENV (default /tmp/imagecheck-venv), PYTHON (the
 # interpreter that makes the venv, default python3), CARGO_TARGET_DIR (default <repo>/target),
-# PYTEST_ARGS (extra pytest arguments).
+# PYTEST_ARGS (extra pytest arguments), IMAGECHECK_WHEEL_FILE (test this prebuilt wheel instead
+# of building one: tests/run passes the one packaging/build wrote to dist/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -32,12 +33,18 @@ if [ ${#need[@]} -gt 0 ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${need[@]}"
 fi
 
-step "maturin build --release (abi3 wheel)"
-wheels=$CARGO_TARGET_DIR/python-wheels
-rm -rf "$wheels"
-"$venv/bin/maturin" build --release --locked --manifest-path "$here/Cargo.toml" --out "$wheels" \
-    --interpreter "$venv/bin/python"
-wheel=$(ls "$wheels"/imagecheck-*.whl)
+if [ -n "${IMAGECHECK_WHEEL_FILE:-}" ]; then
+    step "the prebuilt wheel $IMAGECHECK_WHEEL_FILE"
+    [ -f "$IMAGECHECK_WHEEL_FILE" ] || { echo "test.sh: no wheel at $IMAGECHECK_WHEEL_FILE" >&2; exit 1; }
+    wheel=$IMAGECHECK_WHEEL_FILE
+else
+    step "maturin build --release (abi3 wheel)"
+    wheels=$CARGO_TARGET_DIR/python-wheels
+    rm -rf "$wheels"
+    "$venv/bin/maturin" build --release --locked --manifest-path "$here/Cargo.toml" --out "$wheels" \
+        --interpreter "$venv/bin/python"
+    wheel=$(ls "$wheels"/imagecheck-*.whl)
+fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 step "pytest (warnings are errors)"

@@ -6,7 +6,9 @@
 #
 # Env: CARGO_TARGET_DIR (default: <repo>/target), MVN (default: mvn), PYTHON (default: python3),
 #      MAVEN_ARGS (extra arguments for mvn, e.g. -o once ~/.m2 is populated),
-#      IMAGECHECK_BENCH_ITERS (iterations of the warm-resolve timing loop).
+#      IMAGECHECK_BENCH_ITERS (iterations of the warm-resolve timing loop),
+#      IMAGECHECK_UNIFFI_LIB_DIR (a directory holding a prebuilt libimagecheck_uniffi.so with its
+#      symbol table, used instead of building one: tests/run passes packaging/build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,13 +21,19 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # Two invocations on purpose: built together, cargo would unify uniffi's `cli` feature into the
 # library's build and compile clap and the generators into the cdylib's graph.
-step "cargo build --release -p imagecheck-uniffi (cdylib)"
-cargo build --release --locked -p imagecheck-uniffi
+if [ -n "${IMAGECHECK_UNIFFI_LIB_DIR:-}" ]; then
+    step "the prebuilt UniFFI library in $IMAGECHECK_UNIFFI_LIB_DIR"
+    lib_dir=$IMAGECHECK_UNIFFI_LIB_DIR
+else
+    step "cargo build --release -p imagecheck-uniffi (cdylib)"
+    cargo build --release --locked -p imagecheck-uniffi
+    lib_dir=$CARGO_TARGET_DIR/release
+fi
 step "cargo build -p imagecheck-uniffi-bindgen (the generator, same uniffi version)"
 cargo build --locked -p imagecheck-uniffi-bindgen
 
-lib_dir=$CARGO_TARGET_DIR/release
 lib=$lib_dir/libimagecheck_uniffi.so
+[ -f "$lib" ] || { echo "bindings-uniffi/test.sh: no $lib" >&2; exit 1; }
 bindgen=$CARGO_TARGET_DIR/debug/uniffi-bindgen
 
 kotlin_out=$root/bindings-uniffi/kotlin/target/generated-sources/uniffi
