@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import uniffi.imagecheck.DigestCause
+import uniffi.imagecheck.CauseKind
 import uniffi.imagecheck.ImageCheckException
 import uniffi.imagecheck.Resolver
 import uniffi.imagecheck.ResolverOptions
@@ -34,7 +34,7 @@ class StrangerTest {
         val missing = assertThrows<ImageCheckException.DigestUnavailable> {
             resolver.resolveBlocking(env("IC_MISSING_REF"), Duration.ZERO)
         }
-        assertEquals(DigestCause.NOT_FOUND, missing.causeKind)
+        assertEquals(CauseKind.NOT_FOUND, missing.causeKind)
         assertThrows<ImageCheckException.InvalidReference> { resolver.resolveBlocking("Bad/Reference", Duration.ZERO) }
     }
 
