@@ -8,8 +8,9 @@ use serde::Deserialize;
 use super::failure::CandidateFailure;
 use crate::digest::Digest;
 
-/// The bundle media types we read.
-const BUNDLE_MEDIA_TYPES: [&str; 4] = [
+/// The bundle media types we read: v0.3 in both its spellings, v0.2 and v0.1. Also what
+/// discovery takes for a bundle in an OCI descriptor's `artifactType` or `mediaType`.
+pub(super) const BUNDLE_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle.v0.3+json",
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
     "application/vnd.dev.sigstore.bundle+json;version=0.2",

@@ -86,7 +86,7 @@ pub mod internals {
     pub mod discovery {
         pub use crate::verify::discovery::{
             Annotations, BundleSignature, Candidate, LegacySignature, MAX_REQUESTS,
-            MAX_SIGNATURE_MANIFEST_BYTES, bundle_manifests, legacy_layers,
+            MAX_SIGNATURE_MANIFEST_BYTES, bundle_layers, bundle_manifests, legacy_layers,
         };
     }
 
