@@ -619,3 +619,49 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Resul
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", hex::encode([n; 32]))
+    }
+
+    /// Every bundle media type the parser reads is recognised, in an index's `artifactType`
+    /// and in a manifest's layer `mediaType`; other types are not.
+    #[test]
+    fn bundles_are_recognised_by_every_media_type_spelling() {
+        let types = BUNDLE_MEDIA_TYPES.iter().chain(&[
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            "application/vnd.dev.sigstore.bundle+json",
+        ]);
+        let entries: Vec<serde_json::Value> = types
+            .clone()
+            .enumerate()
+            .map(|(i, t)| serde_json::json!({"mediaType": "x", "digest": digest(i as u8), "size": 10, "artifactType": t}))
+            .collect();
+        let index = serde_json::json!({"manifests": entries}).to_string();
+        let expected: Vec<Digest> = (0..BUNDLE_MEDIA_TYPES.len())
+            .map(|i| Digest::parse(&digest(i as u8)).unwrap())
+            .collect();
+        assert_eq!(bundle_manifests(index.as_bytes()).unwrap(), expected);
+
+        let mut layers: Vec<serde_json::Value> = types
+            .enumerate()
+            .map(
+                |(i, t)| serde_json::json!({"mediaType": t, "digest": digest(i as u8), "size": 10}),
+            )
+            .collect();
+        // A bundle layer over the bound is not read.
+        layers.push(
+            serde_json::json!({"mediaType": BUNDLE_V03_MEDIA_TYPE, "digest": digest(99),
+            "size": MAX_PAYLOAD_BYTES + 1}),
+        );
+        let manifest = serde_json::json!({"layers": layers}).to_string();
+        assert_eq!(bundle_layers(manifest.as_bytes()).unwrap(), expected);
+        // Each reading of the tag finds nothing in the other layout.
+        assert!(bundle_layers(index.as_bytes()).unwrap().is_empty());
+        assert!(bundle_manifests(manifest.as_bytes()).unwrap().is_empty());
+    }
+}
