@@ -268,8 +268,30 @@ fn engines_and_usage_errors() {
         Some(0),
         "a digest reference needs no engine"
     );
-    let usage = imagecheck(&["resolve"]);
-    assert_eq!(usage.status.code(), Some(2), "clap's usage error");
+    // Usage errors are invalid input (3), never 2 ("verification failed"); help and version
+    // are not errors.
+    for args in [
+        &["resolve"][..],
+        &[],
+        &["verify", "--bogus", "nginx"],
+        &["resolve", "--ttl", "soon", "nginx"],
+        &["frobnicate"],
+        &["policy"],
+    ] {
+        let usage = imagecheck(args);
+        assert_eq!(usage.status.code(), Some(3), "{args:?}: a usage error");
+        assert!(!usage.stderr.is_empty(), "{args:?}: says why on stderr");
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["help"],
+        &["policy", "check", "--help"],
+    ] {
+        let help = imagecheck(args);
+        assert_eq!(help.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&help).is_empty(), "{args:?}: prints on stdout");
+    }
 }
 
 #[test]

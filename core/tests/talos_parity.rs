@@ -44,7 +44,10 @@ async fn verified(policy: &str, image: &str) -> Verification {
         .unwrap_or_else(|e| panic!("{policy} / {image}: {e}"));
     assert!(v.verified, "{policy} / {image}: {v:?}");
     let (_, digest) = signed_image(image);
-    assert!(v.digested_ref.as_deref().unwrap().ends_with(&digest), "{v:?}");
+    assert!(
+        v.digested_ref.as_deref().unwrap().ends_with(&digest),
+        "{v:?}"
+    );
     v
 }
 
