@@ -47,7 +47,7 @@ pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
 pub use policy::{
     KeylessIdentity, Policy, PolicyError, PolicyProblem, PolicyWarning, Rule, RuleAction,
-    StringMatch, WarningKind,
+    StringMatch, TalosDifference, TalosDifferenceKind, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
 pub use trusted_root::{TrustedRoot, TrustedRootError};

@@ -2,6 +2,7 @@ use super::*;
 use crate::error::ErrorKind;
 
 mod document;
+mod talos;
 mod validate;
 mod warnings;
 
