@@ -31,14 +31,17 @@
 //! Rules are tried top-down and the first whose `image` pattern matches wins (see
 //! [`crate::verify::pattern`] for the pattern language). A rule is exactly one of:
 //!
-//! * `keyless: {issuer | issuerRegex, subject | subjectRegex}`: a Fulcio certificate whose
-//!   OIDC issuer and subject (SAN) match; see [`KeylessIdentity`];
-//! * `publicKey: {certificate: PEM}`: a signature by that key; see
-//!   [`crate::verify::public_key`];
+//! * `keyless: {issuer | issuerRegex, subject and/or subjectRegex}`: a Fulcio certificate whose
+//!   OIDC issuer and subject (SAN) match (with both subject forms, one name must match both);
+//!   see [`KeylessIdentity`];
+//! * `publicKey: {certificate: PEM}`: a signature by that key (`PUBLIC KEY`, `RSA PUBLIC KEY`
+//!   or `CERTIFICATE`); see [`crate::verify::public_key`];
 //! * `skip: true`: not verified (the answer is "not verified", without an error);
 //! * `deny: true`: refused.
 //!
-//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`).
+//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`). Every field, its meaning
+//! and whether Talos has it: README.md, "Policy reference". What Talos itself would do
+//! differently with a document: [`Policy::talos_differences`].
 //!
 //! # Strictness
 //!

@@ -146,6 +146,12 @@ fn invalid_rule_cases() -> Vec<(String, Option<usize>, Option<&'static str>, &'s
             "did you mean `subject`?",
         ),
         (
+            format!("{ok}- image: a/*\n  keyless: {{issuer: i, subjectRegexp: s}}\n"),
+            Some(1),
+            Some("keyless.subjectRegexp"),
+            "did you mean `subjectRegex`?",
+        ),
+        (
             format!("{ok}- image: a/*\n  keyless: https://accounts.google.com\n"),
             Some(1),
             Some("keyless"),
