@@ -24,7 +24,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::blob_cache::BlobCache;
-use super::bundle::BUNDLE_MEDIA_TYPES;
+use super::bundle_media_types::BUNDLE_MEDIA_TYPES;
 use super::payload::cosign_default_payload;
 use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
