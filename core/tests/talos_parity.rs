@@ -10,16 +10,9 @@
 
 mod support;
 
-use imagecheck::verify::{CandidateFailure, TrustedRoot};
+use imagecheck::verify::CandidateFailure;
 use imagecheck::{Error, ErrorKind, Policy, Verification, Verifier};
-use support::{harness, signed, signed_image, signed_policy};
-
-fn test_ca_root() -> TrustedRoot {
-    let path = signed()["trust_roots"]["test-ca"]
-        .as_str()
-        .expect("signed.json names trust root test-ca (sign.py)");
-    TrustedRoot::from_file(std::path::Path::new(path)).unwrap()
-}
+use support::{harness, signed_image, signed_policy, test_ca_root};
 
 /// Verify signed image `image` under harness policy `policy` (the test CA's trust root for
 /// keyless policies).
@@ -61,6 +54,16 @@ async fn refused(policy: &str, image: &str) -> (CandidateFailure, String) {
     (only.failure.clone(), err.to_string())
 }
 
+/// A refusal whose one candidate failed the identity check; its message.
+async fn identity_mismatch(policy: &str, image: &str) -> String {
+    let (failure, message) = refused(policy, image).await;
+    assert!(
+        matches!(failure, CandidateFailure::IdentityMismatch(_)),
+        "{policy} / {image}: {message}"
+    );
+    message
+}
+
 #[tokio::test]
 async fn subject_and_subject_regex_both_matching_verifies() {
     let v = verified("keyless-uri-subject-and-regex", "keyless-uri").await;
@@ -69,33 +72,21 @@ async fn subject_and_subject_regex_both_matching_verifies() {
 
 #[tokio::test]
 async fn subject_matching_without_the_regex_is_an_identity_mismatch() {
-    let (failure, message) = refused("keyless-uri-subject-not-regex", "keyless-uri").await;
-    assert!(
-        matches!(failure, CandidateFailure::IdentityMismatch(_)),
-        "{message}"
-    );
+    let message = identity_mismatch("keyless-uri-subject-not-regex", "keyless-uri").await;
     assert!(message.contains("and subjectRegex"), "{message}");
 }
 
 #[tokio::test]
 async fn regex_matching_without_the_subject_is_an_identity_mismatch() {
     // Talos's legacy `.sig` path would let the regex alone decide; both must match here.
-    let (failure, message) = refused("keyless-uri-regex-not-subject", "keyless-uri").await;
-    assert!(
-        matches!(failure, CandidateFailure::IdentityMismatch(_)),
-        "{message}"
-    );
+    identity_mismatch("keyless-uri-regex-not-subject", "keyless-uri").await;
 }
 
 #[tokio::test]
 async fn fulcio_username_other_name_san_is_matched_by_subject() {
     verified("keyless-username", "keyless-username").await;
     // Another subject does not match the username.
-    let (failure, message) = refused("keyless-email", "keyless-username").await;
-    assert!(
-        matches!(failure, CandidateFailure::IdentityMismatch(_)),
-        "{message}"
-    );
+    identity_mismatch("keyless-email", "keyless-username").await;
 }
 
 #[tokio::test]
