@@ -15,6 +15,11 @@
 //	v, err := imagecheck.NewVerifier(policyYAML)
 //	res, err := v.Verify(ctx, "ghcr.io/org/app:v1", nil)
 //
+// The policy is a Talos ImageVerificationConfig document as-is, or the same rules as plain
+// YAML/JSON. Every field, its meaning and whether Talos has it: "Policy reference" in the
+// repository's README.md (the same for every binding). An unknown field is an
+// [ErrInvalidPolicy] error naming the field probably meant.
+//
 // Errors are [*Error] values with a stable [Kind]; compare with errors.Is and the sentinels
 // ([ErrDigestUnavailable], [ErrInvalidReference], [ErrVerificationFailed], [ErrDenied],
 // [ErrInvalidPolicy], [ErrInvalidArgument]). When a context ends, calls return ctx.Err()

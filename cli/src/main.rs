@@ -87,7 +87,10 @@ fn main() -> ExitCode {
         init_logging(0, false);
         return ExitCode::from(containerd_verifier::main(&argv[2..]));
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return argument_error(&error),
+    };
     let serving = matches!(cli.command, Command::Serve(_));
     init_logging(cli.verbose, serving);
     if let Command::Serve(args) = cli.command {
@@ -114,6 +117,19 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// clap's own exits: `--help` and `--version` print to stdout and exit 0; a usage error prints
+/// to stderr and exits 3 (invalid input), not clap's 2, which here means "verification failed":
+/// a CI gate must be able to tell a mistyped command from a refused image.
+fn argument_error(error: &clap::Error) -> ExitCode {
+    // Nothing better to do if stdout or stderr is closed.
+    let _ = error.print();
+    ExitCode::from(if error.use_stderr() {
+        exit::INVALID_INPUT
+    } else {
+        exit::OK
+    })
 }
 
 /// The daemon runs on a runtime with worker threads: calls from many clients at once.

@@ -268,8 +268,30 @@ fn engines_and_usage_errors() {
         Some(0),
         "a digest reference needs no engine"
     );
-    let usage = imagecheck(&["resolve"]);
-    assert_eq!(usage.status.code(), Some(2), "clap's usage error");
+    // Usage errors are invalid input (3), never 2 ("verification failed"); help and version
+    // are not errors.
+    for args in [
+        &["resolve"][..],
+        &[],
+        &["verify", "--bogus", "nginx"],
+        &["resolve", "--ttl", "soon", "nginx"],
+        &["frobnicate"],
+        &["policy"],
+    ] {
+        let usage = imagecheck(args);
+        assert_eq!(usage.status.code(), Some(3), "{args:?}: a usage error");
+        assert!(!usage.stderr.is_empty(), "{args:?}: says why on stderr");
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["help"],
+        &["policy", "check", "--help"],
+    ] {
+        let help = imagecheck(args);
+        assert_eq!(help.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&help).is_empty(), "{args:?}: prints on stdout");
+    }
 }
 
 #[test]
@@ -511,6 +533,114 @@ fn policy_check_warns_about_a_respelled_registry_and_verify_applies_the_rule() {
     assert!(
         stderr.contains("\"Ghcr.io:443\" is a spelling of registry \"ghcr.io\""),
         "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `policy check --talos`: one Talos document linted for both; what Talos's own verifier would
+/// do differently is listed on stderr, and the exit code stays 0.
+#[test]
+fn policy_check_talos_lists_what_talos_would_do_differently() {
+    let s = state();
+    let signed = signed(&s);
+    let indent = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| format!("        {l}\n"))
+            .collect::<String>()
+    };
+    let certificate = indent(s["tls_registry"]["ca"].as_str().unwrap());
+    let rsa = indent(signed["keys"]["rsa"]["public"].as_str().unwrap());
+    let dir = std::env::temp_dir().join(format!("imagecheck-cli-talos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("talos.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "docker.io/library/*"
+    keyless:
+      issuer: "https://token.actions.githubusercontent.com"
+      subject: "https://github.com/docker-library/official-images/.github/workflows/sign.yml@refs/heads/main"
+      subjectRegex: "^https://github\\.com/docker-library/"
+  - image: "ghcr.io/org/*"
+    keyless:
+      issuerRegex: "^https://token\\.actions\\.githubusercontent\\.com$"
+      subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1"
+  - image: "registry.example.com/*"
+    publicKey:
+      certificate: |
+{certificate}  - image: "quay.io/org/*"
+    publicKey:
+      certificate: |
+{rsa}"#
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = imagecheck(&["policy", "check", "--talos", file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let talos: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("imagecheck: talos: "))
+        .collect();
+    let expected = [
+        (
+            "rule 0 (image \"docker.io/library/*\"): ",
+            "write \"index.docker.io/library/*\"",
+        ),
+        (
+            "rule 0 (image \"docker.io/library/*\"): ",
+            "subjectRegex alone",
+        ),
+        (
+            "rule 1 (image \"ghcr.io/org/*\"): ",
+            "keyless.issuerRegex is an imagecheck extension, not a Talos field",
+        ),
+        (
+            "rule 2 (image \"registry.example.com/*\"): ",
+            "refuses a CERTIFICATE",
+        ),
+        ("", "payload names the image's digest"),
+    ];
+    assert_eq!(talos.len(), expected.len(), "{stderr}");
+    for (line, (prefix, needle)) in talos.iter().zip(expected) {
+        assert!(
+            line.starts_with(prefix) && line.contains(needle),
+            "{line:?} lacks {prefix:?} / {needle:?}\n{stderr}"
+        );
+    }
+    assert!(
+        stdout(&out).contains("Talos would read this document differently: 5 difference(s)"),
+        "{}",
+        stdout(&out)
+    );
+    // Without --talos: imagecheck's own checks only.
+    let plain = imagecheck(&["policy", "check", file]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("talos:"));
+    assert!(!stdout(&plain).contains("Talos"));
+    // A document both read the same way says so.
+    std::fs::write(
+        dir.join("same.yaml"),
+        "apiVersion: v1alpha1\nkind: ImageVerificationConfig\nrules:\n  - image: \"index.docker.io/library/*\"\n    deny: true\n",
+    )
+    .unwrap();
+    let same = imagecheck(&[
+        "policy",
+        "check",
+        "--talos",
+        dir.join("same.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(
+        stdout(&same).contains("Talos reads this document the same way"),
+        "{}",
+        stdout(&same)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

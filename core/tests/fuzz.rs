@@ -27,7 +27,7 @@ use imagecheck::reference::canonical_registry;
 use imagecheck::registry::internals::challenge;
 use imagecheck::registry::internals::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME, parse_token_answer};
 use imagecheck::verify::internals::bundle::Bundle;
-use imagecheck::verify::internals::discovery::{bundle_manifests, legacy_layers};
+use imagecheck::verify::internals::discovery::{bundle_layers, bundle_manifests, legacy_layers};
 use imagecheck::verify::internals::keyless::timestamp;
 use imagecheck::verify::{SimpleSigningPayload, TrustedRoot};
 use imagecheck::{Digest, Policy, Reference};
@@ -177,6 +177,10 @@ proptest! {
         if let Ok(layers) = legacy_layers(&manifest) {
             let text = String::from_utf8_lossy(&manifest);
             prop_assert!(layers.iter().all(|(d, _)| text.contains(d.hex())));
+        }
+        if let Ok(layers) = bundle_layers(&manifest) {
+            let text = String::from_utf8_lossy(&manifest);
+            prop_assert!(layers.iter().all(|d| text.contains(d.hex())));
         }
     }
 

@@ -13,14 +13,7 @@ mod support;
 use imagecheck::verify::TrustedRoot;
 use imagecheck::{ErrorKind, Policy, Verifier};
 use support::shared_fixtures::realworld;
-use support::{harness, signed, signed_image, signed_policy};
-
-fn test_ca_root() -> TrustedRoot {
-    let path = signed()["trust_roots"]["test-ca"]
-        .as_str()
-        .expect("signed.json names trust root test-ca (sign.py)");
-    TrustedRoot::from_file(std::path::Path::new(path)).unwrap()
-}
+use support::{harness, signed, signed_image, signed_policy, test_ca_root};
 
 fn verifier(policy: &str, root: Option<TrustedRoot>) -> Verifier {
     let builder = Verifier::builder(Policy::from_file(&signed_policy(policy)).unwrap())

@@ -9,7 +9,12 @@ cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wron
 a signature copied from another digest, a tampered payload, a tag moved after signing), writes
 policy files and DIR/signed.json. Also keyless-style signatures by real cosign with a test CA
 standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
-images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`. Policy
+images `keyless-email`, `keyless-uri` and `keyless-username` (Fulcio's otherName username
+SAN), policies `keyless-*` (among them subject and subjectRegex together, as Talos documents may
+write them), trust root `test-ca`. Talos layouts and keys (`sign_talos_parity`): real cosign
+bundles rearranged into the `sha256-<hex>` tag layouts Talos also reads (an image manifest whose
+layers are bundles; bundle media types in their `+json;version=0.3` spelling), and an image
+signed by an RSA key that policy `rsa-pkcs1` names as an `RSA PUBLIC KEY` (PKCS#1) PEM. Policy
 `spelling` holds deny rules on public registry names (`ghcr.io/evil/*`, and a Talos pattern
 written against Docker Hub's API host) that conformance cases reach through other spellings of
 the same registry; deny answers before any I/O, so those cases never leave the machine:
@@ -36,8 +41,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import testca  # noqa: E402
-from imagecheck_harness.common import HarnessError, logger, run_tool, write_atomic  # noqa: E402
-from imagecheck_harness.oci import make_layout  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from imagecheck_harness.common import HarnessError, logger, run_tool, sha256_digest, write_atomic  # noqa: E402
+from imagecheck_harness.oci import OCI_INDEX, OCI_MANIFEST, make_layout  # noqa: E402
 from imagecheck_harness.registry_api import PlainRegistry  # noqa: E402
 from imagecheck_harness.skopeo import push_to  # noqa: E402
 from imagecheck_harness.state import load_state, registry_creds  # noqa: E402
@@ -233,6 +240,9 @@ def sign_keyless(s: Signer) -> tuple[dict[str, str], dict[str, str]]:
     s.sign_with_certificate("keyless-email", leaves["email"])
     s.push("keyless-uri", "plain", "keyless/uri:v1")
     s.sign_with_certificate("keyless-uri", leaves["uri"])
+    s.push("keyless-username", "plain", "keyless/username:v1")
+    s.sign_with_certificate("keyless-username", leaves["username"])
+    uri_prefix = r"^https://ci\.imagecheck\.test/"
     policies = {
         "keyless-email": s.keyless_policy(
             "keyless-email", {"issuer": testca.EMAIL_ISSUER, "subject": testca.EMAIL_SUBJECT}
@@ -250,8 +260,114 @@ def sign_keyless(s: Signer) -> tuple[dict[str, str], dict[str, str]]:
                 "subjectRegex": r"^https://ci\.imagecheck\.test/workflows/release\.yaml@refs/tags/v[0-9.]+$",
             },
         ),
+        "keyless-username": s.keyless_policy(
+            "keyless-username", {"issuer": testca.USERNAME_ISSUER, "subject": testca.USERNAME_SUBJECT}
+        ),
+        # subject and subjectRegex together (valid in Talos documents): both must match.
+        "keyless-uri-subject-and-regex": s.keyless_policy(
+            "keyless-uri-subject-and-regex",
+            {"issuer": testca.URI_ISSUER, "subject": testca.URI_SUBJECT, "subjectRegex": uri_prefix},
+        ),
+        "keyless-uri-subject-not-regex": s.keyless_policy(
+            "keyless-uri-subject-not-regex",
+            {"issuer": testca.URI_ISSUER, "subject": testca.URI_SUBJECT, "subjectRegex": r"^https://ci\.other\.test/"},
+        ),
+        # The regex matches, the subject does not: Talos's legacy path (regex alone) would pass.
+        "keyless-uri-regex-not-subject": s.keyless_policy(
+            "keyless-uri-regex-not-subject",
+            {
+                "issuer": testca.URI_ISSUER,
+                "subject": testca.URI_SUBJECT.replace("release.yaml", "other.yaml"),
+                "subjectRegex": uri_prefix,
+            },
+        ),
     }
     return policies, {"test-ca": str(ca["trusted_root"])}
+
+
+BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+BUNDLE_VERSION_03 = "application/vnd.dev.sigstore.bundle+json;version=0.3"
+EMPTY_JSON = b"{}"
+
+
+def bundle_tag(digest: str) -> str:
+    return digest.replace(":", "-")
+
+
+def relayout_bundle(s: Signer, name: str, layout: str, media_type: str) -> None:
+    """Rewrite the `sha256-<hex>` tag cosign wrote for `name` (a referrers index naming one
+    referrer manifest, whose layer is the bundle) into another layout of the same bundle:
+    `manifest`, an image manifest under that tag whose layer is the bundle, as Talos reads it;
+    `index`, the referrers index and referrer manifest again, with `media_type` as the
+    artifact and layer type. The bundle blob itself is untouched."""
+    image = s.images[name]
+    repo = image["reference"].split("/", 1)[1].rsplit(":", 1)[0]
+    tag = bundle_tag(image["digest"])
+    index = json.loads(s.plain.get(repo, "manifests", tag)[0])
+    [entry] = index["manifests"]
+    referrer = json.loads(s.plain.get(repo, "manifests", entry["digest"])[0])
+    [bundle] = referrer["layers"]
+    empty = {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": s.plain.put_blob(repo, EMPTY_JSON)}
+    layer = {"mediaType": media_type, "size": bundle["size"], "digest": bundle["digest"]}
+    if layout == "manifest":
+        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": empty, "layers": [layer]}
+        s.plain.put_manifest(repo, tag, json.dumps(manifest).encode(), OCI_MANIFEST)
+        return
+    assert layout == "index", layout
+    referrer = dict(referrer, artifactType=media_type, config=empty, layers=[layer])
+    body = json.dumps(referrer).encode()
+    referrer_digest = s.plain.put_manifest(repo, sha256_digest(body), body, OCI_MANIFEST)
+    index["manifests"] = [{"mediaType": OCI_MANIFEST, "size": len(body), "digest": referrer_digest, "artifactType": media_type}]
+    s.plain.put_manifest(repo, tag, json.dumps(index).encode(), OCI_INDEX)
+
+
+def rsa_keypair(s: Signer) -> None:
+    """Key pair `rsa`: an RSA-3072 key imported into cosign, its public key as a PKCS#1
+    `RSA PUBLIC KEY` PEM (what Talos's publicKey.certificate also takes)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    pkcs8 = s.work / "key-rsa.pkcs8.pem"
+    pkcs8.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    prefix = s.work / "key-rsa"
+    run(
+        [s.cosign, "import-key-pair", "--key", str(pkcs8), "--output-key-prefix", str(prefix)],
+        env={"COSIGN_PASSWORD": PASSWORD},
+        what="cosign import-key-pair (RSA)",
+    )
+    pkcs1 = s.work / "key-rsa.pkcs1.pem"
+    pkcs1.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))
+    s.keys["rsa"] = {"public": str(pkcs1), "private": f"{prefix}.key"}
+
+
+def sign_talos_parity(s: Signer) -> dict[str, str]:
+    """Layouts and keys Talos reads that cosign does not write by default; returns policies."""
+    # A bundle by key `a` as a layer of an image manifest under the sha256-<hex> tag, with
+    # each spelling of the v0.3 media type; and a referrers index in the `;version=` spelling.
+    for name, layout, media_type in [
+        ("bundle-layers-v03", "manifest", BUNDLE_V03),
+        ("bundle-layers-version03", "manifest", BUNDLE_VERSION_03),
+        ("bundle-index-version03", "index", BUNDLE_VERSION_03),
+    ]:
+        s.push(name, "plain", f"signed/{name}:v1")
+        s.sign(name, "a", bundle=True)
+        relayout_bundle(s, name, layout, media_type)
+    # Signed by an RSA key, named in the policy as an RSA PUBLIC KEY (PKCS#1) PEM.
+    rsa_keypair(s)
+    s.push("rsa", "plain", "rsa/app:v1")
+    s.sign("rsa", "rsa", bundle=False)
+    public = Path(s.keys["rsa"]["public"]).read_text()
+    indent = "\n".join("          " + line for line in public.strip().splitlines())
+    path = s.work / "policy-rsa-pkcs1.yaml"
+    path.write_text(
+        f"""apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "{s.host('plain')}/rsa/*"
+    publicKey:
+      certificate: |
+{indent}
+"""
+    )
+    return {"rsa-pkcs1": str(path)}
 
 
 def sig_tag(digest: str) -> str:
@@ -306,6 +422,7 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     }
     keyless_policies, trust_roots = sign_keyless(s)
     policies.update(keyless_policies)
+    policies.update(sign_talos_parity(s))
     signed = {
         "images": s.images,
         "policies": policies,

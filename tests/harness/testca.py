@@ -2,10 +2,16 @@
 
 `make_test_ca(work)` writes, under `work`:
 
-- a root CA and an intermediate (ECDSA P-256), and two leaf certificates made like Fulcio's:
+- a root CA and an intermediate (ECDSA P-256), and three leaf certificates made like Fulcio's:
   code-signing EKU, an OIDC-issuer extension and a SAN. Leaf `email` has an email SAN and the
   v1 issuer extension (1.3.6.1.4.1.57264.1.1, the raw string); leaf `uri` has a URI SAN and
-  the v2 issuer extension (1.3.6.1.4.1.57264.1.8, a DER UTF8String). They are valid from one
+  the v2 issuer extension (1.3.6.1.4.1.57264.1.8, a DER UTF8String); leaf `username` has
+  Fulcio's username SAN (an otherName of type 1.3.6.1.4.1.57264.1.7 holding a UTF8String) and
+  the v2 issuer extension. Fulcio marks that SAN extension critical; here it is not, because
+  `cosign sign --certificate-chain` checks the chain with Go's x509.Verify, which refuses a
+  critical SAN extension holding only an otherName ("unhandled critical extension"; cosign's
+  verify side removes it from that list, its sign side does not). imagecheck reads the SAN
+  whether critical or not. They are valid from one
   day ago for a year: with no transparency log there is no signing time but the current one.
 - each leaf's key as unencrypted PKCS#8 PEM (imported into cosign's format by the caller), its
   certificate PEM, and the chain PEM (intermediate then root) for `cosign sign --certificate-chain`;
@@ -36,6 +42,9 @@ EMAIL_SUBJECT = "signer@imagecheck.test"
 EMAIL_ISSUER = "https://issuer.imagecheck.test/email"
 URI_SUBJECT = "https://ci.imagecheck.test/workflows/release.yaml@refs/tags/v1.0.0"
 URI_ISSUER = "https://issuer.imagecheck.test/ci"
+USERNAME_SAN = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
+USERNAME_SUBJECT = "imagecheck-user!imagecheck.test"
+USERNAME_ISSUER = "https://issuer.imagecheck.test/username"
 
 
 def _der_utf8(text: str) -> bytes:
@@ -79,7 +88,9 @@ def make_test_ca(work: Path) -> dict[str, object]:
     chain_pem = work / "chain.pem"
     chain_pem.write_bytes(certs.cert_pem(inter) + certs.cert_pem(root))
 
-    def leaf(label: str, san: x509.GeneralName, issuer_ext: x509.UnrecognizedExtension) -> dict[str, str]:
+    def leaf(
+        label: str, san: x509.GeneralName, issuer_ext: x509.UnrecognizedExtension, san_critical: bool = True
+    ) -> dict[str, str]:
         key = certs.new_key()
         cert = certs.issue(
             x509.Name([]),
@@ -88,7 +99,7 @@ def make_test_ca(work: Path) -> dict[str, object]:
             inter_key,
             (start, end),
             [
-                (x509.SubjectAlternativeName([san]), True),
+                (x509.SubjectAlternativeName([san]), san_critical),
                 (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
                 (certs.key_usage(cert_sign=False), True),
                 (issuer_ext, False),
@@ -109,6 +120,12 @@ def make_test_ca(work: Path) -> dict[str, object]:
             "uri",
             x509.UniformResourceIdentifier(URI_SUBJECT),
             x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(URI_ISSUER)),
+        ),
+        "username": leaf(
+            "username",
+            x509.OtherName(USERNAME_SAN, _der_utf8(USERNAME_SUBJECT)),
+            x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(USERNAME_ISSUER)),
+            san_critical=False,
         ),
     }
 

@@ -5,16 +5,10 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
+use super::bundle_media_types::BUNDLE_MEDIA_TYPES;
 use super::failure::CandidateFailure;
 use crate::digest::Digest;
 
-/// The bundle media types we read.
-const BUNDLE_MEDIA_TYPES: [&str; 4] = [
-    "application/vnd.dev.sigstore.bundle.v0.3+json",
-    "application/vnd.dev.sigstore.bundle+json;version=0.3",
-    "application/vnd.dev.sigstore.bundle+json;version=0.2",
-    "application/vnd.dev.sigstore.bundle+json;version=0.1",
-];
 /// DSSE payload type of an in-toto statement.
 pub(super) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The predicate type `cosign sign --new-bundle-format` uses for an image signature.

@@ -3,7 +3,10 @@
 //!
 //! Sources, in DESIGN.md's order: OCI referrers with the sigstore bundle artifact type
 //! (cosign v3), the `sha256-<hex>` referrers tag fallback (registries without the referrers
-//! API), then the legacy `sha256-<hex>.sig` tag (cosign simple signing). Bounds: manifests
+//! API: a referrers index, or, as Talos also reads that tag, an image manifest whose layers
+//! are bundles), then the legacy `sha256-<hex>.sig` tag (cosign simple signing). A bundle is
+//! recognised by any media type of [`BUNDLE_MEDIA_TYPES`] (`…bundle.v0.3+json`,
+//! `…bundle+json;version=0.3`, `;version=0.2`, `;version=0.1`). Bounds: manifests
 //! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all, and [`MAX_REQUESTS`] registry
 //! requests per verify, failed ones included (a listing may name any number of candidates
 //! that are not there, each costing a request).
@@ -21,6 +24,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::blob_cache::BlobCache;
+use super::bundle_media_types::BUNDLE_MEDIA_TYPES;
 use super::payload::cosign_default_payload;
 use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
@@ -28,7 +32,8 @@ use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
 
-/// Artifact type (and layer media type) of a sigstore bundle v0.3.
+/// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
+/// referrers API is asked for this one.
 pub(super) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// Layer media type of a cosign simple-signing payload.
 pub(super) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
@@ -58,7 +63,8 @@ pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len(
 pub enum SignatureSource {
     /// The OCI referrers API (cosign v3 bundles).
     Referrers,
-    /// The `sha256-<hex>` tag standing in for the referrers API.
+    /// The `sha256-<hex>` tag standing in for the referrers API: a referrers index, or an image
+    /// manifest whose layers are bundles.
     ReferrersTag,
     /// The legacy `sha256-<hex>.sig` tag (cosign simple signing).
     LegacyTag,
@@ -105,11 +111,11 @@ pub struct LegacySignature {
     pub layer_digest: Digest,
 }
 
-/// A sigstore bundle (v0.3 JSON) found as a referrer.
+/// A sigstore bundle (v0.1–v0.3 JSON) found as a referrer or a layer of the referrers tag.
 #[derive(Debug, Clone)]
 pub struct BundleSignature {
     pub json: Bytes,
-    /// The referrer manifest that carried it.
+    /// The manifest that carried it (a referrer, or the `sha256-<hex>` tag's manifest).
     pub manifest_digest: Digest,
 }
 
@@ -214,6 +220,8 @@ pub(super) struct SignatureWalker<'a> {
 enum Pending {
     /// A referrer manifest to fetch, then its bundle layer.
     BundleManifest(Digest),
+    /// A bundle blob listed as a layer of the manifest `manifest` (the `sha256-<hex>` tag).
+    BundleLayer { layer: Digest, manifest: Digest },
     /// A legacy layer (payload blob) with its annotations.
     LegacyLayer {
         digest: Digest,
@@ -380,7 +388,7 @@ impl<'a> SignatureWalker<'a> {
     async fn list_referrers_tag(&self) -> Result<Vec<Pending>, Halt> {
         let tag = format!("{}-{}", self.digest.algorithm(), self.digest.hex());
         match self.manifest_or_none(&tag).await? {
-            Some(index) => Ok(bundle_pendings(&index)?),
+            Some(listing) => Ok(referrers_tag_pendings(&listing)?),
             None => Ok(Vec::new()),
         }
     }
@@ -411,15 +419,18 @@ impl<'a> SignatureWalker<'a> {
                     Err(halt) => return Err(halt),
                 };
                 let manifest: Manifest = parse_json(&bytes, "referrer manifest")?;
-                let is_bundle = manifest.artifact_type.as_deref() == Some(BUNDLE_V03_MEDIA_TYPE)
+                let is_bundle = manifest
+                    .artifact_type
+                    .as_deref()
+                    .is_some_and(is_bundle_type)
                     || manifest
                         .config
                         .as_ref()
-                        .is_some_and(|c| c.media_type == BUNDLE_V03_MEDIA_TYPE);
+                        .is_some_and(|c| is_bundle_type(&c.media_type));
                 let layer = manifest
                     .layers
                     .iter()
-                    .find(|l| l.media_type == BUNDLE_V03_MEDIA_TYPE || is_bundle);
+                    .find(|l| is_bundle_type(&l.media_type) || is_bundle);
                 let Some(layer) = layer else { return Ok(None) };
                 let Ok(layer_digest) = Digest::parse(&layer.digest) else {
                     return Ok(None);
@@ -428,6 +439,13 @@ impl<'a> SignatureWalker<'a> {
                 Ok(Some(Candidate::Bundle(BundleSignature {
                     json,
                     manifest_digest,
+                })))
+            }
+            Pending::BundleLayer { layer, manifest } => {
+                let json = self.content(&layer, Content::Blob).await?;
+                Ok(Some(Candidate::Bundle(BundleSignature {
+                    json,
+                    manifest_digest: manifest,
                 })))
             }
             Pending::LegacyLayer {
@@ -532,6 +550,28 @@ fn bundle_pendings(index: &[u8]) -> Result<Vec<Pending>, DigestCause> {
         .collect())
 }
 
+/// What the `sha256-<hex>` tag lists: the bundle referrers of a referrers index, or the
+/// bundle layers of an image manifest (a document is one or the other; each reading finds
+/// nothing in the other).
+fn referrers_tag_pendings(listing: &[u8]) -> Result<Vec<Pending>, DigestCause> {
+    let mut pendings = bundle_pendings(listing)?;
+    let manifest = Digest::sha256_of(listing);
+    pendings.extend(
+        bundle_layers(listing)?
+            .into_iter()
+            .map(|layer| Pending::BundleLayer {
+                layer,
+                manifest: manifest.clone(),
+            }),
+    );
+    Ok(pendings)
+}
+
+/// Whether an OCI descriptor's media or artifact type names a sigstore bundle.
+fn is_bundle_type(media_type: &str) -> bool {
+    BUNDLE_MEDIA_TYPES.contains(&media_type)
+}
+
 /// The referrer manifests of a referrers index (API answer or `sha256-<hex>` tag) that carry a
 /// sigstore bundle.
 pub fn bundle_manifests(index: &[u8]) -> Result<Vec<Digest>, DigestCause> {
@@ -539,8 +579,20 @@ pub fn bundle_manifests(index: &[u8]) -> Result<Vec<Digest>, DigestCause> {
     Ok(index
         .manifests
         .into_iter()
-        .filter(|d| d.artifact_type.as_deref() == Some(BUNDLE_V03_MEDIA_TYPE))
+        .filter(|d| d.artifact_type.as_deref().is_some_and(is_bundle_type))
         .filter_map(|d| Digest::parse(&d.digest).ok())
+        .collect())
+}
+
+/// The bundle layers (within the bundle bound) of an image manifest stored under the
+/// `sha256-<hex>` tag, the layout Talos also reads.
+pub fn bundle_layers(manifest: &[u8]) -> Result<Vec<Digest>, DigestCause> {
+    let manifest: Manifest = parse_json(manifest, "signature manifest")?;
+    Ok(manifest
+        .layers
+        .into_iter()
+        .filter(|l| is_bundle_type(&l.media_type) && l.size <= MAX_PAYLOAD_BYTES as u64)
+        .filter_map(|l| Digest::parse(&l.digest).ok())
         .collect())
 }
 
@@ -566,4 +618,50 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Resul
             format!("{what} is not valid JSON: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", hex::encode([n; 32]))
+    }
+
+    /// Every bundle media type the parser reads is recognised, in an index's `artifactType`
+    /// and in a manifest's layer `mediaType`; other types are not.
+    #[test]
+    fn bundles_are_recognised_by_every_media_type_spelling() {
+        let types = BUNDLE_MEDIA_TYPES.iter().chain(&[
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            "application/vnd.dev.sigstore.bundle+json",
+        ]);
+        let entries: Vec<serde_json::Value> = types
+            .clone()
+            .enumerate()
+            .map(|(i, t)| serde_json::json!({"mediaType": "x", "digest": digest(i as u8), "size": 10, "artifactType": t}))
+            .collect();
+        let index = serde_json::json!({"manifests": entries}).to_string();
+        let expected: Vec<Digest> = (0..BUNDLE_MEDIA_TYPES.len())
+            .map(|i| Digest::parse(&digest(i as u8)).unwrap())
+            .collect();
+        assert_eq!(bundle_manifests(index.as_bytes()).unwrap(), expected);
+
+        let mut layers: Vec<serde_json::Value> = types
+            .enumerate()
+            .map(
+                |(i, t)| serde_json::json!({"mediaType": t, "digest": digest(i as u8), "size": 10}),
+            )
+            .collect();
+        // A bundle layer over the bound is not read.
+        layers.push(
+            serde_json::json!({"mediaType": BUNDLE_V03_MEDIA_TYPE, "digest": digest(99),
+            "size": MAX_PAYLOAD_BYTES + 1}),
+        );
+        let manifest = serde_json::json!({"layers": layers}).to_string();
+        assert_eq!(bundle_layers(manifest.as_bytes()).unwrap(), expected);
+        // Each reading of the tag finds nothing in the other layout.
+        assert!(bundle_layers(index.as_bytes()).unwrap().is_empty());
+        assert!(bundle_manifests(manifest.as_bytes()).unwrap().is_empty());
+    }
 }

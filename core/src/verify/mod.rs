@@ -15,7 +15,8 @@
 //! Inside (`pub(crate)`; [`internals`] exposes the few parts the fuzz targets, benches and
 //! integration tests check one at a time):
 //!
-//! * `bundle`: sigstore bundles (cosign v3): DSSE in-toto statements naming the image.
+//! * `bundle`: sigstore bundles (cosign v3): DSSE in-toto statements naming the image; the
+//!   media types that make a bundle in `bundle_media_types`.
 //! * `discovery`: finding an image's stored signatures in its registry, lazily.
 //! * `blob_cache`: signature artifacts kept by content digest for re-verification.
 //! * `keyless`: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
@@ -23,6 +24,7 @@
 
 mod blob_cache;
 mod bundle;
+mod bundle_media_types;
 mod check;
 mod discovery;
 mod failure;
@@ -47,7 +49,7 @@ pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
 pub use policy::{
     KeylessIdentity, Policy, PolicyError, PolicyProblem, PolicyWarning, Rule, RuleAction,
-    StringMatch, WarningKind,
+    StringMatch, TalosDifference, TalosDifferenceKind, WarningKind,
 };
 pub use public_key::{KeyAlgorithm, KeyError, KeySource, PublicKey, SignatureError};
 pub use trusted_root::{TrustedRoot, TrustedRootError};
@@ -86,7 +88,7 @@ pub mod internals {
     pub mod discovery {
         pub use crate::verify::discovery::{
             Annotations, BundleSignature, Candidate, LegacySignature, MAX_REQUESTS,
-            MAX_SIGNATURE_MANIFEST_BYTES, bundle_manifests, legacy_layers,
+            MAX_SIGNATURE_MANIFEST_BYTES, bundle_layers, bundle_manifests, legacy_layers,
         };
     }
 

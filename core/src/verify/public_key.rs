@@ -1,9 +1,12 @@
 //! Public keys from a policy's `publicKey.certificate` field, and signature checks with them.
 //!
 //! Accepted PEM: `-----BEGIN PUBLIC KEY-----` (an X.509 SubjectPublicKeyInfo, what
-//! `cosign generate-key-pair` writes to `cosign.pub`) or `-----BEGIN CERTIFICATE-----`, whose
+//! `cosign generate-key-pair` writes to `cosign.pub`), `-----BEGIN RSA PUBLIC KEY-----` (a
+//! PKCS#1 RSAPublicKey, which Talos also reads, through sigstore's
+//! `cryptoutils.UnmarshalPEMToPublicKey`), or `-----BEGIN CERTIFICATE-----`, whose
 //! SubjectPublicKeyInfo is used. A certificate is only a container for the key here: its
-//! validity dates, issuer and extensions are not checked (as in Talos).
+//! validity dates, issuer and extensions are not checked. (Talos refuses a CERTIFICATE block;
+//! `imagecheck policy check --talos` says so.)
 //!
 //! Key types and the signatures accepted for each:
 //!
@@ -35,8 +38,11 @@ use std::fmt;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaParameters, RsaPssSaltLength};
 use sha2::{Digest as _, Sha256};
 use x509_cert::Certificate;
+use x509_cert::der::asn1::{Any, BitString};
 use x509_cert::der::{Decode, Encode};
-use x509_cert::spki::{ObjectIdentifier, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use x509_cert::spki::{
+    AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
+};
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -91,6 +97,8 @@ impl fmt::Display for KeyAlgorithm {
 pub enum KeySource {
     /// A `PUBLIC KEY` PEM block (SubjectPublicKeyInfo).
     PublicKey,
+    /// An `RSA PUBLIC KEY` PEM block (PKCS#1 RSAPublicKey).
+    RsaPublicKey,
     /// The SubjectPublicKeyInfo of a `CERTIFICATE` PEM block.
     Certificate,
 }
@@ -112,7 +120,7 @@ pub struct PublicKey {
 pub enum KeyError {
     /// No `-----BEGIN …-----` / `-----END …-----` block at all.
     #[error(
-        "no PEM block found (expected -----BEGIN PUBLIC KEY----- or -----BEGIN CERTIFICATE-----)"
+        "no PEM block found (expected -----BEGIN PUBLIC KEY-----, -----BEGIN RSA PUBLIC KEY----- or -----BEGIN CERTIFICATE-----)"
     )]
     NoPem,
     /// The PEM framing or its base64 is broken.
@@ -137,7 +145,9 @@ pub enum KeyError {
         label: String,
     },
     /// A PEM block of another kind.
-    #[error("unsupported PEM block \"{label}\" (expected PUBLIC KEY or CERTIFICATE){hint}")]
+    #[error(
+        "unsupported PEM block \"{label}\" (expected PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE){hint}"
+    )]
     UnsupportedPem {
         /// The PEM label found.
         label: String,
@@ -201,8 +211,8 @@ pub enum SignatureError {
 }
 
 impl PublicKey {
-    /// Parse a PEM `PUBLIC KEY` or `CERTIFICATE` block (text around the block is ignored;
-    /// exactly one block must be present).
+    /// Parse a PEM `PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE` block (text around the block
+    /// is ignored; exactly one block must be present).
     pub fn from_pem(text: &str) -> Result<PublicKey, KeyError> {
         let blocks = pem::parse_many(text).map_err(|e| KeyError::MalformedPem(e.to_string()))?;
         let block = match blocks.as_slice() {
@@ -229,6 +239,7 @@ impl PublicKey {
         };
         match block.tag() {
             "PUBLIC KEY" => Self::from_spki_der(block.contents(), KeySource::PublicKey),
+            "RSA PUBLIC KEY" => Self::from_pkcs1_rsa_der(block.contents()),
             "CERTIFICATE" => Self::from_certificate_der(block.contents()),
             label if is_private_label(label) => Err(KeyError::PrivateKey {
                 label: label.to_owned(),
@@ -236,9 +247,6 @@ impl PublicKey {
             label => Err(KeyError::UnsupportedPem {
                 label: label.to_owned(),
                 hint: match label {
-                    "RSA PUBLIC KEY" => {
-                        " (convert it with: openssl rsa -RSAPublicKey_in -in key.pem -pubout)"
-                    }
                     "X509 CRL" | "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                         " (use the signer's certificate or public key)"
                     }
@@ -261,6 +269,26 @@ impl PublicKey {
             detail: e.to_string(),
         })?;
         Self::from_spki_der(&spki_der, KeySource::Certificate)
+    }
+
+    /// Parse a DER PKCS#1 RSAPublicKey (what an `RSA PUBLIC KEY` PEM block holds), as the
+    /// SubjectPublicKeyInfo `openssl rsa -RSAPublicKey_in -pubout` would make of it: algorithm
+    /// rsaEncryption with NULL parameters, the RSAPublicKey as the key bits. The modulus and
+    /// exponent are checked by [`Self::from_spki_der`].
+    pub fn from_pkcs1_rsa_der(der: &[u8]) -> Result<PublicKey, KeyError> {
+        let invalid = |e: x509_cert::der::Error| KeyError::InvalidDer {
+            what: "RSA public key",
+            detail: e.to_string(),
+        };
+        let spki = SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: OID_RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            subject_public_key: BitString::from_bytes(der).map_err(invalid)?,
+        };
+        let spki_der = spki.to_der().map_err(invalid)?;
+        Self::from_spki_der(&spki_der, KeySource::RsaPublicKey)
     }
 
     /// Parse a DER SubjectPublicKeyInfo.
@@ -384,7 +412,7 @@ impl PublicKey {
         self.algorithm
     }
 
-    /// Whether the key came from a `PUBLIC KEY` or a `CERTIFICATE` block.
+    /// Whether the key came from a `PUBLIC KEY`, an `RSA PUBLIC KEY` or a `CERTIFICATE` block.
     pub fn source(&self) -> KeySource {
         self.source
     }

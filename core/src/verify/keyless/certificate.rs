@@ -37,6 +37,8 @@ pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
 pub(crate) const OID_ISSUER_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's username SAN: an otherName of this type whose value is a UTF8String.
+const OID_USERNAME_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// Embedded SCT list (RFC 6962).
 pub(crate) const OID_SCT_LIST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
@@ -209,7 +211,10 @@ impl Cert {
         Ok(())
     }
 
-    /// Subject alternative names of the kinds identities use: e-mail, URI, DNS.
+    /// Subject alternative names of every kind Fulcio issues, as text: e-mail, URI, DNS name,
+    /// and the otherName username (`1.3.6.1.4.1.57264.1.7`, a UTF8String, what Fulcio writes
+    /// for a username identity). Other kinds, other otherName types and names that are not
+    /// what their kind requires are left out: a name not read can only match nothing.
     pub(crate) fn subject_alt_names(&self) -> Vec<String> {
         let Some(value) = self.extension(OID_SAN) else {
             return Vec::new();
@@ -220,9 +225,17 @@ impl Cert {
         tlv::children(seq.value)
             .unwrap_or_default()
             .into_iter()
-            // [1] rfc822Name, [2] dNSName, [6] uniformResourceIdentifier (IMPLICIT IA5String)
-            .filter(|name| matches!(name.tag, 0x81 | 0x82 | 0x86))
-            .filter_map(|name| std::str::from_utf8(name.value).ok().map(str::to_owned))
+            .filter_map(|name| {
+                let text = match name.tag {
+                    // [1] rfc822Name, [2] dNSName, [6] uniformResourceIdentifier (IMPLICIT
+                    // IA5String)
+                    0x81 | 0x82 | 0x86 => name.value,
+                    // [0] otherName (constructed): SEQUENCE { type-id OID, [0] EXPLICIT value }
+                    0xa0 => username_other_name(name.value)?,
+                    _ => return None,
+                };
+                std::str::from_utf8(text).ok().map(str::to_owned)
+            })
             .collect()
     }
 
@@ -234,6 +247,22 @@ impl Cert {
             &self.tbs,
             &self.signature,
         )
+    }
+}
+
+/// The UTF8String of an otherName (its contents after the `[0]` tag) of Fulcio's username type;
+/// `None` for another type or any other shape.
+fn username_other_name(other_name: &[u8]) -> Option<&[u8]> {
+    let parts = tlv::children(other_name).ok()?;
+    let [type_id, explicit] = parts.as_slice() else {
+        return None;
+    };
+    if type_id.tag != 0x06 || type_id.value != OID_USERNAME_SAN.as_bytes() || explicit.tag != 0xa0 {
+        return None;
+    }
+    match tlv::read(explicit.value).ok()? {
+        (utf8, []) if utf8.tag == 0x0c => Some(utf8.value),
+        _ => None,
     }
 }
 
@@ -286,4 +315,73 @@ pub(crate) fn ca_chain_verifies(chain: &[Cert]) -> bool {
     // The trust root may end at an intermediate (a private deployment trusting it directly);
     // a self-issued last certificate must verify itself.
     root.is_ca() && (!root.is_self_issued() || root.signed_by(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One DER element (contents shorter than 64 KiB).
+    fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match contents.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n < 0x100 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(contents);
+        out
+    }
+
+    fn other_name(oid: &str, value: &[u8]) -> Vec<u8> {
+        let oid = ObjectIdentifier::new_unwrap(oid);
+        der(
+            0xa0,
+            &[der(0x06, oid.as_bytes()), der(0xa0, value)].concat(),
+        )
+    }
+
+    /// The real Fulcio leaf with its SAN extension replaced by `names`.
+    fn with_sans(names: &[Vec<u8>]) -> Cert {
+        let mut cert = super::super::test_certificates::fulcio_email_leaf();
+        let san = der(0x30, &names.concat());
+        for e in &mut cert.extensions {
+            if e.oid == OID_SAN {
+                e.value = san.clone();
+            }
+        }
+        cert
+    }
+
+    #[test]
+    fn every_san_kind_fulcio_issues_is_read_and_nothing_else() {
+        let username = "octocat!github.com";
+        let cert = with_sans(&[
+            der(0x81, b"me@example.com"),
+            der(0x82, b"build.example.com"),
+            der(
+                0x86,
+                b"https://github.com/org/app/.github/workflows/r.yml@refs/heads/main",
+            ),
+            other_name("1.3.6.1.4.1.57264.1.7", &der(0x0c, username.as_bytes())),
+            // Not a username otherName: another type, another string type, trailing bytes.
+            other_name("1.3.6.1.4.1.311.20.2.3", &der(0x0c, b"upn@example.com")),
+            other_name("1.3.6.1.4.1.57264.1.7", &der(0x16, b"ia5-name")),
+            other_name(
+                "1.3.6.1.4.1.57264.1.7",
+                &[der(0x0c, b"first"), der(0x0c, b"second")].concat(),
+            ),
+            // iPAddress [7]: not a kind Fulcio issues.
+            der(0x87, &[127, 0, 0, 1]),
+        ]);
+        assert_eq!(
+            cert.subject_alt_names(),
+            [
+                "me@example.com",
+                "build.example.com",
+                "https://github.com/org/app/.github/workflows/r.yml@refs/heads/main",
+                username,
+            ]
+        );
+    }
 }

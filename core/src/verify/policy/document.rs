@@ -19,9 +19,16 @@ pub const TALOS_API_VERSION: &str = "v1alpha1";
 
 const DOCUMENT_FIELDS: &[&str] = &["apiVersion", "kind", "rules"];
 
-/// The rules of the policy document in `text`, each still a raw value; every document-level
-/// problem found.
-pub(super) fn read_rules(text: &str) -> Result<Vec<Value>, Vec<PolicyProblem>> {
+/// The rules of a policy document, each still a raw value.
+pub(super) struct RuleList {
+    pub(super) rules: Vec<Value>,
+    /// Whether they came from an `ImageVerificationConfig` document (the only form Talos
+    /// reads), not a plain `rules:` document or a bare list.
+    pub(super) talos_document: bool,
+}
+
+/// The rules of the policy document in `text`; every document-level problem found.
+pub(super) fn read_rules(text: &str) -> Result<RuleList, Vec<PolicyProblem>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs = read_documents(text).map_err(|p| vec![p])?;
     select_rules(docs)
@@ -257,7 +264,7 @@ pub(super) fn value_type(value: &Value) -> &'static str {
 }
 
 /// Pick the rules out of the documents.
-fn select_rules(docs: Vec<RawDoc>) -> Result<Vec<Value>, Vec<PolicyProblem>> {
+fn select_rules(docs: Vec<RawDoc>) -> Result<RuleList, Vec<PolicyProblem>> {
     let problem =
         |field: Option<&str>, message: String| vec![PolicyProblem::document(field, message)];
     let docs: Vec<RawDoc> = docs
@@ -278,6 +285,7 @@ fn select_rules(docs: Vec<RawDoc>) -> Result<Vec<Value>, Vec<PolicyProblem>> {
         .filter(|(_, d)| is_talos(d))
         .map(|(i, _)| i)
         .collect();
+    let talos_document = !talos.is_empty();
     let single = match talos.as_slice() {
         [] if docs.len() == 1 => docs.into_iter().next(),
         [] => {
@@ -307,7 +315,10 @@ fn select_rules(docs: Vec<RawDoc>) -> Result<Vec<Value>, Vec<PolicyProblem>> {
     };
 
     match doc {
-        RawDoc::List(rules) => Ok(rules),
+        RawDoc::List(rules) => Ok(RuleList {
+            rules,
+            talos_document,
+        }),
         RawDoc::Scalar(what) => Err(problem(
             None,
             format!("expected a mapping with `rules:` or a list of rules, found {what}"),
@@ -378,7 +389,10 @@ fn select_rules(docs: Vec<RawDoc>) -> Result<Vec<Value>, Vec<PolicyProblem>> {
                 }
             };
             if problems.is_empty() {
-                Ok(rules)
+                Ok(RuleList {
+                    rules,
+                    talos_document,
+                })
             } else {
                 Err(problems)
             }

@@ -31,14 +31,17 @@
 //! Rules are tried top-down and the first whose `image` pattern matches wins (see
 //! [`crate::verify::pattern`] for the pattern language). A rule is exactly one of:
 //!
-//! * `keyless: {issuer | issuerRegex, subject | subjectRegex}`: a Fulcio certificate whose
-//!   OIDC issuer and subject (SAN) match; see [`KeylessIdentity`];
-//! * `publicKey: {certificate: PEM}`: a signature by that key; see
-//!   [`crate::verify::public_key`];
+//! * `keyless: {issuer | issuerRegex, subject and/or subjectRegex}`: a Fulcio certificate whose
+//!   OIDC issuer and subject (SAN) match (with both subject forms, one name must match both);
+//!   see [`KeylessIdentity`];
+//! * `publicKey: {certificate: PEM}`: a signature by that key (`PUBLIC KEY`, `RSA PUBLIC KEY`
+//!   or `CERTIFICATE`); see [`crate::verify::public_key`];
 //! * `skip: true`: not verified (the answer is "not verified", without an error);
 //! * `deny: true`: refused.
 //!
-//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`).
+//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`). Every field, its meaning
+//! and whether Talos has it: README.md, "Policy reference". What Talos itself would do
+//! differently with a document: [`Policy::talos_differences`].
 //!
 //! # Strictness
 //!
@@ -56,8 +59,8 @@
 //!
 //! [`Policy`] and its loading are here; the rule types in `rule`, the document reader in
 //! `document`, rule validation in `validate` (with `fields` for unknown-field messages), the
-//! problems in `problem` and the warnings in `warnings`. Each of those files imports only its
-//! siblings, never this one. Matching a keyless identity against a certificate is in
+//! problems in `problem`, the warnings in `warnings`, and what Talos would do differently with
+//! the same document in `talos`. Each of those files imports only its siblings, never this one. Matching a keyless identity against a certificate is in
 //! `verify::keyless::identity`, next to the certificate reading.
 
 use std::path::Path;
@@ -70,12 +73,14 @@ mod document;
 mod fields;
 mod problem;
 mod rule;
+mod talos;
 mod validate;
 mod warnings;
 
 pub use document::{TALOS_API_VERSION, TALOS_KIND};
 pub use problem::{PolicyError, PolicyProblem};
 pub use rule::{KeylessIdentity, Rule, RuleAction, StringMatch};
+pub use talos::{TalosDifference, TalosDifferenceKind};
 pub use warnings::{PolicyWarning, WarningKind};
 
 use rule::put;
@@ -88,13 +93,14 @@ pub const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
 pub struct Policy {
     rules: Vec<Rule>,
     warnings: Vec<PolicyWarning>,
+    talos_differences: Vec<TalosDifference>,
     fingerprint: [u8; 32],
 }
 
 impl Policy {
     /// A policy with no rules: every reference is "no rule matched".
     pub fn empty() -> Policy {
-        Policy::from_rules(Vec::new(), Vec::new())
+        Policy::from_rules(Vec::new(), Vec::new(), Vec::new())
     }
 
     /// Load a policy from YAML or JSON text (see the module documentation for the forms).
@@ -124,7 +130,11 @@ impl Policy {
         load(&text).map_err(|problems| PolicyError::new(Some(origin.clone()), problems))
     }
 
-    fn from_rules(rules: Vec<Rule>, warnings: Vec<PolicyWarning>) -> Policy {
+    fn from_rules(
+        rules: Vec<Rule>,
+        warnings: Vec<PolicyWarning>,
+        talos_differences: Vec<TalosDifference>,
+    ) -> Policy {
         let mut hasher = Sha256::new();
         put(&mut hasher, b"imagecheck.policy.v1");
         put(&mut hasher, &(rules.len() as u64).to_be_bytes());
@@ -134,6 +144,7 @@ impl Policy {
         Policy {
             rules,
             warnings,
+            talos_differences,
             fingerprint: hasher.finalize().into(),
         }
     }
@@ -146,6 +157,13 @@ impl Policy {
     /// Legal but probably unintended things found while loading.
     pub fn warnings(&self) -> &[PolicyWarning] {
         &self.warnings
+    }
+
+    /// What Talos's own verifier would do differently with the same document (`imagecheck
+    /// policy check --talos`): not warnings about this policy, which means what it says here,
+    /// and not logged.
+    pub fn talos_differences(&self) -> &[TalosDifference] {
+        &self.talos_differences
     }
 
     /// The first rule whose pattern matches `reference`'s normalised `registry/repository`.
@@ -169,16 +187,17 @@ impl Default for Policy {
 
 /// Read the document, validate its rules, and look for warnings (logged here, once per load).
 fn load(text: &str) -> Result<Policy, Vec<PolicyProblem>> {
-    let raw_rules = document::read_rules(text)?;
-    let rules = validate::rules(&raw_rules)?;
+    let raw = document::read_rules(text)?;
+    let rules = validate::rules(&raw.rules)?;
     let warnings = warnings::collect(&rules);
+    let talos_differences = talos::collect(&raw.rules, &rules, raw.talos_document);
     for warning in &warnings {
         tracing::warn!(
             rule = warning.rule_index(),
             "image verification policy: {warning}"
         );
     }
-    Ok(Policy::from_rules(rules, warnings))
+    Ok(Policy::from_rules(rules, warnings, talos_differences))
 }
 
 #[cfg(test)]

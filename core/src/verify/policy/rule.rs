@@ -34,8 +34,8 @@ pub enum RuleAction {
     Deny,
 }
 
-/// An exact string or a regular expression, as `issuer`/`issuerRegex` and
-/// `subject`/`subjectRegex` give them.
+/// An exact string, a regular expression, or (for the subject) both, as `issuer`/`issuerRegex`
+/// and `subject`/`subjectRegex` give them.
 ///
 /// Regular expressions follow cosign exactly: they are **unanchored**, like Go's
 /// `regexp.MatchString` that cosign's `--certificate-identity-regexp` and
@@ -50,15 +50,25 @@ pub enum StringMatch {
     Exact(String),
     /// `Regex::is_match` (unanchored).
     Regex(Regex),
+    /// Equal to `exact` **and** matched by `regex`: `subject` and `subjectRegex` both set.
+    /// Only the subject takes both forms at once.
+    ExactAndRegex {
+        /// The value required, byte for byte.
+        exact: String,
+        /// A regex that value must also match.
+        regex: Regex,
+    },
 }
 
 /// The certificate identity a keyless rule requires.
 ///
-/// Exactly one of `issuer` / `issuerRegex` and exactly one of `subject` / `subjectRegex` is
-/// set: the loader refuses a rule with both forms of one field. (cosign accepts both at once,
-/// but combines them inconsistently: for the issuer the regex wins and the exact value is
-/// ignored, for the subject either may match. Rather than pick one reading, imagecheck asks
-/// the author to say which they mean.)
+/// Exactly one of `issuer` / `issuerRegex` is set: the loader refuses both (issuerRegex is an
+/// imagecheck addition, and cosign's legacy path would let the regex win). The subject takes
+/// `subject`, `subjectRegex`, or both, as Talos documents may: with both, one subject
+/// alternative name must equal `subject` and match `subjectRegex`. That is sigstore-go's rule,
+/// which Talos applies to bundles; Talos's legacy `.sig` path (cosign's `CheckOpts.Identities`)
+/// lets the regex alone decide. imagecheck applies the stricter reading to both formats, so a
+/// rule means one thing whatever format the signer chose.
 #[derive(Debug, Clone)]
 pub struct KeylessIdentity {
     issuer: StringMatch,
@@ -117,6 +127,11 @@ impl Rule {
                             put(&mut hasher, b"regex");
                             put(&mut hasher, r.as_str().as_bytes());
                         }
+                        StringMatch::ExactAndRegex { exact, regex } => {
+                            put(&mut hasher, b"exact+regex");
+                            put(&mut hasher, exact.as_bytes());
+                            put(&mut hasher, regex.as_str().as_bytes());
+                        }
                     }
                 }
             }
@@ -150,20 +165,24 @@ pub(super) fn put(hasher: &mut Sha256, bytes: &[u8]) {
 }
 
 impl StringMatch {
-    /// Whether `value` matches (equality, or an unanchored regex match).
+    /// Whether `value` matches (equality, an unanchored regex match, or both).
     pub fn matches(&self, value: &str) -> bool {
         match self {
             StringMatch::Exact(expected) => expected == value,
             StringMatch::Regex(regex) => regex.is_match(value),
+            StringMatch::ExactAndRegex { exact, regex } => exact == value && regex.is_match(value),
         }
     }
 
-    /// `issuer "…"` or `issuerRegex "…"` for `field` `issuer`: the rule as written, for
-    /// messages.
+    /// `issuer "…"`, `issuerRegex "…"` or `subject "…" and subjectRegex "…"` for `field`
+    /// `issuer` / `subject`: the rule as written, for messages.
     pub(crate) fn describe(&self, field: &str) -> String {
         match self {
             StringMatch::Exact(s) => format!("{field} {s:?}"),
             StringMatch::Regex(r) => format!("{field}Regex {:?}", r.as_str()),
+            StringMatch::ExactAndRegex { exact, regex } => {
+                format!("{field} {exact:?} and {field}Regex {:?}", regex.as_str())
+            }
         }
     }
 }
@@ -174,12 +193,12 @@ impl KeylessIdentity {
         &self.issuer
     }
 
-    /// The required subject (`subject` or `subjectRegex`).
+    /// The required subject (`subject`, `subjectRegex`, or both).
     pub fn subject(&self) -> &StringMatch {
         &self.subject
     }
 
-    /// Both fields, checked by the loader to be exactly one form each.
+    /// Both fields, checked by the loader (the issuer is exactly one form).
     pub(super) fn new(issuer: StringMatch, subject: StringMatch) -> Self {
         KeylessIdentity { issuer, subject }
     }

@@ -2,6 +2,7 @@ use super::*;
 use crate::error::ErrorKind;
 
 mod document;
+mod talos;
 mod validate;
 mod warnings;
 
@@ -63,6 +64,8 @@ fn fingerprints_change_with_any_rule_change() {
         "- image: a/*\n  keyless: {issuer: j, subject: s}\n- image: b/*\n  deny: true\n",
         "- image: a/*\n  keyless: {issuer: i, subjectRegex: s}\n- image: b/*\n  deny: true\n",
         "- image: a/*\n  keyless: {issuerRegex: i, subject: s}\n- image: b/*\n  deny: true\n",
+        "- image: a/*\n  keyless: {issuer: i, subject: s, subjectRegex: s}\n- image: b/*\n  deny: true\n",
+        "- image: a/*\n  keyless: {issuer: i, subject: s, subjectRegex: t}\n- image: b/*\n  deny: true\n",
         "- image: a*\n  keyless: {issuer: i, subject: s}\n- image: b/*\n  deny: true\n",
         "- image: a/*\n  keyless: {issuer: i, subject: s}\n- image: b/*\n  skip: true\n",
         "- image: b/*\n  deny: true\n- image: a/*\n  keyless: {issuer: i, subject: s}\n",

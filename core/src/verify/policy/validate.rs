@@ -2,7 +2,7 @@
 //! that do nothing or too much, bad regexes and keys), every problem recorded with the rule's
 //! index, pattern and field.
 
-use regex::RegexBuilder;
+use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
 use super::document::{compact, value_type};
@@ -264,6 +264,7 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
         issuer_regex,
         "issuer",
         "the OIDC issuer, e.g. https://token.actions.githubusercontent.com",
+        Both::Refused,
     );
     let subject = one_of(
         ctx,
@@ -271,6 +272,7 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
         subject_regex,
         "subject",
         "the signer identity: an e-mail or a workflow URI",
+        Both::BothMustMatch,
     );
     match (issuer, subject) {
         (Some(issuer), Some(subject)) if ctx.problem_count() == before => {
@@ -280,44 +282,62 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
     }
 }
 
-/// Exactly one of `field` / `fieldRegex`, compiled.
+/// What `field` and `fieldRegex` both set mean.
+#[derive(Clone, Copy)]
+enum Both {
+    /// An error: `issuer` with `issuerRegex` (issuerRegex is ours, and cosign's legacy path
+    /// would let the regex win over the exact value).
+    Refused,
+    /// Valid, both must match: `subject` with `subjectRegex`, as Talos documents may write it
+    /// (see [`KeylessIdentity`] for why both, for every signature format).
+    BothMustMatch,
+}
+
+/// `field`, `fieldRegex` (compiled), or both when `both` allows it.
 fn one_of(
     ctx: &mut RuleContext<'_>,
     exact: Option<String>,
     regex: Option<String>,
     field: &str,
     what: &str,
+    both: Both,
 ) -> Option<StringMatch> {
-    match (exact, regex) {
-        (Some(_), Some(_)) => {
+    let regex_path = format!("keyless.{field}Regex");
+    match (exact, regex, both) {
+        (Some(_), Some(_), Both::Refused) => {
             ctx.problem(
-                Some(&format!("keyless.{field}Regex")),
+                Some(&regex_path),
                 format!(
-                    "set {field} or {field}Regex, not both (cosign combines the two inconsistently; say which one you mean)"
+                    "set {field} or {field}Regex, not both (cosign lets the regex win and ignores {field}; say which one you mean)"
                 ),
             );
             None
         }
-        (Some(exact), None) => Some(StringMatch::Exact(exact)),
-        (None, Some(source)) => {
-            match RegexBuilder::new(&source)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-            {
-                Ok(regex) => Some(StringMatch::Regex(regex)),
-                Err(e) => {
-                    ctx.problem(
-                        Some(&format!("keyless.{field}Regex")),
-                        format!("invalid regex {source:?}: {}", regex_error(&e)),
-                    );
-                    None
-                }
-            }
-        }
-        (None, None) => {
+        (Some(exact), Some(source), Both::BothMustMatch) => compile(ctx, &regex_path, &source)
+            .map(|regex| StringMatch::ExactAndRegex { exact, regex }),
+        (Some(exact), None, _) => Some(StringMatch::Exact(exact)),
+        (None, Some(source), _) => compile(ctx, &regex_path, &source).map(StringMatch::Regex),
+        (None, None, _) => {
             ctx.problem(
                 Some(&format!("keyless.{field}")),
                 format!("missing; keyless needs {field} or {field}Regex ({what})"),
+            );
+            None
+        }
+    }
+}
+
+/// `source` compiled within the size limit; a problem at `path` when it does not compile.
+fn compile(ctx: &mut RuleContext<'_>, path: &str, source: &str) -> Option<Regex> {
+    match RegexBuilder::new(source)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(regex) => Some(regex),
+        Err(e) => {
+            ctx.problem(
+                Some(path),
+                format!("invalid regex {source:?}: {}", regex_error(&e)),
             );
             None
         }

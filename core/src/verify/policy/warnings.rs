@@ -52,6 +52,9 @@ pub enum WarningKind {
         /// `keyless.issuerRegex` or `keyless.subjectRegex`.
         field: &'static str,
     },
+    /// `subject` and `subjectRegex` are both set, and the regex does not match the subject:
+    /// both must match one name, so no certificate satisfies the rule.
+    SubjectFailsSubjectRegex,
 }
 
 impl PolicyWarning {
@@ -101,6 +104,9 @@ impl PolicyWarning {
             WarningKind::RegexMatchesAnything { field } => format!(
                 "{field} matches any value, so it constrains nothing (regexes are unanchored, as in cosign)"
             ),
+            WarningKind::SubjectFailsSubjectRegex => {
+                "keyless.subjectRegex does not match keyless.subject, and a certificate name must match both, so no signature satisfies this rule".into()
+            }
         }
     }
 }
@@ -178,6 +184,11 @@ pub(super) fn collect(rules: &[Rule]) -> Vec<PolicyWarning> {
                 {
                     warn(WarningKind::RegexMatchesAnything { field });
                 }
+            }
+            if let StringMatch::ExactAndRegex { exact, regex } = identity.subject()
+                && !regex.is_match(exact)
+            {
+                warn(WarningKind::SubjectFailsSubjectRegex);
             }
         }
     }

@@ -103,11 +103,11 @@ fn invalid_rule_cases() -> Vec<(String, Option<usize>, Option<&'static str>, &'s
         ),
         (
             format!(
-                "{ok}- image: a/*\n  keyless: {{issuer: i, subject: s, subjectRegex: \"^s$\"}}\n"
+                "{ok}- image: a/*\n  keyless: {{issuer: i, subject: s, subjectRegex: \"(s\"}}\n"
             ),
             Some(1),
             Some("keyless.subjectRegex"),
-            "not both",
+            "invalid regex \"(s\"",
         ),
         (
             format!(
@@ -144,6 +144,12 @@ fn invalid_rule_cases() -> Vec<(String, Option<usize>, Option<&'static str>, &'s
             Some(1),
             Some("keyless.Subject"),
             "did you mean `subject`?",
+        ),
+        (
+            format!("{ok}- image: a/*\n  keyless: {{issuer: i, subjectRegexp: s}}\n"),
+            Some(1),
+            Some("keyless.subjectRegexp"),
+            "did you mean `subjectRegex`?",
         ),
         (
             format!("{ok}- image: a/*\n  keyless: https://accounts.google.com\n"),
@@ -255,6 +261,57 @@ fn invalid_rules_name_index_and_field() {
             }
         }
     }
+}
+
+/// Talos documents may set `subject` and `subjectRegex` together: valid, and both must match
+/// one name (sigstore-go's rule, for every signature format).
+#[test]
+fn subject_and_subject_regex_together_both_must_match() {
+    let policy = Policy::parse(
+        r#"apiVersion: v1alpha1
+kind: ImageVerificationConfig
+rules:
+  - image: "ghcr.io/org/*"
+    keyless:
+      issuer: "https://token.actions.githubusercontent.com"
+      subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1"
+      subjectRegex: "^https://github\\.com/org/"
+"#,
+    )
+    .unwrap();
+    assert!(policy.warnings().is_empty(), "{:?}", policy.warnings());
+    let RuleAction::Keyless(identity) = policy.rules()[0].action() else {
+        panic!("rule 0 is keyless");
+    };
+    assert!(matches!(
+        identity.subject(),
+        StringMatch::ExactAndRegex { exact, regex }
+            if exact.ends_with("@refs/tags/v1") && regex.as_str() == "^https://github\\.com/org/"
+    ));
+    assert_eq!(
+        identity.to_string(),
+        r#"issuer "https://token.actions.githubusercontent.com", subject "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1" and subjectRegex "^https://github\\.com/org/""#
+    );
+    let issuer = "https://token.actions.githubusercontent.com";
+    identity
+        .matches(
+            issuer,
+            "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1",
+        )
+        .unwrap();
+    // The regex alone (Talos's legacy reading) is not enough: the subject must be equal too.
+    identity
+        .matches(
+            issuer,
+            "https://github.com/org/app/.github/workflows/other.yml@refs/tags/v1",
+        )
+        .unwrap_err();
+    // Issuer with issuerRegex stays refused: issuerRegex is ours, and cosign lets it win.
+    let err = Policy::parse(
+        "- image: a/*\n  keyless: {issuer: i, issuerRegex: \"^i$\", subject: s, subjectRegex: \"^s$\"}\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.field(), Some("keyless.issuerRegex"), "{err}");
 }
 
 #[test]

@@ -38,6 +38,8 @@ fn warnings() {
   deny: true
 - image: "last/*"
   deny: true
+- image: "gitlab.com/*"
+  keyless: {issuer: "https://gitlab.com", subject: "https://gitlab.com/org/app//.gitlab-ci.yml@refs/heads/main", subjectRegex: "^https://github\\.com/"}
 "#;
     let policy = Policy::parse(text).unwrap();
     let kinds = warning_kinds(&policy);
@@ -64,6 +66,8 @@ fn warnings() {
                 }
             ),
             (11, WarningKind::Unreachable { shadowed_by: 10 }),
+            (12, WarningKind::Unreachable { shadowed_by: 10 }),
+            (12, WarningKind::SubjectFailsSubjectRegex),
         ]
     );
     let shown = policy.warnings()[2].to_string();
