@@ -188,12 +188,21 @@ def test_imagecheck_v1_errors_carry_the_stable_kinds(talos: Any, signed: dict[st
         (lambda: verifier.Verify(stubs.v1_pb2.VerifyRequest(reference=image(signed, "denied")), timeout=20),
          grpc.StatusCode.PERMISSION_DENIED, {"imagecheck-error-kind": "Denied"}),
         (lambda: verifier.Verify(stubs.v1_pb2.VerifyRequest(reference=image(signed, "unsigned")), timeout=20),
-         grpc.StatusCode.PERMISSION_DENIED, {"imagecheck-error-kind": "VerificationFailed"}),
+         grpc.StatusCode.PERMISSION_DENIED,
+         # No signature was found, so no candidate failed: the list is there and empty.
+         {"imagecheck-error-kind": "VerificationFailed", "imagecheck-error-failures-bin": b"[]"}),
     ]
     for call, code, metadata in cases:
         e = error_of(call)
         assert (e.code(), kind_of(e)) == (code, metadata), e.details()
         assert e.details().startswith(metadata["imagecheck-error-kind"] + ": "), e.details()
+
+    # A signature by another key is one failed candidate, named by where it was found and the
+    # check that failed, in the same JSON the CLI's --json prints.
+    e = error_of(lambda: verifier.Verify(stubs.v1_pb2.VerifyRequest(reference=image(signed, "wrongkey")), timeout=20))
+    failures = json.loads(kind_of(e)["imagecheck-error-failures-bin"])
+    assert [(f["source"], f["check"]) for f in failures] == [("legacy_tag", "wrong_key")], failures
+    assert all(f["message"] for f in failures), failures
 
     skipped = verifier.Verify(stubs.v1_pb2.VerifyRequest(reference=image(signed, "skipped")), timeout=20)
     assert (skipped.verified, skipped.digested_ref) == (False, "")
