@@ -67,6 +67,7 @@ use sha2::{Digest as _, Sha256};
 use crate::reference::Reference;
 
 mod document;
+mod extensions;
 mod fields;
 mod problem;
 mod rule;
@@ -74,7 +75,9 @@ mod validate;
 mod warnings;
 
 pub use document::{TALOS_API_VERSION, TALOS_KIND};
+pub use extensions::{CertificateExtension, ExtensionEncoding};
 pub use problem::{PolicyError, PolicyProblem};
+pub use rule::{AttestationRequirement, Condition, ExtensionMatch, Signer, SignerSet};
 pub use rule::{KeylessIdentity, Rule, RuleAction, StringMatch};
 pub use warnings::{PolicyWarning, WarningKind};
 
