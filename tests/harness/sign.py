@@ -9,7 +9,9 @@ cosign v3 bundle format, `--tlog-upload=false`), builds the negative cases (wron
 a signature copied from another digest, a tampered payload, a tag moved after signing), writes
 policy files and DIR/signed.json. Also keyless-style signatures by real cosign with a test CA
 standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
-images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`. Policy
+images `keyless-email` and `keyless-uri`, policies `keyless-*`, trust root `test-ca`. The images
+and policies of imagecheck's policy extensions (k of n signers, attestations, Fulcio certificate
+extensions) are made by sign_depth.py. Policy
 `spelling` holds deny rules on public registry names (`ghcr.io/evil/*`, and a Talos pattern
 written against Docker Hub's API host) that conformance cases reach through other spellings of
 the same registry; deny answers before any I/O, so those cases never leave the machine:
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sign_depth  # noqa: E402
 import testca  # noqa: E402
 from imagecheck_harness.common import HarnessError, logger, run_tool, write_atomic  # noqa: E402
 from imagecheck_harness.oci import make_layout  # noqa: E402
@@ -61,6 +64,7 @@ class Signer:
         self.work.mkdir(parents=True)
         self.images: dict[str, dict[str, str]] = {}
         self.keys: dict[str, dict[str, str]] = {}
+        self.password = PASSWORD
 
     def host(self, registry: str) -> str:
         return str(self.state["registries"][registry]["host"])
@@ -177,25 +181,32 @@ rules:
 
     # -- keyless: a test CA standing in for Fulcio ----------------------------------------
 
-    def sign_with_certificate(self, name: str, leaf: dict[str, str]) -> None:
-        """Legacy `.sig` keyless-style signature by real cosign with a leaf of the test CA
-        (`--certificate`, `--certificate-chain`), no transparency log."""
-        image = self.images[name]
+    def leaf_key(self, leaf: dict[str, str]) -> str:
+        """The cosign key file of a test-CA leaf, imported once."""
         prefix = Path(leaf["key"]).with_suffix("").with_suffix("")
-        run(
-            [self.cosign, "import-key-pair", "--key", leaf["key"], "--output-key-prefix", str(prefix)],
-            env={"COSIGN_PASSWORD": PASSWORD},
-            what="cosign import-key-pair",
-        )
+        if not Path(f"{prefix}.key").exists():
+            run(
+                [self.cosign, "import-key-pair", "--key", leaf["key"], "--output-key-prefix", str(prefix)],
+                env={"COSIGN_PASSWORD": PASSWORD},
+                what="cosign import-key-pair",
+            )
+        return f"{prefix}.key"
+
+    def sign_with_certificate(self, name: str, leaf: dict[str, str], note: str = "") -> None:
+        """Legacy `.sig` keyless-style signature by real cosign with a leaf of the test CA
+        (`--certificate`, `--certificate-chain`), no transparency log; `note` adds an
+        annotation (another payload, so a second signature beside an earlier one)."""
+        image = self.images[name]
         repo = image["reference"].rsplit(":", 1)[0]
         argv = [
-            self.cosign, "sign", "--yes", "--key", f"{prefix}.key",
+            self.cosign, "sign", "--yes", "--key", self.leaf_key(leaf),
             "--certificate", leaf["certificate"], "--certificate-chain", leaf["chain"],
             "--tlog-upload=false", "--use-signing-config=false",
             "--allow-insecure-registry", "--allow-http-registry", "--new-bundle-format=false",
-            f"{repo}@{image['digest']}",
         ]
-        run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
+        if note:
+            argv += ["-a", f"note={note}"]
+        run(argv + [f"{repo}@{image['digest']}"], env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
 
     def spelling_policy(self) -> str:
         """Deny rules that every spelling of their registry must hit (issue 19, finding 1)."""
@@ -233,7 +244,8 @@ def sign_keyless(s: Signer) -> tuple[dict[str, str], dict[str, str]]:
     s.sign_with_certificate("keyless-email", leaves["email"])
     s.push("keyless-uri", "plain", "keyless/uri:v1")
     s.sign_with_certificate("keyless-uri", leaves["uri"])
-    policies = {
+    policies = sign_depth.sign_keyless_depth(s, leaves)
+    policies |= {
         "keyless-email": s.keyless_policy(
             "keyless-email", {"issuer": testca.EMAIL_ISSUER, "subject": testca.EMAIL_SUBJECT}
         ),
@@ -306,6 +318,9 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     }
     keyless_policies, trust_roots = sign_keyless(s)
     policies.update(keyless_policies)
+    # k of n signers and signed attestations (issue 16).
+    policies.update(sign_depth.sign_multi(s))
+    policies.update(sign_depth.sign_attested(s))
     signed = {
         "images": s.images,
         "policies": policies,
@@ -313,6 +328,7 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
         "keys": s.keys,
         "cosign": cosign,
         "password": PASSWORD,
+        **sign_depth.facts(),
     }
     write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
     return signed

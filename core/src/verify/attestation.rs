@@ -102,7 +102,7 @@ fn legacy(
     let signature = match envelope.signatures.as_slice() {
         [] => {
             return Err(CandidateFailure::Malformed(
-                "the DSSE envelope is unsigned (it has no signature)".into(),
+                "the DSSE envelope is unsigned: it has no signature".into(),
             ));
         }
         [one] => b64(&one.sig, "DSSE signature")?,

@@ -379,13 +379,9 @@ impl<'a> Evaluation<'a> {
     pub(super) fn success_message(&self) -> String {
         let mut parts = Vec::new();
         for (entry, acceptance) in self.matched() {
-            let how = describe(acceptance);
+            let how = describe(acceptance, None);
             parts.push(if self.listed {
-                format!(
-                    "{} ({}): {how}",
-                    self.entry_name(entry),
-                    self.entry_kind(entry)
-                )
+                format!("{}: {how}", self.entry_name(entry))
             } else {
                 how
             });
@@ -398,10 +394,9 @@ impl<'a> Evaluation<'a> {
                 String::new()
             };
             parts.push(format!(
-                "attestation {:?}: {} {}{signed_by}",
+                "attestation {:?}{signed_by}: {}",
                 requirement.predicate_type(),
-                short(&attested.artifact),
-                describe(&attested.acceptance),
+                describe(&attested.acceptance, Some(&attested.artifact)),
             ));
         }
         format!(
@@ -467,21 +462,18 @@ impl<'a> Evaluation<'a> {
     fn entry_name(&self, entry: usize) -> String {
         format!("signers[{entry}]")
     }
-
-    fn entry_kind(&self, entry: usize) -> String {
-        match self.signers[entry] {
-            SignerRef::Key(key) => format!("public key ({})", key.algorithm()),
-            SignerRef::Keyless(_) => "keyless".into(),
-        }
-    }
 }
 
-/// `legacy .sig signature from the sha256-<hex>.sig tag; SCT not checked: …`
-fn describe(acceptance: &Acceptance) -> String {
+/// `legacy .sig signature from the sha256-<hex>.sig tag; SCT not checked: …`; with the
+/// digest of what carried it, `… from the sha256-<hex>.att tag (sha256:0123456789ab…); …`.
+fn describe(acceptance: &Acceptance, artifact: Option<&Digest>) -> String {
     format!(
-        "{} from the {}{}",
+        "{} from the {}{}{}",
         acceptance.accepted.format,
         acceptance.source.describe(),
+        artifact
+            .map(|d| format!(" ({})", short(d)))
+            .unwrap_or_default(),
         acceptance
             .accepted
             .note
