@@ -65,6 +65,8 @@ class Signer:
         self.images: dict[str, dict[str, str]] = {}
         self.keys: dict[str, dict[str, str]] = {}
         self.password = PASSWORD
+        # The test CA's leaves, each with its cosign key file (`cosign_key`), once signed with.
+        self.leaves: dict[str, dict[str, str]] = {}
 
     def host(self, registry: str) -> str:
         return str(self.state["registries"][registry]["host"])
@@ -328,7 +330,7 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
         "keys": s.keys,
         "cosign": cosign,
         "password": PASSWORD,
-        **sign_depth.facts(),
+        **sign_depth.facts(s),
     }
     write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
     return signed

@@ -17,8 +17,10 @@ Images (plain registry) and the policies that reach them, all written into signe
   `keyless-workflow`, `keyless-workflow-ref`, `keyless-workflow-wrong-ref`,
   `keyless-workflow-attested`, `keyless-identity-twice`, `keyless-email-and-uri`.
 
-signed.json also gets `certificate_extensions` (name -> value of the `workflow` leaf) and
-`attestations` (predicate type names and the predicates signed), for tests that build policies.
+signed.json also gets `certificate_extensions` (name -> value of the `workflow` leaf),
+`workflow_identity`, `attestations` (predicate type names and the predicates signed) and
+`test_ca_leaves` (label -> key, cosign_key, certificate, chain), for tests that build policies
+and signatures of their own.
 Python 3.11, stdlib only.
 """
 
@@ -245,9 +247,11 @@ def sign_attested(s: Signer) -> dict[str, str]:
 def sign_keyless_depth(s: Signer, leaves: dict[str, dict[str, str]]) -> dict[str, str]:
     """Test-CA leaves with Fulcio's CI extensions, and identities signing twice; returns the
     policies."""
-    for name, leaf in [("keyless-workflow", "workflow"), ("keyless-workflow-deprecated", "workflow-deprecated"), ("keyless-workflow-malformed", "workflow-malformed")]:
+    for label, leaf in leaves.items():
+        s.leaves[label] = leaf | {"cosign_key": s.leaf_key(leaf)}
+    for name, label in [("keyless-workflow", "workflow"), ("keyless-workflow-deprecated", "workflow-deprecated"), ("keyless-workflow-malformed", "workflow-malformed")]:
         s.push(name, "plain", f"keyless/{name.removeprefix('keyless-')}:v1")
-        s.sign_with_certificate(name, leaves[leaf])
+        s.sign_with_certificate(name, leaves[label])
     provenance = predicate_file(s, "provenance", PROVENANCE)
     attest(s, "keyless-workflow", s.leaf_key(leaves["workflow"]), provenance, "slsaprovenance1", bundle=False, cert=leaves["workflow"])
     s.push("keyless-twice", "plain", "keyless/twice:v1")
@@ -313,11 +317,12 @@ def sign_keyless_depth(s: Signer, leaves: dict[str, dict[str, str]]) -> dict[str
     }
 
 
-def facts() -> dict[str, Any]:
-    """What tests need to build policies of their own against these images."""
+def facts(s: Signer) -> dict[str, Any]:
+    """What tests need to build policies and signatures of their own against these images."""
     extensions = {name: value for name, (_, value) in {**testca.WORKFLOW_EXTENSIONS, **testca.WORKFLOW_DEPRECATED}.items()}
     extensions["issuer"] = testca.WORKFLOW_ISSUER
     return {
+        "test_ca_leaves": s.leaves,
         "certificate_extensions": extensions,
         "workflow_identity": {"issuer": testca.WORKFLOW_ISSUER, "subject": testca.WORKFLOW_SUBJECT},
         "attestations": {

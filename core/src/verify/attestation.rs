@@ -192,7 +192,55 @@ fn condition_holds(condition: &Condition, predicate: &Value) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::policy::Policy;
+    use crate::verify::discovery::BundleSignature;
+    use crate::verify::policy::{KeylessIdentity, Policy, RuleAction};
+
+    fn keyless_identity(issuer: &str, subject: &str) -> KeylessIdentity {
+        let doc = serde_json::json!({"rules": [{"image": "*", "keyless": {"issuer": issuer, "subject": subject}}]});
+        match Policy::parse(&doc.to_string()).unwrap().rules()[0].action() {
+            RuleAction::Keyless(identity) => identity.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// cosign's own test attestation: keyless, public-good, with a Rekor dsse entry.
+    #[test]
+    fn a_real_keyless_bundle_attestation_verifies_for_its_digest_and_identity_only() {
+        let dir = "bundle-v03-image/cosign-oci-attestation-empty-image";
+        let json =
+            crate::verify::test_fixtures::realworld_file(&format!("{dir}/bundle.sigstore.json"));
+        let digest_text =
+            crate::verify::test_fixtures::realworld_file(&format!("{dir}/image-digest.txt"));
+        let digest = Digest::parse(String::from_utf8(digest_text).unwrap().trim()).unwrap();
+        let candidate = Candidate::Bundle(BundleSignature {
+            manifest_digest: Digest::sha256_of(&json),
+            json: json.into(),
+        });
+        let root = TrustedRoot::public_good();
+        let cody = keyless_identity("https://github.com/login/oauth", "cody@soyland.com");
+        let (accepted, statement) =
+            verify(&candidate, &digest, SignerRef::Keyless(&cody), &root).unwrap();
+        assert_eq!(accepted.format, "sigstore bundle");
+        assert_eq!(
+            statement.predicate_type,
+            "https://cosign.sigstore.dev/attestation/v1"
+        );
+        assert_eq!(statement.predicate["Data"], "{\"foo\": \"bar\"}\n");
+        let other = keyless_identity("https://github.com/login/oauth", "someone@example.com");
+        assert!(matches!(
+            verify(&candidate, &digest, SignerRef::Keyless(&other), &root),
+            Err(CandidateFailure::IdentityMismatch(_))
+        ));
+        assert!(matches!(
+            verify(
+                &candidate,
+                &Digest::sha256_of(b"another image"),
+                SignerRef::Keyless(&cody),
+                &root
+            ),
+            Err(CandidateFailure::DigestMismatch { .. })
+        ));
+    }
 
     fn requirement(conditions: &str) -> AttestationRequirement {
         let key = crate::verify::test_fixtures::realworld_file(
