@@ -9,8 +9,10 @@ use crate::exit;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCommand {
-    /// Validate a policy file and print its rules in the order they are tried. Exit 0 when
-    /// valid (warnings go to stderr), 3 when not, with every problem listed.
+    /// Validate a policy file and print its rules in the order they are tried, each with what
+    /// it requires beyond its method (each signer of `signers` and the threshold, a keyless
+    /// identity's `certificateExtensions`, each of `attestations` with its conditions). Exit 0
+    /// when valid (warnings go to stderr), 3 when not, with every problem listed.
     Check {
         /// Policy file: a Talos ImageVerificationConfig document, or the same rules as YAML/JSON.
         #[arg(value_name = "FILE")]

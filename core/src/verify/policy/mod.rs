@@ -36,9 +36,16 @@
 //! * `publicKey: {certificate: PEM}`: a signature by that key; see
 //!   [`crate::verify::public_key`];
 //! * `skip: true`: not verified (the answer is "not verified", without an error);
-//! * `deny: true`: refused.
+//! * `deny: true`: refused;
+//! * `signers: [{keyless: …} | {publicKey: …}, …]` with `threshold: N` (default 1): signatures
+//!   by at least N distinct listed signers; see [`SignerSet`].
 //!
-//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`).
+//! Beside a verifier, `attestations: [{predicateType, conditions}]` requires signed in-toto
+//! attestations (see [`AttestationRequirement`]), and a keyless identity may require Fulcio
+//! certificate extensions (`certificateExtensions`, see [`CertificateExtension`]).
+//!
+//! `issuerRegex`, `certificateExtensions`, `signers`/`threshold` and `attestations` are
+//! imagecheck additions (Talos has none of them).
 //!
 //! # Strictness
 //!

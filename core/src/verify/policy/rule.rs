@@ -107,9 +107,9 @@ impl Rule {
         &self.attestations
     }
 
-    /// SHA-256 over the rule's index, pattern (as written) and action (issuer/subject and
-    /// their forms, or the key's SPKI fingerprint): a cache key for results obtained with this
-    /// rule.
+    /// SHA-256 over the rule's index, pattern (as written), action (issuer/subject and their
+    /// forms and the certificate extensions, or the key's SPKI fingerprint, or each signer and
+    /// the threshold) and attestations: a cache key for results obtained with this rule.
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint
     }
