@@ -18,16 +18,13 @@ use serde_json::{Value, json};
 use support::fake_registry::{self, Answer};
 use support::{
     count_requests, harness, log_offset, run_ok, settle, signed, signed_image, signed_policy,
-    unique,
+    test_ca_root, unique,
 };
 
 fn verifier(policy: Policy) -> Verifier {
-    let root = signed()["trust_roots"]["test-ca"].as_str().unwrap();
     Verifier::builder(policy)
         .resolver(harness().resolver_builder().build())
-        .trusted_root(
-            imagecheck::verify::TrustedRoot::from_file(std::path::Path::new(root)).unwrap(),
-        )
+        .trusted_root(test_ca_root())
         .build()
 }
 

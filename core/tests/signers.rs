@@ -10,15 +10,12 @@ mod support;
 
 use imagecheck::{Error, ErrorKind, Policy, Verification, Verifier};
 use serde_json::{Value, json};
-use support::{harness, run_ok, signed, signed_image, signed_policy, unique};
+use support::{harness, run_ok, signed, signed_image, signed_policy, test_ca_root, unique};
 
 fn verifier(policy: Policy) -> Verifier {
-    let root = signed()["trust_roots"]["test-ca"].as_str().unwrap();
     Verifier::builder(policy)
         .resolver(harness().resolver_builder().build())
-        .trusted_root(
-            imagecheck::verify::TrustedRoot::from_file(std::path::Path::new(root)).unwrap(),
-        )
+        .trusted_root(test_ca_root())
         .build()
 }
 

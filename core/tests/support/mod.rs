@@ -251,6 +251,15 @@ pub fn signed_image(name: &str) -> (String, String) {
     )
 }
 
+/// The test CA's trust root (tests/harness/testca.py, written by sign.py): that CA, no
+/// transparency or CT log.
+pub fn test_ca_root() -> imagecheck::verify::TrustedRoot {
+    let path = signed()["trust_roots"]["test-ca"]
+        .as_str()
+        .expect("signed.json names trust root test-ca (sign.py)");
+    imagecheck::verify::TrustedRoot::from_file(Path::new(path)).unwrap()
+}
+
 pub fn signed_policy(name: &str) -> PathBuf {
     PathBuf::from(
         signed()["policies"][name]
