@@ -645,6 +645,44 @@ rules:
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// imagecheck's extensions are listed under their rule: each signer, the certificate
+/// extensions, each attestation with its conditions.
+#[test]
+fn policy_check_lists_signers_extensions_and_attestations() {
+    let s = state();
+    let signed = signed(&s);
+    let out = imagecheck(&[
+        "policy",
+        "check",
+        signed["policies"]["two-of-three"].as_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("2 of 3 signers (public key (ECDSA P-256), public key (ECDSA P-256), public key (ECDSA P-256))")
+            && text.contains("\n    signers[0]: public key (ECDSA P-256) sha256:")
+            && text.contains("\n    signers[2]: public key (ECDSA P-256) sha256:"),
+        "{text}"
+    );
+    let out = imagecheck(&[
+        "policy",
+        "check",
+        signed["policies"]["keyless-workflow-attested"]
+            .as_str()
+            .unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("\n    certificateExtensions: buildTrigger \"push\", ")
+            && text.contains("sourceRepositoryRef \"refs/tags/v1.2.3\"")
+            && text.contains(
+                "\n    attestation \"https://slsa.dev/provenance/v1\" where buildDefinition.buildType equals \"https://imagecheck.test/build/v1\" and runDetails.builder.id regex "
+            ),
+        "{text}"
+    );
+}
+
 #[test]
 fn policy_check_lists_rules_and_rejects_bad_files() {
     let s = state();

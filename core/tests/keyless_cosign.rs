@@ -10,8 +10,9 @@
 
 mod support;
 
-use imagecheck::verify::TrustedRoot;
+use imagecheck::verify::{CertificateExtension, TrustedRoot};
 use imagecheck::{ErrorKind, Policy, Verifier};
+use serde_json::{Map, Value, json};
 use support::shared_fixtures::realworld;
 use support::{harness, signed, signed_image, signed_policy, test_ca_root};
 
@@ -109,4 +110,52 @@ async fn the_test_ca_root_with_a_transparency_log_requires_the_proof() {
     let root = TrustedRoot::from_json(json.to_string().as_bytes()).unwrap();
     let err = refused("keyless-email", "keyless-email", Some(root)).await;
     assert!(err.contains("transparency"), "{err}");
+}
+
+/// The test-CA workflow leaf (tests/harness/testca.py), signed by real cosign: every extension
+/// through the Verifier, each changed alone refused as an identity mismatch of the `.sig`.
+#[tokio::test]
+async fn every_extension_of_a_test_ca_leaf_through_the_verifier() {
+    let (reference, _) = signed_image("keyless-workflow");
+    let values = signed()["certificate_extensions"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert_eq!(values.len(), CertificateExtension::all().count());
+    let who = &signed()["workflow_identity"];
+    let root = test_ca_root();
+    let verify = |extensions: Map<String, Value>| {
+        let doc = json!({"rules": [{"image": "*", "keyless": {
+            "issuer": who["issuer"], "subject": who["subject"],
+            "certificateExtensions": extensions}}]});
+        let verifier = Verifier::builder(Policy::parse(&doc.to_string()).unwrap())
+            .resolver(harness().resolver_builder().build())
+            .trusted_root(root.clone())
+            .build();
+        let reference = reference.clone();
+        async move { verifier.verify(&reference, None).await }
+    };
+    let v = verify(values.clone()).await.unwrap();
+    assert!(v.verified, "{v:?}");
+    for name in values.keys() {
+        let mut changed = values.clone();
+        changed.insert(name.clone(), "a-value-nobody-has".into());
+        let err = verify(changed).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::VerificationFailed, "{name}: {err}");
+        let checks: Vec<(&str, &str)> = err
+            .failures()
+            .iter()
+            .map(|f| (f.source.name(), f.failure.check()))
+            .collect();
+        assert_eq!(
+            checks,
+            [("legacy_tag", "identity_mismatch")],
+            "{name}: {err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("certificate {name} extension")),
+            "{name}: {err}"
+        );
+    }
 }

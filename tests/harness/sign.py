@@ -11,10 +11,12 @@ policy files and DIR/signed.json. Also keyless-style signatures by real cosign w
 standing in for Fulcio (testca.py; `--certificate/--certificate-chain`, no transparency log):
 images `keyless-email`, `keyless-uri` and `keyless-username` (Fulcio's otherName username
 SAN), policies `keyless-*` (among them subject and subjectRegex together, as Talos documents may
-write them), trust root `test-ca`. Talos layouts and keys (`sign_talos_parity`): real cosign
-bundles rearranged into the `sha256-<hex>` tag layouts Talos also reads (an image manifest whose
-layers are bundles; bundle media types in their `+json;version=0.3` spelling), and an image
-signed by an RSA key that policy `rsa-pkcs1` names as an `RSA PUBLIC KEY` (PKCS#1) PEM. Policy
+write them), trust root `test-ca`. The images and policies of imagecheck's policy extensions (k
+of n signers, attestations, Fulcio certificate extensions) are made by sign_depth.py. Talos
+layouts and keys (`sign_talos_parity`): real cosign bundles rearranged into the `sha256-<hex>`
+tag layouts Talos also reads (an image manifest whose layers are bundles; bundle media types in
+their `+json;version=0.3` spelling), and an image signed by an RSA key that policy `rsa-pkcs1`
+names as an `RSA PUBLIC KEY` (PKCS#1) PEM. Policy
 `spelling` holds deny rules on public registry names (`ghcr.io/evil/*`, and a Talos pattern
 written against Docker Hub's API host) that conformance cases reach through other spellings of
 the same registry; deny answers before any I/O, so those cases never leave the machine:
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sign_depth  # noqa: E402
 import testca  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
@@ -68,6 +71,9 @@ class Signer:
         self.work.mkdir(parents=True)
         self.images: dict[str, dict[str, str]] = {}
         self.keys: dict[str, dict[str, str]] = {}
+        self.password = PASSWORD
+        # The test CA's leaves, each with its cosign key file (`cosign_key`), once signed with.
+        self.leaves: dict[str, dict[str, str]] = {}
 
     def host(self, registry: str) -> str:
         return str(self.state["registries"][registry]["host"])
@@ -184,25 +190,32 @@ rules:
 
     # -- keyless: a test CA standing in for Fulcio ----------------------------------------
 
-    def sign_with_certificate(self, name: str, leaf: dict[str, str]) -> None:
-        """Legacy `.sig` keyless-style signature by real cosign with a leaf of the test CA
-        (`--certificate`, `--certificate-chain`), no transparency log."""
-        image = self.images[name]
+    def leaf_key(self, leaf: dict[str, str]) -> str:
+        """The cosign key file of a test-CA leaf, imported once."""
         prefix = Path(leaf["key"]).with_suffix("").with_suffix("")
-        run(
-            [self.cosign, "import-key-pair", "--key", leaf["key"], "--output-key-prefix", str(prefix)],
-            env={"COSIGN_PASSWORD": PASSWORD},
-            what="cosign import-key-pair",
-        )
+        if not Path(f"{prefix}.key").exists():
+            run(
+                [self.cosign, "import-key-pair", "--key", leaf["key"], "--output-key-prefix", str(prefix)],
+                env={"COSIGN_PASSWORD": PASSWORD},
+                what="cosign import-key-pair",
+            )
+        return f"{prefix}.key"
+
+    def sign_with_certificate(self, name: str, leaf: dict[str, str], note: str = "") -> None:
+        """Legacy `.sig` keyless-style signature by real cosign with a leaf of the test CA
+        (`--certificate`, `--certificate-chain`), no transparency log; `note` adds an
+        annotation (another payload, so a second signature beside an earlier one)."""
+        image = self.images[name]
         repo = image["reference"].rsplit(":", 1)[0]
         argv = [
-            self.cosign, "sign", "--yes", "--key", f"{prefix}.key",
+            self.cosign, "sign", "--yes", "--key", self.leaf_key(leaf),
             "--certificate", leaf["certificate"], "--certificate-chain", leaf["chain"],
             "--tlog-upload=false", "--use-signing-config=false",
             "--allow-insecure-registry", "--allow-http-registry", "--new-bundle-format=false",
-            f"{repo}@{image['digest']}",
         ]
-        run(argv, env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
+        if note:
+            argv += ["-a", f"note={note}"]
+        run(argv + [f"{repo}@{image['digest']}"], env={"COSIGN_PASSWORD": PASSWORD}, what=f"cosign sign --certificate {name}")
 
     def spelling_policy(self) -> str:
         """Deny rules that every spelling of their registry must hit (issue 19, finding 1)."""
@@ -243,7 +256,8 @@ def sign_keyless(s: Signer) -> tuple[dict[str, str], dict[str, str]]:
     s.push("keyless-username", "plain", "keyless/username:v1")
     s.sign_with_certificate("keyless-username", leaves["username"])
     uri_prefix = r"^https://ci\.imagecheck\.test/"
-    policies = {
+    policies = sign_depth.sign_keyless_depth(s, leaves)
+    policies |= {
         "keyless-email": s.keyless_policy(
             "keyless-email", {"issuer": testca.EMAIL_ISSUER, "subject": testca.EMAIL_SUBJECT}
         ),
@@ -423,6 +437,9 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
     keyless_policies, trust_roots = sign_keyless(s)
     policies.update(keyless_policies)
     policies.update(sign_talos_parity(s))
+    # k of n signers and signed attestations (issue 16).
+    policies.update(sign_depth.sign_multi(s))
+    policies.update(sign_depth.sign_attested(s))
     signed = {
         "images": s.images,
         "policies": policies,
@@ -430,6 +447,7 @@ def sign_all(state_dir: Path, cosign: str) -> dict[str, Any]:
         "keys": s.keys,
         "cosign": cosign,
         "password": PASSWORD,
+        **sign_depth.facts(s),
     }
     write_atomic(state_dir / "signed.json", json.dumps(signed, indent=1).encode())
     return signed

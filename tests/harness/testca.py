@@ -13,6 +13,11 @@
   verify side removes it from that list, its sign side does not). imagecheck reads the SAN
   whether critical or not. They are valid from one
   day ago for a year: with no transparency log there is no signing time but the current one.
+- leaves `workflow*` made like Fulcio's GitHub Actions certificates: a workflow URI SAN, the v2
+  issuer and every CI extension (`WORKFLOW_EXTENSIONS`, OIDs .9-.22 as DER UTF8Strings, and the
+  deprecated GitHub ones .2-.6 as raw strings). `workflow-deprecated` carries only the v1 issuer
+  and .2-.6 (an older Fulcio), `workflow-malformed` writes sourceRepositoryRef (.14) as a raw
+  string instead of DER, and `email-again` has the identity of `email` with another key;
 - each leaf's key as unencrypted PKCS#8 PEM (imported into cosign's format by the caller), its
   certificate PEM, and the chain PEM (intermediate then root) for `cosign sign --certificate-chain`;
 - `trusted_root.json`: a Sigstore trusted root (v0.1) whose only certificate authority is this
@@ -46,11 +51,58 @@ USERNAME_SAN = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
 USERNAME_SUBJECT = "imagecheck-user!imagecheck.test"
 USERNAME_ISSUER = "https://issuer.imagecheck.test/username"
 
+WORKFLOW_REPO = "https://git.imagecheck.test/org/app"
+WORKFLOW_SUBJECT = f"{WORKFLOW_REPO}/.github/workflows/release.yml@refs/tags/v1.2.3"
+WORKFLOW_ISSUER = "https://token.actions.imagecheck.test"
+_SHA = "0123456789abcdef0123456789abcdef01234567"
+# Fulcio's CI extensions by sigstore-go's certificate.Extensions names: (OID arc, value).
+WORKFLOW_EXTENSIONS: dict[str, tuple[int, str]] = {
+    "buildSignerURI": (9, WORKFLOW_SUBJECT),
+    "buildSignerDigest": (10, _SHA),
+    "runnerEnvironment": (11, "github-hosted"),
+    "sourceRepositoryURI": (12, WORKFLOW_REPO),
+    "sourceRepositoryDigest": (13, _SHA),
+    "sourceRepositoryRef": (14, "refs/tags/v1.2.3"),
+    "sourceRepositoryIdentifier": (15, "424242"),
+    "sourceRepositoryOwnerURI": (16, "https://git.imagecheck.test/org"),
+    "sourceRepositoryOwnerIdentifier": (17, "4242"),
+    "buildConfigURI": (18, WORKFLOW_SUBJECT),
+    "buildConfigDigest": (19, _SHA),
+    "buildTrigger": (20, "push"),
+    "runInvocationURI": (21, f"{WORKFLOW_REPO}/actions/runs/77/attempts/1"),
+    "sourceRepositoryVisibilityAtSigning": (22, "public"),
+}
+# The deprecated GitHub extensions, raw strings.
+WORKFLOW_DEPRECATED: dict[str, tuple[int, str]] = {
+    "githubWorkflowTrigger": (2, "push"),
+    "githubWorkflowSHA": (3, _SHA),
+    "githubWorkflowName": (4, "Release"),
+    "githubWorkflowRepository": (5, "org/app"),
+    "githubWorkflowRef": (6, "refs/tags/v1.2.3"),
+}
+
 
 def _der_utf8(text: str) -> bytes:
     raw = text.encode()
     assert len(raw) < 128
     return bytes([0x0C, len(raw)]) + raw
+
+
+def _fulcio_oid(arc: int) -> x509.ObjectIdentifier:
+    return x509.ObjectIdentifier(f"1.3.6.1.4.1.57264.1.{arc}")
+
+
+def _workflow_extensions(new: bool, deprecated: bool, raw_ref: bool = False) -> list[x509.UnrecognizedExtension]:
+    """The CI extensions of a GitHub Actions leaf; with `raw_ref`, .14 as a raw string (malformed)."""
+    out = []
+    if new:
+        for name, (arc, value) in WORKFLOW_EXTENSIONS.items():
+            raw = raw_ref and name == "sourceRepositoryRef"
+            out.append(x509.UnrecognizedExtension(_fulcio_oid(arc), value.encode() if raw else _der_utf8(value)))
+    if deprecated:
+        for arc, value in WORKFLOW_DEPRECATED.values():
+            out.append(x509.UnrecognizedExtension(_fulcio_oid(arc), value.encode()))
+    return out
 
 
 def make_test_ca(work: Path) -> dict[str, object]:
@@ -89,7 +141,11 @@ def make_test_ca(work: Path) -> dict[str, object]:
     chain_pem.write_bytes(certs.cert_pem(inter) + certs.cert_pem(root))
 
     def leaf(
-        label: str, san: x509.GeneralName, issuer_ext: x509.UnrecognizedExtension, san_critical: bool = True
+        label: str,
+        san: x509.GeneralName,
+        issuer_ext: x509.UnrecognizedExtension,
+        extra: list[x509.UnrecognizedExtension] | None = None,
+        san_critical: bool = True,
     ) -> dict[str, str]:
         key = certs.new_key()
         cert = certs.issue(
@@ -103,7 +159,8 @@ def make_test_ca(work: Path) -> dict[str, object]:
                 (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
                 (certs.key_usage(cert_sign=False), True),
                 (issuer_ext, False),
-            ],
+            ]
+            + [(e, False) for e in extra or []],
         )
         key_path, cert_path = work / f"leaf-{label}.pkcs8.pem", work / f"leaf-{label}.pem"
         key_path.write_bytes(certs.key_pem(key))
@@ -126,6 +183,29 @@ def make_test_ca(work: Path) -> dict[str, object]:
             x509.OtherName(USERNAME_SAN, _der_utf8(USERNAME_SUBJECT)),
             x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(USERNAME_ISSUER)),
             san_critical=False,
+        ),
+        "email-again": leaf(
+            "email-again",
+            x509.RFC822Name(EMAIL_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V1, EMAIL_ISSUER.encode()),
+        ),
+        "workflow": leaf(
+            "workflow",
+            x509.UniformResourceIdentifier(WORKFLOW_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(WORKFLOW_ISSUER)),
+            _workflow_extensions(new=True, deprecated=True),
+        ),
+        "workflow-deprecated": leaf(
+            "workflow-deprecated",
+            x509.UniformResourceIdentifier(WORKFLOW_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V1, WORKFLOW_ISSUER.encode()),
+            _workflow_extensions(new=False, deprecated=True),
+        ),
+        "workflow-malformed": leaf(
+            "workflow-malformed",
+            x509.UniformResourceIdentifier(WORKFLOW_SUBJECT),
+            x509.UnrecognizedExtension(ISSUER_V2, _der_utf8(WORKFLOW_ISSUER)),
+            _workflow_extensions(new=True, deprecated=False, raw_ref=True),
         ),
     }
 

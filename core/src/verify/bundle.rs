@@ -118,13 +118,17 @@ struct RawChain {
     certificates: Vec<RawCert>,
 }
 
+/// An in-toto statement (v0.1 or v1), as far as verification reads it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Statement {
+pub(super) struct Statement {
     #[serde(rename = "_type")]
     statement_type: String,
-    predicate_type: String,
+    pub(super) predicate_type: String,
     subject: Vec<Subject>,
+    /// What the statement says of its subjects (attestations' conditions read it).
+    #[serde(default)]
+    pub(super) predicate: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +213,36 @@ impl Bundle {
     /// Check that the bundle signs image `expected` the way cosign signs images, and return the
     /// bytes the signature covers (DSSE pre-authentication encoding) and the one signature.
     pub fn image_signature(&self, expected: &Digest) -> Result<(Vec<u8>, &[u8]), CandidateFailure> {
+        self.statement_signature(expected, Some(COSIGN_SIGN_PREDICATE))
+    }
+
+    /// Check that the bundle is an in-toto statement of any predicate type naming image
+    /// `expected` (an attestation, `cosign attest`), and return the bytes the signature covers
+    /// and the one signature.
+    pub fn attestation_signature(
+        &self,
+        expected: &Digest,
+    ) -> Result<(Vec<u8>, &[u8]), CandidateFailure> {
+        self.statement_signature(expected, None)
+    }
+
+    /// The predicate type of the bundle's in-toto statement, when it holds one that parses.
+    pub fn predicate_type(&self) -> Option<String> {
+        let Content::Dsse { payload, .. } = &self.content else {
+            return None;
+        };
+        serde_json::from_slice::<Statement>(payload)
+            .ok()
+            .map(|s| s.predicate_type)
+    }
+
+    /// A DSSE in-toto statement naming `expected` among its subjects, of `predicate_type` when
+    /// given.
+    fn statement_signature(
+        &self,
+        expected: &Digest,
+        predicate_type: Option<&str>,
+    ) -> Result<(Vec<u8>, &[u8]), CandidateFailure> {
         let Content::Dsse {
             payload,
             payload_type,
@@ -228,39 +262,51 @@ impl Bundle {
                 signatures.len()
             )));
         };
-        let statement: Statement = serde_json::from_slice(payload)
-            .map_err(|e| malformed(format!("in-toto statement: {e}")))?;
-        if !STATEMENT_TYPES.contains(&statement.statement_type.as_str()) {
-            return Err(malformed(format!(
-                "unknown statement type {:?}",
-                statement.statement_type
-            )));
-        }
-        if statement.predicate_type != COSIGN_SIGN_PREDICATE {
-            // An attestation (SBOM, provenance) is not a signature of the image.
-            return Err(CandidateFailure::WrongPayloadType);
-        }
-        let names_image = statement.subject.iter().any(|s| {
-            s.digest
-                .get(expected.algorithm())
-                .is_some_and(|hex| hex == expected.hex())
-        });
-        if !names_image {
-            let found = statement.subject.iter().find_map(|s| {
-                s.digest
-                    .get("sha256")
-                    .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok())
-            });
-            return Err(match found {
-                Some(found) => CandidateFailure::DigestMismatch {
-                    expected: expected.clone(),
-                    found,
-                },
-                None => malformed("in-toto statement names no sha256 subject"),
-            });
-        }
+        parse_statement(payload, expected, predicate_type)?;
         Ok((pae(payload_type, payload), signature.as_slice()))
     }
+}
+
+/// The in-toto statement `payload`, checked: a known statement type, of `predicate_type`
+/// when given (else [`CandidateFailure::WrongPayloadType`]), naming `expected` among its
+/// subjects (else [`CandidateFailure::DigestMismatch`]).
+pub(super) fn parse_statement(
+    payload: &[u8],
+    expected: &Digest,
+    predicate_type: Option<&str>,
+) -> Result<Statement, CandidateFailure> {
+    let statement: Statement = serde_json::from_slice(payload)
+        .map_err(|e| malformed(format!("in-toto statement: {e}")))?;
+    if !STATEMENT_TYPES.contains(&statement.statement_type.as_str()) {
+        return Err(malformed(format!(
+            "unknown statement type {:?}",
+            statement.statement_type
+        )));
+    }
+    if predicate_type.is_some_and(|p| statement.predicate_type != p) {
+        // An attestation (SBOM, provenance) is not a signature of the image.
+        return Err(CandidateFailure::WrongPayloadType);
+    }
+    let names_image = statement.subject.iter().any(|s| {
+        s.digest
+            .get(expected.algorithm())
+            .is_some_and(|hex| hex == expected.hex())
+    });
+    if !names_image {
+        let found = statement.subject.iter().find_map(|s| {
+            s.digest
+                .get("sha256")
+                .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok())
+        });
+        return Err(match found {
+            Some(found) => CandidateFailure::DigestMismatch {
+                expected: expected.clone(),
+                found,
+            },
+            None => malformed("in-toto statement names no sha256 subject"),
+        });
+    }
+    Ok(statement)
 }
 
 /// DSSE pre-authentication encoding: `DSSEv1 <len(type)> <type> <len(body)> <body>`.

@@ -33,6 +33,8 @@ pub(super) fn with_public_key(
                 valid_until: None,
             })
         }
+        // An attestation is not a signature of the image.
+        Candidate::LegacyAttestation(_) => Err(CandidateFailure::WrongPayloadType),
     }
 }
 
@@ -78,5 +80,27 @@ pub fn keyless(
                 trusted_root,
             )
         }
+        Candidate::LegacyAttestation(_) => Err(CandidateFailure::WrongPayloadType),
+    }
+}
+
+/// One signer a rule accepts: its public key, or a keyless identity (a `keyless`/`publicKey`
+/// rule has one; a `signers` rule lists several).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SignerRef<'a> {
+    Key(&'a PublicKey),
+    Keyless(&'a super::policy::KeylessIdentity),
+}
+
+/// Check `candidate` as an image signature for `digest` by `signer`.
+pub(super) fn signature(
+    candidate: &Candidate,
+    digest: &Digest,
+    signer: SignerRef<'_>,
+    trusted_root: &super::trusted_root::TrustedRoot,
+) -> Result<Accepted, CandidateFailure> {
+    match signer {
+        SignerRef::Key(key) => with_public_key(candidate, digest, key),
+        SignerRef::Keyless(identity) => keyless(candidate, digest, identity, trusted_root),
     }
 }

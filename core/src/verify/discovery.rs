@@ -4,8 +4,10 @@
 //! Sources, in DESIGN.md's order: OCI referrers with the sigstore bundle artifact type
 //! (cosign v3), the `sha256-<hex>` referrers tag fallback (registries without the referrers
 //! API: a referrers index, or, as Talos also reads that tag, an image manifest whose layers
-//! are bundles), then the legacy `sha256-<hex>.sig` tag (cosign simple signing). A bundle is
-//! recognised by any media type of [`BUNDLE_MEDIA_TYPES`] (`…bundle.v0.3+json`,
+//! are bundles), then the legacy `sha256-<hex>.sig` tag (cosign simple signing); for a rule
+//! that requires attestations, also the legacy `sha256-<hex>.att` tag (cosign's DSSE
+//! envelopes; a bundle attestation comes with the bundles of the first two sources). A bundle
+//! is recognised by any media type of [`BUNDLE_MEDIA_TYPES`] (`…bundle.v0.3+json`,
 //! `…bundle+json;version=0.3`, `;version=0.2`, `;version=0.1`). Bounds: manifests
 //! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all, and [`MAX_REQUESTS`] registry
 //! requests per verify, failed ones included (a listing may name any number of candidates
@@ -35,6 +37,8 @@ use crate::registry::RegistryClient;
 /// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
 /// referrers API is asked for this one.
 pub(super) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// Layer media type of a cosign legacy attestation (`.att` tag): a DSSE envelope.
+pub(super) const DSSE_ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
 /// Layer media type of a cosign simple-signing payload.
 pub(super) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
     "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -53,10 +57,11 @@ pub(super) const MAX_SIGNATURES: usize = 100;
 /// Registry requests one verify may spend on finding signatures, every source and every walker
 /// of that verify together, failed requests included. Enough to read every candidate
 /// `MAX_SIGNATURES` allows in its most expensive form (a referrer manifest, then its bundle
-/// blob) after one listing per source; a legitimate image needs a handful (three listings, then
-/// one or two reads per signature or attestation). Without it, a referrers index naming a
-/// thousand manifests that are not there costs a thousand requests, per source.
-pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len();
+/// blob) after one listing per source (the `.att` tag's included); a legitimate image needs a
+/// handful (three or four listings, then one or two reads per signature or attestation).
+/// Without it, a referrers index naming a thousand manifests that are not there costs a
+/// thousand requests, per source.
+pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len() + 1;
 
 /// Where a signature was found; also the order sources are tried in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,6 +73,9 @@ pub enum SignatureSource {
     ReferrersTag,
     /// The legacy `sha256-<hex>.sig` tag (cosign simple signing).
     LegacyTag,
+    /// The legacy `sha256-<hex>.att` tag (cosign attestations as DSSE envelopes), read only for
+    /// a rule that requires attestations.
+    AttestationTag,
 }
 
 impl SignatureSource {
@@ -78,12 +86,13 @@ impl SignatureSource {
     ];
 
     /// The stable name every binding and the CLI's `--json` use: `referrers`,
-    /// `referrers_tag`, `legacy_tag`.
+    /// `referrers_tag`, `legacy_tag`, `attestation_tag`.
     pub const fn name(self) -> &'static str {
         match self {
             SignatureSource::Referrers => "referrers",
             SignatureSource::ReferrersTag => "referrers_tag",
             SignatureSource::LegacyTag => "legacy_tag",
+            SignatureSource::AttestationTag => "attestation_tag",
         }
     }
 
@@ -93,6 +102,7 @@ impl SignatureSource {
             SignatureSource::Referrers => "OCI referrers API",
             SignatureSource::ReferrersTag => "sha256-<hex> referrers tag",
             SignatureSource::LegacyTag => "sha256-<hex>.sig tag",
+            SignatureSource::AttestationTag => "sha256-<hex>.att tag",
         }
     }
 }
@@ -104,6 +114,19 @@ pub struct LegacySignature {
     pub payload: Bytes,
     /// Base64 signature from the layer annotation.
     pub signature: String,
+    pub certificate: Option<String>,
+    pub chain: Option<String>,
+    /// The Rekor bundle (SET) annotation, JSON text.
+    pub rekor_bundle: Option<String>,
+    pub layer_digest: Digest,
+}
+
+/// A legacy cosign attestation: one layer of the `.att` manifest, a DSSE envelope (JSON) with
+/// the signing material in the layer's annotations, as on a `.sig` layer.
+#[derive(Debug, Clone)]
+pub struct LegacyAttestation {
+    /// The DSSE envelope JSON: `{payloadType, payload, signatures: [{sig}]}`.
+    pub envelope: Bytes,
     pub certificate: Option<String>,
     pub chain: Option<String>,
     /// The Rekor bundle (SET) annotation, JSON text.
@@ -124,6 +147,8 @@ pub struct BundleSignature {
 pub enum Candidate {
     Legacy(LegacySignature),
     Bundle(BundleSignature),
+    /// An attestation of the `.att` tag (never a signature of the image).
+    LegacyAttestation(LegacyAttestation),
 }
 
 #[derive(Deserialize)]
@@ -224,6 +249,11 @@ enum Pending {
     BundleLayer { layer: Digest, manifest: Digest },
     /// A legacy layer (payload blob) with its annotations.
     LegacyLayer {
+        digest: Digest,
+        annotations: Annotations,
+    },
+    /// A legacy attestation layer (DSSE envelope blob) with its annotations.
+    AttestationLayer {
         digest: Digest,
         annotations: Annotations,
     },
@@ -363,7 +393,22 @@ impl<'a> SignatureWalker<'a> {
             SignatureSource::Referrers => self.list_referrers().await,
             SignatureSource::ReferrersTag => self.list_referrers_tag().await,
             SignatureSource::LegacyTag => self.list_legacy().await,
+            SignatureSource::AttestationTag => self.list_attestations().await,
         }
+    }
+
+    async fn list_attestations(&self) -> Result<Vec<Pending>, Halt> {
+        let tag = format!("{}-{}.att", self.digest.algorithm(), self.digest.hex());
+        let Some(manifest) = self.manifest_or_none(&tag).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(attestation_layers(&manifest)?
+            .into_iter()
+            .map(|(digest, annotations)| Pending::AttestationLayer {
+                digest,
+                annotations,
+            })
+            .collect())
     }
 
     async fn list_referrers(&self) -> Result<Vec<Pending>, Halt> {
@@ -462,6 +507,20 @@ impl<'a> SignatureWalker<'a> {
                 Ok(Some(Candidate::Legacy(LegacySignature {
                     payload,
                     signature,
+                    certificate: annotations.remove(CERTIFICATE_ANNOTATION),
+                    chain: annotations.remove(CHAIN_ANNOTATION),
+                    rekor_bundle: annotations.remove(REKOR_BUNDLE_ANNOTATION),
+                    layer_digest: digest,
+                })))
+            }
+            Pending::AttestationLayer {
+                digest,
+                mut annotations,
+            } => {
+                // The signature is inside the envelope; cosign leaves the annotation empty.
+                let envelope = self.content(&digest, Content::Blob).await?;
+                Ok(Some(Candidate::LegacyAttestation(LegacyAttestation {
+                    envelope,
                     certificate: annotations.remove(CERTIFICATE_ANNOTATION),
                     chain: annotations.remove(CHAIN_ANNOTATION),
                     rekor_bundle: annotations.remove(REKOR_BUNDLE_ANNOTATION),
@@ -602,11 +661,25 @@ pub type Annotations = std::collections::HashMap<String, String>;
 /// The simple-signing layers of a legacy `.sig` manifest (within the payload bound), with
 /// their annotations.
 pub fn legacy_layers(manifest: &[u8]) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
-    let manifest: Manifest = parse_json(manifest, "signature manifest")?;
+    layers_of(manifest, SIMPLE_SIGNING_MEDIA_TYPE, "signature manifest")
+}
+
+/// The DSSE envelope layers of a legacy `.att` manifest (within the payload bound), with their
+/// annotations.
+pub fn attestation_layers(manifest: &[u8]) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
+    layers_of(manifest, DSSE_ENVELOPE_MEDIA_TYPE, "attestation manifest")
+}
+
+fn layers_of(
+    manifest: &[u8],
+    media_type: &str,
+    what: &str,
+) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
+    let manifest: Manifest = parse_json(manifest, what)?;
     Ok(manifest
         .layers
         .into_iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE && l.size <= MAX_PAYLOAD_BYTES as u64)
+        .filter(|l| l.media_type == media_type && l.size <= MAX_PAYLOAD_BYTES as u64)
         .filter_map(|l| Digest::parse(&l.digest).ok().map(|d| (d, l.annotations)))
         .collect())
 }

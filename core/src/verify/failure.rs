@@ -73,6 +73,16 @@ pub enum CandidateFailure {
     BadSct(String),
     /// An RFC 3161 timestamp does not verify.
     BadTimestamp(String),
+    /// A signed attestation of another predicate type than the rule requires.
+    PredicateTypeMismatch {
+        /// The predicate types the rule still required.
+        expected: Vec<String>,
+        /// The attestation's predicate type.
+        found: String,
+    },
+    /// A signed attestation of the required predicate type whose predicate does not meet a
+    /// condition of the rule (the path is missing, or holds another value).
+    ConditionFailed(String),
 }
 
 impl CandidateFailure {
@@ -118,6 +128,8 @@ impl CandidateFailure {
             CandidateFailure::SignedOutsideValidity(_) => "signed_outside_validity",
             CandidateFailure::BadSct(_) => "bad_sct",
             CandidateFailure::BadTimestamp(_) => "bad_timestamp",
+            CandidateFailure::PredicateTypeMismatch { .. } => "predicate_type_mismatch",
+            CandidateFailure::ConditionFailed(_) => "condition_failed",
         }
     }
 
@@ -148,6 +160,17 @@ impl CandidateFailure {
             }
             CandidateFailure::BadSct(why) => format!("bad SCT ({why})"),
             CandidateFailure::BadTimestamp(why) => format!("bad timestamp ({why})"),
+            CandidateFailure::PredicateTypeMismatch { expected, found } => format!(
+                "attestation of predicate type {found:?}, not {}",
+                expected
+                    .iter()
+                    .map(|t| format!("{t:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            CandidateFailure::ConditionFailed(why) => {
+                format!("attestation condition not met ({why})")
+            }
         }
     }
 }
@@ -245,6 +268,23 @@ pub enum VerificationFailure {
     },
     /// The registry's signature store could not be read.
     Unreadable(DigestCause),
+    /// A rule with several requirements (`signers` with a threshold, or `attestations`) that
+    /// the candidates together did not meet. (A rule with one signer and no attestations fails
+    /// as [`Self::Rejected`].)
+    Unsatisfied(Box<Unsatisfied>),
+}
+
+/// What a rule with several requirements lacked: what is missing, each candidate that failed,
+/// and how discovery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsatisfied {
+    /// The rule as messages name it: `rule 2 (image "ghcr.io/org/*")`.
+    pub rule: String,
+    /// What was not met, for people: `1 of the 2 required signers verified (signers[0])`,
+    /// `no valid attestation of predicate type "https://slsa.dev/provenance/v1"`.
+    pub missing: String,
+    pub candidates: Vec<FailedCandidate>,
+    pub discovery: DiscoveryReport,
 }
 
 impl VerificationFailure {
@@ -253,6 +293,7 @@ impl VerificationFailure {
     pub fn candidates(&self) -> &[FailedCandidate] {
         match self {
             VerificationFailure::Rejected { candidates, .. } => candidates,
+            VerificationFailure::Unsatisfied(unsatisfied) => &unsatisfied.candidates,
             VerificationFailure::Unreadable(_) => &[],
         }
     }
@@ -273,6 +314,21 @@ impl fmt::Display for VerificationFailure {
                 write!(f, "{rule}: {}", summarize_discovery(&failures, discovery))
             }
             VerificationFailure::Unreadable(cause) => write!(f, "cannot read signatures: {cause}"),
+            VerificationFailure::Unsatisfied(unsatisfied) => {
+                let Unsatisfied {
+                    rule,
+                    missing,
+                    candidates,
+                    discovery,
+                } = unsatisfied.as_ref();
+                write!(f, "{rule}: {missing}")?;
+                if !candidates.is_empty() || discovery != &DiscoveryReport::default() {
+                    let failures: Vec<CandidateFailure> =
+                        candidates.iter().map(|c| c.failure.clone()).collect();
+                    write!(f, "; {}", summarize_discovery(&failures, discovery))?;
+                }
+                Ok(())
+            }
         }
     }
 }

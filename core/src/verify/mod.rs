@@ -21,12 +21,18 @@
 //! * `blob_cache`: signature artifacts kept by content digest for re-verification.
 //! * `keyless`: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
 //! * `check`: one candidate signature against one rule.
+//! * `attestation`: one candidate attestation (legacy `.att` envelope or bundle) against one
+//!   signer, and a rule's conditions on its predicate.
+//! * `evaluation`: a rule's requirements (k of n distinct signers, attestations) over the
+//!   candidates of one digest, and the messages saying what satisfied it or what is missing.
 
+mod attestation;
 mod blob_cache;
 mod bundle;
 mod bundle_media_types;
 mod check;
 mod discovery;
+mod evaluation;
 mod failure;
 mod keyless;
 pub mod pattern;
@@ -41,12 +47,15 @@ pub(crate) mod test_fixtures;
 
 pub use discovery::SignatureSource;
 pub use failure::{
-    CandidateFailure, DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure,
-    summarize, summarize_discovery,
+    CandidateFailure, DiscoveryReport, DiscoveryStop, FailedCandidate, Unsatisfied,
+    VerificationFailure, summarize, summarize_discovery,
 };
 pub use keyless::identity::{IdentityField, IdentityMismatch};
 pub use pattern::ImagePattern;
 pub use payload::{PayloadError, SimpleSigningPayload};
+pub use policy::{
+    AttestationRequirement, CertificateExtension, Condition, ExtensionMatch, Signer, SignerSet,
+};
 pub use policy::{
     KeylessIdentity, Policy, PolicyError, PolicyProblem, PolicyWarning, Rule, RuleAction,
     StringMatch, TalosDifference, TalosDifferenceKind, WarningKind,
@@ -87,8 +96,9 @@ pub mod internals {
     /// the bounds (faults.rs).
     pub mod discovery {
         pub use crate::verify::discovery::{
-            Annotations, BundleSignature, Candidate, LegacySignature, MAX_REQUESTS,
-            MAX_SIGNATURE_MANIFEST_BYTES, bundle_layers, bundle_manifests, legacy_layers,
+            Annotations, BundleSignature, Candidate, LegacyAttestation, LegacySignature,
+            MAX_REQUESTS, MAX_SIGNATURE_MANIFEST_BYTES, attestation_layers, bundle_layers,
+            bundle_manifests, legacy_layers,
         };
     }
 

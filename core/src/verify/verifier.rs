@@ -7,9 +7,9 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::blob_cache::BlobCache;
-use super::check;
 use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
-use super::failure::{DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure};
+use super::evaluation::Evaluation;
+use super::failure::{DiscoveryReport, DiscoveryStop, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
 use super::trusted_root::TrustedRoot;
@@ -262,7 +262,7 @@ impl Verifier {
                 digested_ref: known_digest,
             });
         };
-        let method = match rule.action() {
+        match rule.action() {
             RuleAction::Skip => {
                 return Ok(Verification {
                     verified: false,
@@ -277,9 +277,8 @@ impl Verifier {
                     pattern: rule.pattern().as_str().to_owned(),
                 });
             }
-            RuleAction::PublicKey(key) => Method::Key(key),
-            RuleAction::Keyless(identity) => Method::Keyless(identity),
-        };
+            RuleAction::PublicKey(_) | RuleAction::Keyless(_) | RuleAction::Signers(_) => {}
+        }
         let result_key = |digest: &Digest| ResultKey {
             name: parsed.name(),
             digest: digest.clone(),
@@ -297,7 +296,10 @@ impl Verifier {
         {
             return Ok(cached);
         }
-        let (order, learned) = self.source_order(parsed.registry());
+        let (mut order, learned) = self.source_order(parsed.registry());
+        if !rule.attestations().is_empty() {
+            order.push(SignatureSource::AttestationTag);
+        }
         let budget = RequestBudget::default();
         let walker = |digest| {
             SignatureWalker::new(
@@ -346,7 +348,7 @@ impl Verifier {
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
         let (verification, valid_until) = self
-            .check_signatures(&parsed, walker, rule, method, &budget, deadline)
+            .check_signatures(&parsed, walker, rule, &budget, deadline)
             .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
@@ -428,15 +430,17 @@ impl Verifier {
         reference: &Reference,
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
-        method: Method<'_>,
         budget: &RequestBudget,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<(Verification, Option<i64>)> {
         let digest = walker.digest();
-        let mut candidates = Vec::new();
         let failed = |failure: VerificationFailure| Error::VerificationFailed {
             reference: reference.to_string(),
             failure,
+        };
+        let Some(mut evaluation) = Evaluation::new(rule, digest, &self.inner.trusted_root) else {
+            // Skip and deny answered before any I/O.
+            unreachable!("{rule} checks no signature")
         };
         let mut stopped = None;
         loop {
@@ -451,36 +455,21 @@ impl Verifier {
             let Some((source, candidate)) = next else {
                 break;
             };
-            let outcome = match method {
-                Method::Key(key) => check::with_public_key(&candidate, digest, key),
-                Method::Keyless(identity) => {
-                    check::keyless(&candidate, digest, identity, &self.inner.trusted_root)
-                }
-            };
-            match outcome {
-                Ok(accepted) => {
+            evaluation.offer(source, &candidate);
+            if evaluation.done() {
+                if let Some(source) = evaluation.first_source() {
                     self.inner
                         .preferred
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(reference.registry().to_owned(), source);
-                    let verification = Verification {
-                        verified: true,
-                        message: format!(
-                            "verified by {rule} with {}: {} from the {}{}",
-                            rule.describe_method(),
-                            accepted.format,
-                            source.describe(),
-                            accepted.note.map(|n| format!("; {n}")).unwrap_or_default()
-                        ),
-                        digested_ref: Some(reference.pinned(digest)),
-                    };
-                    return Ok((verification, accepted.valid_until));
                 }
-                Err(failure) => {
-                    tracing::debug!(%reference, %digest, source = source.describe(), %failure, "signature rejected");
-                    candidates.push(FailedCandidate { source, failure });
-                }
+                let verification = Verification {
+                    verified: true,
+                    message: evaluation.success_message(),
+                    digested_ref: Some(reference.pinned(digest)),
+                };
+                return Ok((verification, evaluation.valid_until()));
             }
         }
         if walker.out_of_requests() {
@@ -488,14 +477,10 @@ impl Verifier {
                 requests: budget.spent(),
             });
         }
-        Err(failed(VerificationFailure::Rejected {
-            rule: rule.to_string(),
-            candidates,
-            discovery: DiscoveryReport {
-                stopped,
-                unreadable: walker.unreadable(),
-            },
-        }))
+        Err(failed(evaluation.failure(DiscoveryReport {
+            stopped,
+            unreadable: walker.unreadable(),
+        })))
     }
 
     /// The order to try signature sources in on `registry`, and whether it was learned (a source
@@ -540,13 +525,6 @@ fn result_expiry(
         return None;
     }
     now.checked_add(life)
-}
-
-/// How the matched rule verifies.
-#[derive(Debug, Clone, Copy)]
-enum Method<'a> {
-    Key(&'a super::public_key::PublicKey),
-    Keyless(&'a super::policy::KeylessIdentity),
 }
 
 static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {

@@ -66,6 +66,8 @@ pub enum IdentityField {
     Issuer,
     /// The subject alternative name (e-mail, URI, …).
     Subject,
+    /// A Fulcio certificate extension the rule requires (`keyless.certificateExtensions`).
+    Extension(crate::verify::policy::CertificateExtension),
 }
 
 /// A certificate identity that does not satisfy a [`KeylessIdentity`].
@@ -118,9 +120,14 @@ impl KeylessIdentity {
 
 impl IdentityMismatch {
     fn describe(&self) -> String {
+        let extension;
         let what = match self.field {
             IdentityField::Issuer => "OIDC issuer",
             IdentityField::Subject => "subject",
+            IdentityField::Extension(name) => {
+                extension = format!("{name} extension");
+                &extension
+            }
         };
         match self.found.as_slice() {
             [] => format!(

@@ -15,6 +15,7 @@
 //! | every verified signing time is within the certificate's, the chain's and the CA's validity | `SignedOutsideValidity` |
 //! | an embedded SCT verifies with a CT log of the trust root (skipped, and said, if it lists none) | `BadSct` |
 //! | the SAN and OIDC issuer (v1 or v2 extension) match the rule | `IdentityMismatch` |
+//! | every Fulcio extension the rule names (`certificateExtensions`) is present, readable and matches | `IdentityMismatch`; `Malformed` when unreadable |
 //!
 //! Why hand-written rather than through sigstore-rs 0.15: on the legacy path it checks neither
 //! the signature against the certificate nor the Rekor body, and it rejects Rekor v2, skips
@@ -25,6 +26,7 @@
 
 pub(crate) mod certificate;
 pub(crate) mod chain;
+pub(crate) mod extensions;
 pub(crate) mod identity;
 pub(crate) mod inclusion;
 pub(crate) mod rekor_body;
@@ -44,7 +46,7 @@ use self::chain::ChainError;
 use self::rekor_set::TlogEntry;
 use self::sct::SctOutcome;
 use super::bundle::{Bundle, Content, IN_TOTO_PAYLOAD_TYPE, Material};
-use super::discovery::LegacySignature;
+use super::discovery::{LegacyAttestation, LegacySignature};
 use super::failure::{Accepted, CandidateFailure};
 use super::payload::SimpleSigningPayload;
 use super::policy::KeylessIdentity;
@@ -128,6 +130,12 @@ fn certificate_checks(
         }
         identity::IdentityCheckError::Mismatch(m) => CandidateFailure::IdentityMismatch(m),
     })?;
+    extensions::check(leaf, identity.extensions()).map_err(|e| match e {
+        extensions::ExtensionCheckError::Malformed(why) => {
+            CandidateFailure::Malformed(why.to_string())
+        }
+        extensions::ExtensionCheckError::Mismatch(m) => CandidateFailure::IdentityMismatch(m),
+    })?;
     Ok(note)
 }
 
@@ -138,69 +146,141 @@ pub(super) fn verify_legacy(
     identity: &KeylessIdentity,
     trusted_root: &TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
-    let pem_text = legacy.certificate.as_deref().ok_or_else(|| {
-        CandidateFailure::UntrustedCertificate("the signature has no certificate".into())
-    })?;
-    let block = pem::parse(pem_text)
-        .ok()
-        .filter(|b| b.tag() == "CERTIFICATE")
-        .ok_or_else(|| {
-            CandidateFailure::Malformed("certificate annotation is not a PEM certificate".into())
-        })?;
-    let leaf = Cert::parse(block.contents()).map_err(described(CandidateFailure::Malformed))?;
-    let key = PublicKey::from_certificate_der(&leaf.der)
-        .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
-    let signature = b64(&legacy.signature, "signature annotation")?;
-
-    key.verify(&legacy.payload, &signature)
-        .map_err(|_| CandidateFailure::BadSignature)?;
-    SimpleSigningPayload::parse_for(legacy.payload.clone(), digest)
-        .map_err(|e| CandidateFailure::from_payload_error(&e))?;
-
-    // A trust root that lists no transparency log (a private deployment without Rekor) cannot
-    // require a log proof: the signature is accepted without one, the certificate is checked
-    // at the current time, and the success message says the log was not checked. A trust root
-    // that lists a log (the public-good one) always requires the SET.
-    let Some(annotation) = legacy.rekor_bundle.as_deref() else {
-        if !trusted_root.tlogs().is_empty() {
-            return Err(CandidateFailure::MissingTransparencyProof(
-                "the signature has no Rekor bundle".into(),
-            ));
-        }
-        let note = certificate_checks(&leaf, identity, &[unix_now()], trusted_root)?;
-        return Ok(Accepted {
-            format: "legacy .sig signature, no transparency log",
-            note: Some(if note.is_some() {
-                TLOG_AND_SCT_SKIPPED
-            } else {
-                TLOG_SKIPPED
-            }),
-            valid_until: Some(leaf.not_after),
-        });
+    let layer = LegacyLayer {
+        certificate: legacy.certificate.as_deref(),
+        rekor_bundle: legacy.rekor_bundle.as_deref(),
+        signed: &legacy.payload,
+        logged: &legacy.payload,
+        formats: LEGACY_SIG_FORMATS,
     };
-    let entry = TlogEntry::from_legacy_annotation(annotation)
-        .map_err(described(CandidateFailure::BadTransparencyProof))?;
-    let time = entry
-        .verify_set(trusted_root)
-        .map_err(described(CandidateFailure::BadTransparencyProof))?;
-    let payload_hash: [u8; 32] = Sha256::digest(&legacy.payload).into();
-    rekor_body::matches(
-        &entry.body,
-        &rekor_body::Expected {
-            sha256: &payload_hash,
-            signature: &signature,
-            certificate: Some(&leaf.der),
-            key_spki: None,
-        },
-    )
-    .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
-
-    let note = certificate_checks(&leaf, identity, &[time], trusted_root)?;
-    Ok(Accepted {
-        format: "legacy .sig signature, Rekor SET",
-        note,
-        valid_until: None,
+    let signature = b64(&legacy.signature, "signature annotation")?;
+    layer.verify(&signature, identity, trusted_root, || {
+        SimpleSigningPayload::parse_for(legacy.payload.clone(), digest)
+            .map(drop)
+            .map_err(|e| CandidateFailure::from_payload_error(&e))
     })
+}
+
+/// Verify a legacy cosign `.att` layer made keyless: the DSSE envelope's one `signature` over
+/// `signed` (its pre-authentication encoding of `payload`), by the certificate of the layer's
+/// annotations; `content` checks what the statement says once the signature holds.
+pub(super) fn verify_legacy_attestation(
+    attestation: &LegacyAttestation,
+    signed: &[u8],
+    payload: &[u8],
+    signature: &[u8],
+    identity: &KeylessIdentity,
+    trusted_root: &TrustedRoot,
+    content: impl FnOnce() -> Result<(), CandidateFailure>,
+) -> Result<Accepted, CandidateFailure> {
+    let layer = LegacyLayer {
+        certificate: attestation.certificate.as_deref(),
+        rekor_bundle: attestation.rekor_bundle.as_deref(),
+        signed,
+        logged: payload,
+        formats: LEGACY_ATT_FORMATS,
+    };
+    layer.verify(signature, identity, trusted_root, content)
+}
+
+/// The formats of a legacy layer's acceptance: (no transparency log, Rekor SET).
+type LegacyFormats = (&'static str, &'static str);
+const LEGACY_SIG_FORMATS: LegacyFormats = (
+    "legacy .sig signature, no transparency log",
+    "legacy .sig signature, Rekor SET",
+);
+const LEGACY_ATT_FORMATS: LegacyFormats = (
+    "legacy .att attestation, no transparency log",
+    "legacy .att attestation, Rekor SET",
+);
+
+/// A legacy layer signed with a certificate: a `.sig` payload or an `.att` envelope.
+struct LegacyLayer<'a> {
+    /// The certificate annotation (PEM).
+    certificate: Option<&'a str>,
+    /// The Rekor bundle annotation (JSON).
+    rekor_bundle: Option<&'a str>,
+    /// The bytes the signature covers.
+    signed: &'a [u8],
+    /// The bytes whose sha256 the log entry records (the payload).
+    logged: &'a [u8],
+    formats: LegacyFormats,
+}
+
+impl LegacyLayer<'_> {
+    /// The signature with the certificate's key, then `content`, then the transparency log
+    /// (or its absence, when the trust root lists none), then the certificate.
+    fn verify(
+        &self,
+        signature: &[u8],
+        identity: &KeylessIdentity,
+        trusted_root: &TrustedRoot,
+        content: impl FnOnce() -> Result<(), CandidateFailure>,
+    ) -> Result<Accepted, CandidateFailure> {
+        let pem_text = self.certificate.ok_or_else(|| {
+            CandidateFailure::UntrustedCertificate("the signature has no certificate".into())
+        })?;
+        let block = pem::parse(pem_text)
+            .ok()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .ok_or_else(|| {
+                CandidateFailure::Malformed(
+                    "certificate annotation is not a PEM certificate".into(),
+                )
+            })?;
+        let leaf = Cert::parse(block.contents()).map_err(described(CandidateFailure::Malformed))?;
+        let key = PublicKey::from_certificate_der(&leaf.der)
+            .map_err(|e| CandidateFailure::Malformed(e.to_string()))?;
+
+        key.verify(self.signed, signature)
+            .map_err(|_| CandidateFailure::BadSignature)?;
+        content()?;
+
+        // A trust root that lists no transparency log (a private deployment without Rekor)
+        // cannot require a log proof: the signature is accepted without one, the certificate
+        // is checked at the current time, and the success message says the log was not
+        // checked. A trust root that lists a log (the public-good one) always requires the SET.
+        let Some(annotation) = self.rekor_bundle else {
+            if !trusted_root.tlogs().is_empty() {
+                return Err(CandidateFailure::MissingTransparencyProof(
+                    "the signature has no Rekor bundle".into(),
+                ));
+            }
+            let note = certificate_checks(&leaf, identity, &[unix_now()], trusted_root)?;
+            return Ok(Accepted {
+                format: self.formats.0,
+                note: Some(if note.is_some() {
+                    TLOG_AND_SCT_SKIPPED
+                } else {
+                    TLOG_SKIPPED
+                }),
+                valid_until: Some(leaf.not_after),
+            });
+        };
+        let entry = TlogEntry::from_legacy_annotation(annotation)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
+        let time = entry
+            .verify_set(trusted_root)
+            .map_err(described(CandidateFailure::BadTransparencyProof))?;
+        let logged_hash: [u8; 32] = Sha256::digest(self.logged).into();
+        rekor_body::matches(
+            &entry.body,
+            &rekor_body::Expected {
+                sha256: &logged_hash,
+                signature,
+                certificate: Some(&leaf.der),
+                key_spki: None,
+            },
+        )
+        .map_err(described(CandidateFailure::TransparencyEntryMismatch))?;
+
+        let note = certificate_checks(&leaf, identity, &[time], trusted_root)?;
+        Ok(Accepted {
+            format: self.formats.1,
+            note,
+            valid_until: None,
+        })
+    }
 }
 
 /// (signed bytes, signature, sha256 the log entry must record)

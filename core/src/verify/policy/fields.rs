@@ -16,7 +16,7 @@ pub(super) fn unknown_field_message(key: &str, known: &[&str], hints: &[(&str, &
 
 /// A known field that `key` is probably a misspelling of: equal ignoring case, `_` and `-`,
 /// or within two edits.
-fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(super) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     let fold = |s: &str| -> String {
         s.chars()
             .filter(|c| *c != '_' && *c != '-')

@@ -37,11 +37,18 @@
 //! * `publicKey: {certificate: PEM}`: a signature by that key (`PUBLIC KEY`, `RSA PUBLIC KEY`
 //!   or `CERTIFICATE`); see [`crate::verify::public_key`];
 //! * `skip: true`: not verified (the answer is "not verified", without an error);
-//! * `deny: true`: refused.
+//! * `deny: true`: refused;
+//! * `signers: [{keyless: …} | {publicKey: …}, …]` with `threshold: N` (default 1): signatures
+//!   by at least N distinct listed signers; see [`SignerSet`].
 //!
-//! `issuerRegex` is an imagecheck addition (Talos has only `issuer`). Every field, its meaning
-//! and whether Talos has it: README.md, "Policy reference". What Talos itself would do
-//! differently with a document: [`Policy::talos_differences`].
+//! Beside a verifier, `attestations: [{predicateType, conditions}]` requires signed in-toto
+//! attestations (see [`AttestationRequirement`]), and a keyless identity may require Fulcio
+//! certificate extensions (`certificateExtensions`, see [`CertificateExtension`]).
+//!
+//! `issuerRegex`, `certificateExtensions`, `signers`/`threshold` and `attestations` are
+//! imagecheck additions (Talos has none of them). Every field, its meaning and whether Talos
+//! has it: README.md, "Policy reference". What Talos itself would do differently with a
+//! document: [`Policy::talos_differences`].
 //!
 //! # Strictness
 //!
@@ -70,6 +77,7 @@ use sha2::{Digest as _, Sha256};
 use crate::reference::Reference;
 
 mod document;
+mod extensions;
 mod fields;
 mod problem;
 mod rule;
@@ -78,7 +86,9 @@ mod validate;
 mod warnings;
 
 pub use document::{TALOS_API_VERSION, TALOS_KIND};
+pub use extensions::{CertificateExtension, ExtensionEncoding};
 pub use problem::{PolicyError, PolicyProblem};
+pub use rule::{AttestationRequirement, Condition, ExtensionMatch, Signer, SignerSet};
 pub use rule::{KeylessIdentity, Rule, RuleAction, StringMatch};
 pub use talos::{TalosDifference, TalosDifferenceKind};
 pub use warnings::{PolicyWarning, WarningKind};

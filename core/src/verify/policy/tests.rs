@@ -1,6 +1,7 @@
 use super::*;
 use crate::error::ErrorKind;
 
+mod depth;
 mod document;
 mod talos;
 mod validate;
