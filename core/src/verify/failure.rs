@@ -245,6 +245,15 @@ pub enum VerificationFailure {
     },
     /// The registry's signature store could not be read.
     Unreadable(DigestCause),
+    /// A keyless rule has no trusted root to check against: the TUF-refreshed root expired
+    /// and no refresh succeeded, or was never fetched. Fails closed; public-key rules are
+    /// never affected.
+    TrustedRootUnavailable {
+        /// The rule as messages name it.
+        rule: String,
+        /// Why, and what was tried, for people.
+        reason: String,
+    },
 }
 
 impl VerificationFailure {
@@ -253,7 +262,8 @@ impl VerificationFailure {
     pub fn candidates(&self) -> &[FailedCandidate] {
         match self {
             VerificationFailure::Rejected { candidates, .. } => candidates,
-            VerificationFailure::Unreadable(_) => &[],
+            VerificationFailure::Unreadable(_)
+            | VerificationFailure::TrustedRootUnavailable { .. } => &[],
         }
     }
 }
@@ -273,6 +283,9 @@ impl fmt::Display for VerificationFailure {
                 write!(f, "{rule}: {}", summarize_discovery(&failures, discovery))
             }
             VerificationFailure::Unreadable(cause) => write!(f, "cannot read signatures: {cause}"),
+            VerificationFailure::TrustedRootUnavailable { rule, reason } => {
+                write!(f, "{rule}: no usable trusted root: {reason}")
+            }
         }
     }
 }

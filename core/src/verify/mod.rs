@@ -8,6 +8,7 @@
 //! * [`public_key`]: PEM public keys and certificates, and signature checks with them.
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
 //! * [`trusted_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
+//! * [`tuf`]: the optional TUF client that keeps a trusted root current from a repository.
 //! * [`Verifier`] (in `verifier`): rules top-down, resolve on the way, result cache; and
 //!   [`CandidateFailure`] (in `failure`): why each signature candidate failed, summarised in
 //!   one line.
@@ -20,6 +21,7 @@
 //! * `blob_cache`: signature artifacts kept by content digest for re-verification.
 //! * `keyless`: Fulcio certificate signatures: chain, identity, Rekor, SCT, timestamps.
 //! * `check`: one candidate signature against one rule.
+//! * `trusted_roots`: a verifier's default and named trusted roots, swappable at run time.
 
 mod blob_cache;
 mod bundle;
@@ -32,6 +34,8 @@ pub mod payload;
 pub mod policy;
 pub mod public_key;
 pub mod trusted_root;
+mod trusted_roots;
+pub mod tuf;
 mod verifier;
 
 #[cfg(test)]

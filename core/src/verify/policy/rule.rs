@@ -63,6 +63,9 @@ pub enum StringMatch {
 pub struct KeylessIdentity {
     issuer: StringMatch,
     subject: StringMatch,
+    /// The verifier's named trusted root to check the certificate against (`trustedRoot`, our
+    /// extension); None: the verifier's default root.
+    trusted_root: Option<String>,
 }
 
 impl Rule {
@@ -118,6 +121,10 @@ impl Rule {
                             put(&mut hasher, r.as_str().as_bytes());
                         }
                     }
+                }
+                if let Some(name) = &identity.trusted_root {
+                    put(&mut hasher, b"trustedRoot");
+                    put(&mut hasher, name.as_bytes());
                 }
             }
             RuleAction::PublicKey(key) => {
@@ -179,9 +186,25 @@ impl KeylessIdentity {
         &self.subject
     }
 
+    /// The name of the verifier's trusted root this rule's certificates must chain to
+    /// (`trustedRoot`); None: the verifier's default root.
+    pub fn trusted_root(&self) -> Option<&str> {
+        self.trusted_root.as_deref()
+    }
+
     /// Both fields, checked by the loader to be exactly one form each.
     pub(super) fn new(issuer: StringMatch, subject: StringMatch) -> Self {
-        KeylessIdentity { issuer, subject }
+        KeylessIdentity {
+            issuer,
+            subject,
+            trusted_root: None,
+        }
+    }
+
+    /// The same identity, checked against the verifier's trusted root `name`.
+    pub(super) fn with_trusted_root(mut self, name: Option<String>) -> Self {
+        self.trusted_root = name;
+        self
     }
 }
 

@@ -16,7 +16,13 @@ use crate::verify::public_key::PublicKey;
 const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
 
 const RULE_FIELDS: &[&str] = &["image", "keyless", "publicKey", "skip", "deny"];
-const KEYLESS_FIELDS: &[&str] = &["issuer", "issuerRegex", "subject", "subjectRegex"];
+const KEYLESS_FIELDS: &[&str] = &[
+    "issuer",
+    "issuerRegex",
+    "subject",
+    "subjectRegex",
+    "trustedRoot",
+];
 const PUBLIC_KEY_FIELDS: &[&str] = &["certificate"];
 
 /// Every raw rule validated, in order; every problem of every rule when one is invalid.
@@ -249,15 +255,22 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
         map,
         KEYLESS_FIELDS,
         "keyless.",
-        &[(
-            "rekorURL",
-            "not supported: transparency-log proofs are checked offline against the trust root and no Rekor server is contacted; remove it",
-        )],
+        &[
+            (
+                "rekorURL",
+                "not supported: transparency-log proofs are checked offline against the trust root and no Rekor server is contacted; remove it",
+            ),
+            (
+                "trustRoot",
+                "use `trustedRoot` (the name of one of the verifier's trusted roots)",
+            ),
+        ],
     );
     let issuer = ctx.string(map, "issuer", "keyless.issuer");
     let issuer_regex = ctx.string(map, "issuerRegex", "keyless.issuerRegex");
     let subject = ctx.string(map, "subject", "keyless.subject");
     let subject_regex = ctx.string(map, "subjectRegex", "keyless.subjectRegex");
+    let trusted_root = ctx.string(map, "trustedRoot", "keyless.trustedRoot");
     let issuer = one_of(
         ctx,
         issuer,
@@ -274,7 +287,7 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
     );
     match (issuer, subject) {
         (Some(issuer), Some(subject)) if ctx.problem_count() == before => {
-            Some(KeylessIdentity::new(issuer, subject))
+            Some(KeylessIdentity::new(issuer, subject).with_trusted_root(trusted_root))
         }
         _ => None,
     }
