@@ -328,6 +328,16 @@ impl Verifier {
         self.inner.trusted_roots.tuf().map(|tuf| tuf.status())
     }
 
+    /// Start a TUF refresh of the default root in the background when one is due. Keyless
+    /// verifies do this themselves; a long-lived process that may sit idle (the daemon) calls
+    /// it now and then, so its copy is renewed before it expires rather than on the next
+    /// verify.
+    pub fn refresh_trusted_root_if_due(&self) {
+        if let Some(tuf) = self.inner.trusted_roots.tuf() {
+            let _ = tuf.current();
+        }
+    }
+
     /// Wait (at most `timeout`) for a TUF refresh under way to finish, so that a short-lived
     /// process (the CLI) leaves an up-to-date copy on disk for the next one; true when none
     /// is under way. Verifies never need this.

@@ -1,11 +1,16 @@
 //! A local TUF repository made by python-tuf (tests/harness/tuf_repo.py) and served over
-//! loopback HTTP by a Python process this helper starts and stops (also on drop).
+//! loopback HTTP by a Python process this helper starts and stops (also on drop). Included by
+//! path from core's and the CLI's tests alike, so it depends on nothing of either.
+#![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::repo_root;
+/// The repository root (both crates sit one level under it).
+fn repo_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 pub struct TufRepo {
     dir: tempfile::TempDir,
@@ -16,7 +21,7 @@ pub struct TufRepo {
 impl TufRepo {
     /// A fresh repository (its target: the trusted root of a CA of its own), served.
     pub fn start() -> TufRepo {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         script(&["init", dir.path().to_str().unwrap()]);
         let mut repo = TufRepo {
             dir,
@@ -91,7 +96,6 @@ impl TufRepo {
     }
 
     /// Requests served so far.
-    #[allow(dead_code, reason = "the benches count requests; the tests do not")]
     pub fn requests(&self) -> usize {
         std::fs::read_to_string(self.dir.path().join("requests.log"))
             .map(|log| log.lines().count())
