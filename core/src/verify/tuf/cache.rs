@@ -51,16 +51,6 @@ pub(super) struct Verified {
     pub(super) timestamp_version: u64,
 }
 
-/// Parse a TUF `root.json` and check that a threshold of its own root keys signed it.
-pub(super) fn self_signed_root(json: &[u8]) -> Result<Signed<Root>, String> {
-    let root: Signed<Root> =
-        serde_json::from_slice(json).map_err(|e| format!("not a TUF root.json: {e}"))?;
-    root.signed
-        .verify_role(&root)
-        .map_err(|e| format!("root.json is not signed by its own root keys: {e}"))?;
-    Ok(root)
-}
-
 /// Check `stored` for `url` offline (see the module documentation).
 pub(super) fn check(stored: &Stored, url: &str) -> Result<Verified, String> {
     if stored.url != url {

@@ -20,12 +20,14 @@
 //! closed, saying why; public-key rules never depend on it.
 //!
 //! Files: `repository` (configuration), `cache` (the verified copy on disk and its offline
-//! checks), `refresh` (one refresh, through tough), `transport` (tough's HTTP transport over
-//! core's client), `source` (the copy in force and the background refreshes).
+//! checks), `root_json` (a root.json checked to sign itself), `refresh` (one refresh, through
+//! tough), `transport` (tough's HTTP transport over core's client), `source` (the copy in force
+//! and the background refreshes).
 
 mod cache;
 mod refresh;
 mod repository;
+mod root_json;
 mod source;
 mod transport;
 

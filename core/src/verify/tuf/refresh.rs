@@ -81,7 +81,8 @@ pub(super) async fn refresh(repository: &TufRepository, dir: &Path) -> Result<Re
 /// datastore when it still signs itself and is not older than the configured one, else the
 /// configured (or embedded) one.
 fn newest_root(metadata: &Path, configured: &[u8]) -> Vec<u8> {
-    let version = |json: &[u8]| cache::self_signed_root(json).map(|r| r.signed.version.get());
+    let version =
+        |json: &[u8]| super::root_json::self_signed_root(json).map(|r| r.signed.version.get());
     match std::fs::read(metadata.join("root.json")) {
         Ok(saved) if version(&saved).ok() >= version(configured).ok() => saved,
         _ => configured.to_vec(),

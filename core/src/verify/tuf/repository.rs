@@ -53,7 +53,7 @@ impl TufRepository {
                 "TUF repository URL {url:?}: expected http:// or https:// without a query"
             )));
         }
-        super::cache::self_signed_root(&root_json)
+        super::root_json::self_signed_root(&root_json)
             .map_err(|e| TufError::config(format!("TUF root for {url}: {e}")))?;
         Ok(TufRepository {
             url: url.to_owned(),
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_embedded_public_good_root_signs_itself() {
-        let root = super::super::cache::self_signed_root(PUBLIC_GOOD_ROOT_JSON)
+        let root = super::super::root_json::self_signed_root(PUBLIC_GOOD_ROOT_JSON)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(root.signed.version.get() >= 15);
     }
