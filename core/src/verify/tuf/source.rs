@@ -158,7 +158,9 @@ impl TufRoot {
 
     fn usable(&self, state: &State) -> Result<TrustedRoot, String> {
         let url = self.repository.url();
-        let tried = match &state.last_failure {
+        // Only on the way to an error: `refreshing` asks the kernel for the process id, which
+        // costs more than the rest of a warm verify.
+        let tried = || match &state.last_failure {
             Some(failure) => format!("the last refresh failed: {failure}"),
             None if state.refreshing() => "a refresh is under way".to_owned(),
             None => "no refresh has been tried yet".to_owned(),
@@ -167,22 +169,25 @@ impl TufRoot {
             (Some(v), _) if unix_now() < v.expires => Ok(v.trusted_root.clone()),
             (Some(v), _) => Err(format!(
                 "the trusted root from the TUF repository {url} expired at {} (TUF metadata \
-                 fetched {}, timestamp version {}) and {tried}; keyless rules fail closed until \
+                 fetched {}, timestamp version {}) and {}; keyless rules fail closed until \
                  the repository answers (public-key rules are unaffected)",
                 format_unix(v.expires),
                 format_unix(v.fetched_at),
-                v.timestamp_version
+                v.timestamp_version,
+                tried()
             )),
             (None, Some(embedded)) => Ok(embedded.clone()),
             (None, None) => Err(format!(
-                "no trusted root from the TUF repository {url} yet: {tried}; keyless rules fail \
-                 closed until it answers (public-key rules are unaffected)"
+                "no trusted root from the TUF repository {url} yet: {}; keyless rules fail \
+                 closed until it answers (public-key rules are unaffected)",
+                tried()
             )),
         }
     }
 
     fn start_if_due(self: &Arc<Self>, state: &mut State) {
-        if state.refreshing() || Instant::now() < state.next_attempt {
+        // The clock first: `refreshing` is a system call (the process id).
+        if Instant::now() < state.next_attempt || state.refreshing() {
             return;
         }
         state.running = Some(std::process::id());
