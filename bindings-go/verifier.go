@@ -39,7 +39,13 @@ type verifierOptions struct {
 	ResolveTTLMS *int64 `json:"resolve_ttl_ms,omitempty"`
 	ResultTTLMS  *int64 `json:"result_ttl_ms,omitempty"`
 	TrustedRoot  string `json:"trusted_root,omitempty"`
-	resolver     *Resolver
+	// Named trusted roots, name to trusted_root.json path.
+	TrustedRoots         map[string]string `json:"trusted_roots,omitempty"`
+	TUFURL               string            `json:"tuf_url,omitempty"`
+	TUFRoot              string            `json:"tuf_root,omitempty"`
+	TUFCacheDir          string            `json:"tuf_cache_dir,omitempty"`
+	TUFRefreshIntervalMS *int64            `json:"tuf_refresh_interval_ms,omitempty"`
+	resolver             *Resolver
 }
 
 // WithResolver resolves tags through r (default: [Default], sharing its cache). The verifier
@@ -63,6 +69,40 @@ func WithResultTTL(d time.Duration) VerifierOption {
 // loaded makes [NewVerifier] fail with [ErrInvalidPolicy].
 func WithTrustedRoot(path string) VerifierOption {
 	return func(o *verifierOptions) { o.TrustedRoot = path }
+}
+
+// WithNamedTrustedRoot also holds the Sigstore trusted_root.json at path under name, for
+// keyless rules that name it (`trustedRoot: NAME` in the policy); rules naming none use the
+// default root. Repeatable, one name each. A file that cannot be loaded, or a rule naming a
+// root not given, makes [NewVerifier] fail with [ErrInvalidPolicy].
+func WithNamedTrustedRoot(name, path string) VerifierOption {
+	return func(o *verifierOptions) {
+		if o.TrustedRoots == nil {
+			o.TrustedRoots = map[string]string{}
+		}
+		o.TrustedRoots[name] = path
+	}
+}
+
+// WithTUF keeps the default trusted root current from the TUF repository at url (Sigstore's
+// public-good one is https://tuf-repo-cdn.sigstore.dev), refreshed in the background and
+// cached on disk; verifying never waits for it while the cached copy is valid, and keyless
+// rules fail closed once it has expired and no refresh succeeds. rootPath is the repository's
+// TUF root.json ("" for Sigstore's public-good repository, whose root is embedded). Not with
+// [WithTrustedRoot].
+func WithTUF(url, rootPath string) VerifierOption {
+	return func(o *verifierOptions) { o.TUFURL = url; o.TUFRoot = rootPath }
+}
+
+// WithTUFCacheDir keeps the verified TUF copy under dir (default
+// $XDG_CACHE_HOME/imagecheck/tuf, else ~/.cache/imagecheck/tuf).
+func WithTUFCacheDir(dir string) VerifierOption {
+	return func(o *verifierOptions) { o.TUFCacheDir = dir }
+}
+
+// WithTUFRefreshInterval asks the TUF repository again at most this often (default 24 hours).
+func WithTUFRefreshInterval(d time.Duration) VerifierOption {
+	return func(o *verifierOptions) { ms := ttlMillis(d); o.TUFRefreshIntervalMS = &ms }
 }
 
 func newVerifier(p *C.imagecheck_verifier_t, shared bool) *Verifier {

@@ -471,7 +471,14 @@ imagecheck_error_t *imagecheck_verifier_default(imagecheck_verifier_t **out);
 // (accept a cached tag digest this old; default 0), `result_ttl_ms` (reuse successful
 // verifications; default 300000), `deadline_ms` (bound on one verify; default 60000) and
 // `trusted_root` (path of a Sigstore `trusted_root.json` for keyless rules of a private
-// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY). Unknown
+// deployment; default: the embedded public-good root; unloadable: INVALID_POLICY),
+// `trusted_roots` (an object, name to `trusted_root.json` path, for keyless rules that name
+// one with `trustedRoot: NAME`; a rule naming another: INVALID_POLICY), `tuf_url` (keep the
+// default root current from this TUF repository, e.g. `https://tuf-repo-cdn.sigstore.dev`,
+// refreshed in the background; default none: offline; not with `trusted_root`), `tuf_root`
+// (the repository's TUF `root.json` path; default: the embedded one of Sigstore's public-good
+// repository, required for any other), `tuf_cache_dir` (default
+// `$XDG_CACHE_HOME/imagecheck/tuf`) and `tuf_refresh_interval_ms` (default 86400000). Unknown
 // fields are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 // `resolver` (NULL: the process-wide one) resolves tags; it is shared, not consumed.
 //

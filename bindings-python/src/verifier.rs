@@ -1,5 +1,6 @@
 //! `Verifier` and `default_verifier()`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use imagecheck::{Error, Policy, ResolverOptions, VerifierOptions};
@@ -24,6 +25,11 @@ pub(crate) struct PyVerifier {
 /// at None keeps core's default (`imagecheck::VerifierOptions`).
 struct Options<'py> {
     trusted_root: Option<PathBuf>,
+    trusted_roots: Option<BTreeMap<String, PathBuf>>,
+    tuf_url: Option<String>,
+    tuf_root: Option<PathBuf>,
+    tuf_cache_dir: Option<PathBuf>,
+    tuf_refresh_interval: Option<Seconds>,
     resolve_ttl: Option<Seconds>,
     result_ttl: Option<Seconds>,
     deadline: Option<Seconds>,
@@ -38,8 +44,15 @@ fn build(
 ) -> PyResult<PyVerifier> {
     let mut options = VerifierOptions {
         trusted_root: given.trusted_root,
+        trusted_roots: given.trusted_roots.unwrap_or_default(),
+        tuf_url: given.tuf_url,
+        tuf_root: given.tuf_root,
+        tuf_cache_dir: given.tuf_cache_dir,
         ..VerifierOptions::default()
     };
+    if let Some(interval) = given.tuf_refresh_interval {
+        options.tuf_refresh_interval = interval.0;
+    }
     if let Some(ttl) = given.resolve_ttl {
         options.resolve_ttl = ttl.0;
     }
@@ -84,6 +97,11 @@ impl PyVerifier {
         policy,
         *,
         trusted_root = None,
+        trusted_roots = None,
+        tuf_url = None,
+        tuf_root = None,
+        tuf_cache_dir = None,
+        tuf_refresh_interval = None,
         resolve_ttl = None,
         result_ttl = None,
         deadline = None,
@@ -95,6 +113,11 @@ impl PyVerifier {
         py: Python<'_>,
         policy: PyBackedStr,
         trusted_root: Option<PathBuf>,
+        trusted_roots: Option<BTreeMap<String, PathBuf>>,
+        tuf_url: Option<String>,
+        tuf_root: Option<PathBuf>,
+        tuf_cache_dir: Option<PathBuf>,
+        tuf_refresh_interval: Option<Seconds>,
         resolve_ttl: Option<Seconds>,
         result_ttl: Option<Seconds>,
         deadline: Option<Seconds>,
@@ -104,6 +127,11 @@ impl PyVerifier {
         let parsed = Policy::parse(&policy).map_err(Error::from);
         let options = Options {
             trusted_root,
+            trusted_roots,
+            tuf_url,
+            tuf_root,
+            tuf_cache_dir,
+            tuf_refresh_interval,
             resolve_ttl,
             result_ttl,
             deadline,
@@ -119,6 +147,11 @@ impl PyVerifier {
         path,
         *,
         trusted_root = None,
+        trusted_roots = None,
+        tuf_url = None,
+        tuf_root = None,
+        tuf_cache_dir = None,
+        tuf_refresh_interval = None,
         resolve_ttl = None,
         result_ttl = None,
         deadline = None,
@@ -130,6 +163,11 @@ impl PyVerifier {
         py: Python<'_>,
         path: PathBuf,
         trusted_root: Option<PathBuf>,
+        trusted_roots: Option<BTreeMap<String, PathBuf>>,
+        tuf_url: Option<String>,
+        tuf_root: Option<PathBuf>,
+        tuf_cache_dir: Option<PathBuf>,
+        tuf_refresh_interval: Option<Seconds>,
         resolve_ttl: Option<Seconds>,
         result_ttl: Option<Seconds>,
         deadline: Option<Seconds>,
@@ -139,6 +177,11 @@ impl PyVerifier {
         let parsed = py.detach(|| Policy::from_file(&path).map_err(Error::from));
         let options = Options {
             trusted_root,
+            trusted_roots,
+            tuf_url,
+            tuf_root,
+            tuf_cache_dir,
+            tuf_refresh_interval,
             resolve_ttl,
             result_ttl,
             deadline,

@@ -1,5 +1,6 @@
 //! `Verifier`: signature checks against an ordered rule list.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -48,6 +49,25 @@ pub struct VerifierOptions {
     /// (`None`: the embedded public-good root). An unloadable file is `InvalidPolicy`.
     #[uniffi(default)]
     pub trusted_root: Option<String>,
+    /// Named Sigstore trusted roots, name → `trusted_root.json` path, for keyless rules that
+    /// name one (`trustedRoot: NAME`). An unloadable file, or a rule naming a root not given,
+    /// is `InvalidPolicy`.
+    #[uniffi(default)]
+    pub trusted_roots: HashMap<String, String>,
+    /// Keep the default trusted root current from this TUF repository (e.g.
+    /// `https://tuf-repo-cdn.sigstore.dev`), refreshed in the background (`None`: offline).
+    #[uniffi(default)]
+    pub tuf_url: Option<String>,
+    /// The TUF repository's `root.json` path (`None`: the embedded one of Sigstore's
+    /// public-good repository, required for any other).
+    #[uniffi(default)]
+    pub tuf_root: Option<String>,
+    /// Where the verified TUF copy is kept (`None`: `$XDG_CACHE_HOME/imagecheck/tuf`).
+    #[uniffi(default)]
+    pub tuf_cache_dir: Option<String>,
+    /// Ask the TUF repository again at most this often (`None`: 24 hours).
+    #[uniffi(default)]
+    pub tuf_refresh_interval: Option<Duration>,
 }
 
 /// Verifies references against an ordered rule list (a Talos `ImageVerificationConfig` or the
@@ -65,8 +85,19 @@ impl Verifier {
         let policy = Policy::parse(&policy).map_err(imagecheck::Error::from)?;
         let mut core = imagecheck::VerifierOptions {
             trusted_root: options.trusted_root.map(Into::into),
+            trusted_roots: options
+                .trusted_roots
+                .into_iter()
+                .map(|(name, path)| (name, path.into()))
+                .collect(),
+            tuf_url: options.tuf_url,
+            tuf_root: options.tuf_root.map(Into::into),
+            tuf_cache_dir: options.tuf_cache_dir.map(Into::into),
             ..imagecheck::VerifierOptions::default()
         };
+        if let Some(interval) = options.tuf_refresh_interval {
+            core.tuf_refresh_interval = interval;
+        }
         if let Some(ttl) = options.resolve_ttl {
             core.resolve_ttl = ttl;
         }

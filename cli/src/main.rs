@@ -9,6 +9,7 @@ mod policy_cmd;
 mod registry_args;
 mod resolve_cmd;
 mod serve;
+mod trust_args;
 mod verify_cmd;
 
 use std::process::ExitCode;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::registry_args::{RegistryArgs, seconds};
 use crate::serve::kinds::ErrorReport;
+use crate::trust_args::TrustArgs;
 use crate::{exit, output};
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -41,6 +42,9 @@ pub(crate) struct VerifyArgs {
     /// deployment; default: the embedded Sigstore public-good root.
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+
+    #[command(flatten)]
+    trust: TrustArgs,
 
     /// Accept a cached tag digest up to this many seconds old (default 0: always resolve).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
@@ -111,8 +115,19 @@ pub(crate) async fn run(args: VerifyArgs) -> u8 {
             Err(failure) => return crate::daemon_client::report(&failure),
         }
     }
+    drop(results);
+    if let Backend::Local(verifier) = &backend {
+        // A one-shot process: let a TUF refresh under way (started by this run, answers
+        // already printed) finish, so the next run finds a fresh copy on disk.
+        verifier
+            .wait_for_trusted_root_refresh(TUF_REFRESH_AT_EXIT)
+            .await;
+    }
     worst
 }
+
+/// How long `verify` waits, after its output, for a TUF refresh it started.
+const TUF_REFRESH_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who answers: the daemon at IMAGECHECK_SOCKET (with its own rules), or a verifier here.
 enum Backend {
@@ -129,11 +144,15 @@ async fn through_daemon(
 ) -> Result<crate::daemon_client::Daemon, u8> {
     let policy_from_env = std::env::var_os(imagecheck::verify::POLICY_ENV)
         .is_some_and(|env| args.policy.as_deref() == Some(std::path::Path::new(&env)));
+    let trust_flags = args.trust.given();
     for (flag, given) in [
         ("--policy", args.policy.is_some() && !policy_from_env),
         ("--trusted-root", args.trusted_root.is_some()),
         ("--resolve-ttl", !resolve_ttl.is_zero()),
-    ] {
+    ]
+    .into_iter()
+    .chain(trust_flags.into_iter().map(|flag| (flag, true)))
+    {
         if given {
             eprintln!(
                 "imagecheck: {flag} cannot be used with {}: the daemon at {} verifies with its \
@@ -160,11 +179,12 @@ fn local_verifier(args: &VerifyArgs, resolve_ttl: std::time::Duration) -> Result
     };
     let policy = crate::policy_cmd::load(policy)?;
     let resolver = args.registry.options()?.build();
-    let options = VerifierOptions {
+    let mut options = VerifierOptions {
         resolve_ttl,
         trusted_root: args.trusted_root.clone(),
         ..VerifierOptions::default()
     };
+    args.trust.apply(&mut options)?;
     match options.builder(policy) {
         Ok(builder) => Ok(builder.resolver(resolver).build()),
         Err(e) => {

@@ -6,6 +6,7 @@
 //! and the CLI and the daemon build them from flags. A binding leaves a field it was not given
 //! at its default here, so no binding restates a default. New options are added here once.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::registry::DEFAULT_REQUEST_TIMEOUT;
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
+use crate::verify::tuf::{DEFAULT_REFRESH_INTERVAL, TufRepository};
 use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
 use crate::verify::{Policy, TrustedRoot, Verifier, VerifierBuilder};
 
@@ -111,6 +113,23 @@ pub struct VerifierOptions {
     /// A Sigstore `trusted_root.json` for keyless rules of a private deployment (default: the
     /// embedded public-good root). An unloadable file is InvalidPolicy.
     pub trusted_root: Option<PathBuf>,
+    /// Named Sigstore trusted roots, name → `trusted_root.json` path, for keyless rules that
+    /// name one (`keyless.trustedRoot: NAME`; rules naming none use the default root). An
+    /// unloadable file, or a rule naming a root not listed here, is InvalidPolicy.
+    pub trusted_roots: BTreeMap<String, PathBuf>,
+    /// Keep the default trusted root current from this TUF repository (e.g.
+    /// `https://tuf-repo-cdn.sigstore.dev`, Sigstore's public-good one), refreshed in the
+    /// background; default none: the embedded root, offline. Not with `trusted_root`.
+    pub tuf_url: Option<String>,
+    /// The TUF `root.json` the repository's chain of trust starts from (default: the embedded
+    /// one of Sigstore's public-good repository; required for any other).
+    pub tuf_root: Option<PathBuf>,
+    /// Where the verified TUF copy is kept (default `$XDG_CACHE_HOME/imagecheck/tuf`, else
+    /// `~/.cache/imagecheck/tuf`).
+    pub tuf_cache_dir: Option<PathBuf>,
+    /// Ask the TUF repository again at most this often (default 24 hours).
+    #[serde(rename = "tuf_refresh_interval_ms", with = "millis")]
+    pub tuf_refresh_interval: Duration,
 }
 
 impl Default for VerifierOptions {
@@ -120,6 +139,11 @@ impl Default for VerifierOptions {
             result_ttl: DEFAULT_RESULT_TTL,
             deadline: DEFAULT_DEADLINE,
             trusted_root: None,
+            trusted_roots: BTreeMap::new(),
+            tuf_url: None,
+            tuf_root: None,
+            tuf_cache_dir: None,
+            tuf_refresh_interval: DEFAULT_REFRESH_INTERVAL,
         }
     }
 }
@@ -131,9 +155,16 @@ impl VerifierOptions {
             .map_err(|e| Error::InvalidArgument(format!("verifier options are not valid: {e}")))
     }
 
-    /// A builder for `policy` with these options. Loading the trusted root is the one step
-    /// that can fail (InvalidPolicy, naming the file).
+    /// A builder for `policy` with these options. Loading the trusted roots can fail
+    /// (InvalidPolicy, naming the file), as can a rule naming a trusted root not given
+    /// (InvalidPolicy) and options that contradict each other (InvalidArgument).
     pub fn builder(&self, policy: Policy) -> Result<VerifierBuilder> {
+        let tuf = self.tuf_repository()?;
+        for name in self.trusted_roots.keys() {
+            check_root_name(name)?;
+        }
+        let names: Vec<&str> = self.trusted_roots.keys().map(String::as_str).collect();
+        policy.check_trusted_root_names(&names)?;
         let mut builder = Verifier::builder(policy)
             .resolve_ttl(self.resolve_ttl)
             .result_ttl(self.result_ttl)
@@ -141,8 +172,54 @@ impl VerifierOptions {
         if let Some(path) = &self.trusted_root {
             builder = builder.trusted_root(TrustedRoot::from_file(path)?);
         }
+        for (name, path) in &self.trusted_roots {
+            builder = builder.named_trusted_root(name, TrustedRoot::from_file(path)?);
+        }
+        if let Some(repository) = tuf {
+            builder = builder.tuf(repository);
+        }
         Ok(builder)
     }
+
+    /// The TUF repository these options name, if any, with its cache directory known.
+    fn tuf_repository(&self) -> Result<Option<TufRepository>> {
+        let Some(url) = &self.tuf_url else {
+            if self.tuf_root.is_some() || self.tuf_cache_dir.is_some() {
+                return Err(Error::InvalidArgument(
+                    "tuf_root and tuf_cache_dir need tuf_url, the TUF repository to refresh \
+                     the trusted root from"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if let Some(file) = &self.trusted_root {
+            return Err(Error::InvalidArgument(format!(
+                "trusted_root and tuf_url both name the default trusted root: give the file \
+                 ({}) or the TUF repository ({url}), not both",
+                file.display()
+            )));
+        }
+        let mut repository = TufRepository::from_options(url, self.tuf_root.as_deref())?
+            .refresh_interval(self.tuf_refresh_interval);
+        if let Some(dir) = &self.tuf_cache_dir {
+            repository = repository.cache_dir(dir);
+        }
+        // Known now rather than at the first refresh: a missing HOME is a configuration error.
+        repository.dir()?;
+        Ok(Some(repository))
+    }
+}
+
+/// A name for a trusted root: what a policy's `keyless.trustedRoot` can spell (non-empty, no
+/// whitespace or control characters).
+fn check_root_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::InvalidArgument(format!(
+            "trusted root name {name:?}: expected a non-empty name without spaces"
+        )));
+    }
+    Ok(())
 }
 
 /// A duration as whole milliseconds (the C ABI's JSON spelling).
@@ -191,6 +268,76 @@ mod tests {
         assert_eq!(verifier.result_ttl, Duration::ZERO);
         assert_eq!(verifier.deadline, DEFAULT_DEADLINE);
         assert_eq!(verifier.trusted_root, Some(PathBuf::from("/x.json")));
+    }
+
+    #[test]
+    fn trusted_root_options_have_c_json_names() {
+        let verifier = VerifierOptions::from_json(
+            r#"{"trusted_roots": {"private": "/p.json"}, "tuf_url": "https://tuf.example",
+                "tuf_root": "/root.json", "tuf_cache_dir": "/cache",
+                "tuf_refresh_interval_ms": 3600000}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            verifier.trusted_roots,
+            BTreeMap::from([("private".to_owned(), PathBuf::from("/p.json"))])
+        );
+        assert_eq!(verifier.tuf_url.as_deref(), Some("https://tuf.example"));
+        assert_eq!(verifier.tuf_root, Some(PathBuf::from("/root.json")));
+        assert_eq!(verifier.tuf_cache_dir, Some(PathBuf::from("/cache")));
+        assert_eq!(verifier.tuf_refresh_interval, Duration::from_secs(3600));
+        let defaults = VerifierOptions::default();
+        assert_eq!(defaults.tuf_url, None, "TUF is off unless asked for");
+        assert_eq!(defaults.tuf_refresh_interval, DEFAULT_REFRESH_INTERVAL);
+    }
+
+    #[test]
+    fn contradicting_trusted_root_options_are_invalid_arguments() {
+        let cases = [
+            (
+                VerifierOptions {
+                    trusted_root: Some("/a.json".into()),
+                    tuf_url: Some(crate::verify::tuf::PUBLIC_GOOD_URL.into()),
+                    ..VerifierOptions::default()
+                },
+                "not both",
+            ),
+            (
+                VerifierOptions {
+                    tuf_root: Some("/root.json".into()),
+                    ..VerifierOptions::default()
+                },
+                "need tuf_url",
+            ),
+            (
+                VerifierOptions {
+                    tuf_url: Some("https://tuf.example".into()),
+                    ..VerifierOptions::default()
+                },
+                "needs its root.json",
+            ),
+            (
+                VerifierOptions {
+                    trusted_roots: BTreeMap::from([("two words".into(), "/p.json".into())]),
+                    ..VerifierOptions::default()
+                },
+                "without spaces",
+            ),
+        ];
+        for (options, says) in cases {
+            let error = options.builder(Policy::empty()).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument, "{error}");
+            assert!(error.to_string().contains(says), "{says}: {error}");
+        }
+        let unknown =
+            Policy::parse("[{image: '*', keyless: {issuer: i, subject: s, trustedRoot: private}}]")
+                .unwrap();
+        let error = VerifierOptions::default().builder(unknown).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidPolicy, "{error}");
+        assert!(
+            error.to_string().contains("no named trusted roots"),
+            "{error}"
+        );
     }
 
     #[test]

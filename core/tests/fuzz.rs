@@ -131,7 +131,7 @@ proptest! {
                 prop_assert_eq!(&again, &r);
                 // One spelling per registry: the registry is already canonical.
                 let canonical = canonical_registry(r.registry());
-                prop_assert_eq!(canonical.as_ref(), r.registry());
+                prop_assert_eq!(&*canonical, r.registry());
                 prop_assert!(r.repository().len() <= 255);
                 prop_assert!(r.tag().is_some() || r.digest().is_some());
             }

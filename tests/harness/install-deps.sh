@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tests/harness/harness.py needs: the Distribution registry, skopeo,
-# htpasswd (apache2-utils) and Python's `cryptography`. Idempotent; does nothing
+# htpasswd (apache2-utils), Python's `cryptography`, and python-tuf (`tuf`, for the local TUF
+# repository of tuf_repo.py). Idempotent; does nothing
 # (and touches no network) when everything is already present.
 set -euo pipefail
 
@@ -26,6 +27,11 @@ fi
 if ! "$PY" -c 'import cryptography' 2>/dev/null; then
     echo "install-deps: installing python cryptography" >&2
     "$PY" -m pip install -q cryptography
+fi
+
+if ! "$PY" -c 'import tuf.api.metadata' 2>/dev/null; then
+    echo "install-deps: installing python-tuf" >&2
+    "$PY" -m pip install -q 'tuf>=7'
 fi
 
 # Sanity: the binaries the harness runs.

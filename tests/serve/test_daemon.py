@@ -304,7 +304,7 @@ def test_verdict_changing_options_are_refused_with_a_daemon(binary: Path, daemon
 
 def test_a_changed_trust_root_swaps_the_verifier(daemons: Any, signed: dict[str, Any], stubs: Any,
                                                   tmp_path: Path) -> None:
-    """Core's verifier holds its trust root for life: the daemon rebuilds it on a new root."""
+    """A new root file is swapped into the daemon's verifier in place (caches and all)."""
     root = tmp_path / "trusted_root.json"
     public_good = Path(__file__).resolve().parents[2] / "core" / "trust" / "public-good-trusted_root.json"
     shutil.copy(public_good, root)

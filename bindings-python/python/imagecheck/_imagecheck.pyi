@@ -2,7 +2,7 @@
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Final, Optional, Union, final
 
@@ -142,6 +142,11 @@ class Verifier:
         policy: str,
         *,
         trusted_root: Optional[_Path] = None,
+        trusted_roots: Optional[Mapping[str, _Path]] = None,
+        tuf_url: Optional[str] = None,
+        tuf_root: Optional[_Path] = None,
+        tuf_cache_dir: Optional[_Path] = None,
+        tuf_refresh_interval: Optional[_Seconds] = None,
         resolve_ttl: Optional[_Seconds] = None,
         result_ttl: Optional[_Seconds] = None,
         deadline: Optional[_Seconds] = None,
@@ -153,6 +158,11 @@ class Verifier:
         path: _Path,
         *,
         trusted_root: Optional[_Path] = None,
+        trusted_roots: Optional[Mapping[str, _Path]] = None,
+        tuf_url: Optional[str] = None,
+        tuf_root: Optional[_Path] = None,
+        tuf_cache_dir: Optional[_Path] = None,
+        tuf_refresh_interval: Optional[_Seconds] = None,
         resolve_ttl: Optional[_Seconds] = None,
         result_ttl: Optional[_Seconds] = None,
         deadline: Optional[_Seconds] = None,

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use imagecheck::ResolverOptions;
+use imagecheck::{ResolverOptions, VerifierOptions};
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::exit;
@@ -50,9 +50,11 @@ Serves, over the unix socket:
   grpc.health.v1.Health/Check       standard health checking
 The .proto files are in the repository's proto/ directory.
 
-The policy and trust root are the daemon's own files: requests never name a file. SIGHUP, or a
-change of either file (checked every --reload-interval), reloads them atomically; a file that
-fails to load keeps the rules in force and the log says why. SIGTERM or SIGINT: stop accepting,
+The policy and trust roots are the daemon's own files: requests never name a file. SIGHUP, or a
+change of one of them (checked every --reload-interval), reloads them atomically; a file that
+fails to load keeps the rules in force and the log says why. With --tuf-url the default trust
+root refreshes itself from that TUF repository in the background (cached on disk); a keyless
+rule fails closed once its copy has expired and no refresh succeeds. SIGTERM or SIGINT: stop accepting,
 finish calls under way (at most --drain-timeout), remove the socket, exit 0.
 
 Logs (stderr): one line per call with method, reference, outcome and milliseconds. Credentials
@@ -87,6 +89,9 @@ pub(crate) struct ServeArgs {
     /// deployment; default: the embedded Sigstore public-good root. Reloaded like the policy.
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
+
+    #[command(flatten)]
+    trust: crate::trust_args::TrustArgs,
 
     /// Serve Prometheus metrics as text on http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
@@ -199,12 +204,19 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
         ..ResolverOptions::default()
     }
     .build();
-    let rules = match rules::Rules::load(
-        resolver.clone(),
-        &args.policy,
-        args.trusted_root.as_deref(),
-        limits.resolve_ttl,
-    ) {
+    let mut options = VerifierOptions {
+        resolve_ttl: limits.resolve_ttl,
+        ..VerifierOptions::default()
+    };
+    if let Err(code) = args.trust.apply(&mut options) {
+        return code;
+    }
+    let files = rules::Files {
+        policy: args.policy.clone(),
+        trusted_root: args.trusted_root.clone(),
+        named_trusted_roots: args.trust.named_root_files(),
+    };
+    let rules = match rules::Rules::load(resolver.clone(), files, options) {
         Ok(r) => Arc::new(r),
         Err(e) => {
             eprintln!("imagecheck: cannot start: {e}");

@@ -1,55 +1,77 @@
 //! The daemon's rules: its own policy and trust root files (a request never names a file),
-//! reloaded atomically on SIGHUP or when either file changes. A file that fails to load keeps
-//! the rules in force, and the log says why.
+//! reloaded atomically on SIGHUP or when one of them changes. A file that fails to load keeps
+//! the rules in force, and the log says why. A TUF-refreshed default root (`--tuf-url`)
+//! refreshes itself inside the verifier; reloads leave it alone.
 //!
 //! Changes are found by polling (mtime, ctime, size, inode every `--reload-interval`) rather
 //! than inotify: polling sees every way a file gets replaced (an editor's rename, a Kubernetes
 //! ConfigMap's symlink swap, a bind mount) with no watch to re-arm and no new crate, and two
 //! `stat`s every two seconds cost nothing.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use imagecheck::verify::TrustedRoot;
-use imagecheck::{Policy, Resolver, Verifier};
+use imagecheck::{Policy, Resolver, Verifier, VerifierOptions};
 
-/// The verifier in force, swapped whole when the trust root changes (core's verifier holds its
-/// root for life); a policy change alone goes through [`Verifier::set_policy`], keeping the
-/// signature caches.
+/// The verifier in force, one for the daemon's life: a reload swaps its policy
+/// ([`Verifier::set_policy`]) and its trusted roots ([`Verifier::set_trusted_root`],
+/// [`Verifier::set_named_trusted_root`]) in place, so the signature caches and a TUF
+/// refresher survive it; results stay keyed by the root they were verified against.
 #[derive(Debug)]
 pub(crate) struct Rules {
     current: RwLock<Current>,
     /// The files' stamp when the daemon started (the watch compares against it first).
     loaded: Stamp,
     resolver: Resolver,
-    policy_path: PathBuf,
-    trust_root_path: Option<PathBuf>,
-    resolve_ttl: Duration,
+    files: Files,
+}
+
+/// The daemon's own files.
+#[derive(Debug, Clone)]
+pub(crate) struct Files {
+    pub(crate) policy: PathBuf,
+    pub(crate) trusted_root: Option<PathBuf>,
+    pub(crate) named_trusted_roots: BTreeMap<String, PathBuf>,
+}
+
+impl Files {
+    fn all(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.policy.as_path())
+            .chain(self.trusted_root.as_deref())
+            .chain(self.named_trusted_roots.values().map(PathBuf::as_path))
+    }
 }
 
 impl Rules {
-    /// Load both files; an error here stops the daemon from starting.
+    /// Load the files; an error here stops the daemon from starting. `options` holds the
+    /// verifier's other options (the TUF repository among them); its file fields are `files`'.
     pub(crate) fn load(
         resolver: Resolver,
-        policy_path: &Path,
-        trust_root_path: Option<&Path>,
-        resolve_ttl: Duration,
+        files: Files,
+        mut options: VerifierOptions,
     ) -> Result<Rules, String> {
         // Stamped before reading: a change while loading is seen by the first poll.
-        let loaded = stamp_of(policy_path, trust_root_path);
-        let (policy, root) = read(policy_path, trust_root_path)?;
+        let loaded = stamp_of(&files);
+        let policy = read_policy(&files.policy)?;
+        options.trusted_root = files.trusted_root.clone();
+        options.trusted_roots = files.named_trusted_roots.clone();
+        let verifier = options
+            .builder(policy)
+            .map_err(|e| e.to_string())?
+            .resolver(resolver.clone())
+            .build();
         Ok(Rules {
             current: RwLock::new(Current {
                 generation: 0,
-                verifier: build(&resolver, policy, root, resolve_ttl),
+                verifier,
             }),
             loaded,
             resolver,
-            policy_path: policy_path.to_owned(),
-            trust_root_path: trust_root_path.map(Path::to_owned),
-            resolve_ttl,
+            files,
         })
     }
 
@@ -64,20 +86,29 @@ impl Rules {
         &self.resolver
     }
 
-    /// Re-read both files and swap the rules in; on error the current rules stay.
+    /// Re-read the files and swap the rules in; on error the current rules stay.
     pub(crate) fn reload(&self, why: &str) {
-        match read(&self.policy_path, self.trust_root_path.as_deref()) {
-            Ok((policy, root)) => {
+        // One watch task reloads, so nothing else swaps between this read and the swap.
+        let (_, verifier) = self.current();
+        match read(&self.files, &verifier) {
+            Ok(Loaded {
+                policy,
+                trusted_root,
+                named,
+            }) => {
                 let count = policy.rules().len();
-                let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
-                if root.fingerprint() == current.verifier.trusted_root().fingerprint() {
-                    current.verifier.set_policy(policy);
-                } else {
-                    current.verifier = build(&self.resolver, policy, root, self.resolve_ttl);
+                if let Some(root) = trusted_root {
+                    verifier.set_trusted_root(root);
                 }
-                current.generation += 1;
-                drop(current);
-                tracing::info!(policy = %self.policy_path.display(), rules = count, why, "rules reloaded");
+                for (name, root) in named {
+                    verifier.set_named_trusted_root(&name, root);
+                }
+                verifier.set_policy(policy);
+                self.current
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .generation += 1;
+                tracing::info!(policy = %self.files.policy.display(), rules = count, why, "rules reloaded");
             }
             Err(e) => tracing::error!(
                 why,
@@ -89,7 +120,7 @@ impl Rules {
 
     /// What identifies the files' current contents, to notice a change.
     pub(crate) fn stamp(&self) -> Stamp {
-        stamp_of(&self.policy_path, self.trust_root_path.as_deref())
+        stamp_of(&self.files)
     }
 }
 
@@ -100,42 +131,51 @@ struct Current {
     verifier: Verifier,
 }
 
-fn stamp_of(policy_path: &Path, trust_root_path: Option<&Path>) -> Stamp {
-    Stamp(
-        std::iter::once(policy_path)
-            .chain(trust_root_path)
-            .map(file_stamp)
-            .collect(),
-    )
+fn stamp_of(files: &Files) -> Stamp {
+    Stamp(files.all().map(file_stamp).collect())
 }
 
-/// A verifier sharing the daemon's one resolver (its tag cache survives every reload).
-fn build(
-    resolver: &Resolver,
-    policy: Policy,
-    root: TrustedRoot,
-    resolve_ttl: Duration,
-) -> Verifier {
-    Verifier::builder(policy)
-        .resolver(resolver.clone())
-        .trusted_root(root)
-        .resolve_ttl(resolve_ttl)
-        .build()
-}
-
-fn read(
-    policy_path: &Path,
-    trust_root_path: Option<&Path>,
-) -> Result<(Policy, TrustedRoot), String> {
-    let policy = Policy::from_file(policy_path).map_err(|e| e.to_string())?;
+fn read_policy(path: &Path) -> Result<Policy, String> {
+    let policy = Policy::from_file(path).map_err(|e| e.to_string())?;
     for warning in policy.warnings() {
-        tracing::warn!(policy = %policy_path.display(), %warning, "policy warning");
+        tracing::warn!(policy = %path.display(), %warning, "policy warning");
     }
-    let root = match trust_root_path {
-        Some(path) => TrustedRoot::from_file(path).map_err(|e| e.to_string())?,
-        None => TrustedRoot::public_good(),
-    };
-    Ok((policy, root))
+    Ok(policy)
+}
+
+/// What a reload swaps in.
+struct Loaded {
+    policy: Policy,
+    /// The default root from its file, when the daemon has one (else: embedded or TUF, which
+    /// a reload leaves alone).
+    trusted_root: Option<TrustedRoot>,
+    named: Vec<(String, TrustedRoot)>,
+}
+
+/// Every file read and checked before anything is swapped: a reload is all or nothing.
+fn read(files: &Files, verifier: &Verifier) -> Result<Loaded, String> {
+    let policy = read_policy(&files.policy)?;
+    verifier.check_policy(&policy).map_err(|e| e.to_string())?;
+    let trusted_root = files
+        .trusted_root
+        .as_deref()
+        .map(TrustedRoot::from_file)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let named = files
+        .named_trusted_roots
+        .iter()
+        .map(|(name, path)| {
+            TrustedRoot::from_file(path)
+                .map(|root| (name.clone(), root))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Loaded {
+        policy,
+        trusted_root,
+        named,
+    })
 }
 
 /// What identifies each file's contents, following symlinks; None when missing.
@@ -194,6 +234,7 @@ pub(crate) async fn watch(
                 rules.reload("SIGHUP");
             }
             _ = tick.tick() => {
+                rules.current().1.refresh_trusted_root_if_due();
                 let now = rules.stamp();
                 if now != seen {
                     seen = now;

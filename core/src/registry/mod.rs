@@ -20,8 +20,12 @@ mod transport;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
 pub use client::{Fetched, MAX_IMAGE_MANIFEST_BYTES, RegistryClient, RegistryConfig};
+/// The HTTP set-up (TLS, timeouts) and bounded reads, shared with the TUF client
+/// (`verify::tuf`), which fetches Sigstore's trusted root the same way.
+pub(crate) use http::builder as http_client_builder;
 #[doc(hidden)]
 pub use realm::HostLookup;
+pub(crate) use transport::{describe_transport, read_bounded};
 
 /// The parsers of what a registry and its token server send, and their bounds: public only
 /// for the fuzz targets (`fuzz/`) and their quick version, `core/tests/fuzz.rs`; hidden from the

@@ -17,7 +17,6 @@ use super::discovery::{Candidate, LegacyAttestation};
 use super::failure::{Accepted, CandidateFailure};
 use super::keyless;
 use super::policy::{AttestationRequirement, Condition, StringMatch};
-use super::trusted_root::TrustedRoot;
 use crate::digest::Digest;
 
 /// A cosign legacy attestation layer: a DSSE envelope.
@@ -48,12 +47,9 @@ pub(super) fn verify(
     candidate: &Candidate,
     digest: &Digest,
     signer: SignerRef<'_>,
-    trusted_root: &TrustedRoot,
 ) -> Result<(Accepted, Statement), CandidateFailure> {
     match candidate {
-        Candidate::LegacyAttestation(attestation) => {
-            legacy(attestation, digest, signer, trusted_root)
-        }
+        Candidate::LegacyAttestation(attestation) => legacy(attestation, digest, signer),
         Candidate::Bundle(found) => {
             let bundle = Bundle::parse(&found.json)?;
             let accepted = match signer {
@@ -67,7 +63,7 @@ pub(super) fn verify(
                         valid_until: None,
                     }
                 }
-                SignerRef::Keyless(identity) => keyless::verify_bundle(
+                SignerRef::Keyless(identity, trusted_root) => keyless::verify_bundle(
                     &bundle,
                     keyless::Subject::Attestation(digest),
                     keyless::Signer::Identity(identity),
@@ -91,7 +87,6 @@ fn legacy(
     attestation: &LegacyAttestation,
     digest: &Digest,
     signer: SignerRef<'_>,
-    trusted_root: &TrustedRoot,
 ) -> Result<(Accepted, Statement), CandidateFailure> {
     let envelope: Envelope = serde_json::from_slice(&attestation.envelope)
         .map_err(|e| CandidateFailure::Malformed(format!("DSSE envelope: {e}")))?;
@@ -125,7 +120,7 @@ fn legacy(
                 valid_until: None,
             }
         }
-        SignerRef::Keyless(identity) => keyless::verify_legacy_attestation(
+        SignerRef::Keyless(identity, trusted_root) => keyless::verify_legacy_attestation(
             attestation,
             &signed,
             &payload,
@@ -219,10 +214,10 @@ mod tests {
             manifest_digest: Digest::sha256_of(&json),
             json: json.into(),
         });
-        let root = TrustedRoot::public_good();
+        let root = crate::verify::trusted_root::TrustedRoot::public_good();
         let cody = keyless_identity("https://github.com/login/oauth", "cody@soyland.com");
         let (accepted, statement) =
-            verify(&candidate, &digest, SignerRef::Keyless(&cody), &root).unwrap();
+            verify(&candidate, &digest, SignerRef::Keyless(&cody, &root)).unwrap();
         assert_eq!(accepted.format, "sigstore bundle");
         assert_eq!(
             statement.predicate_type,
@@ -231,15 +226,14 @@ mod tests {
         assert_eq!(statement.predicate["Data"], "{\"foo\": \"bar\"}\n");
         let other = keyless_identity("https://github.com/login/oauth", "someone@example.com");
         assert!(matches!(
-            verify(&candidate, &digest, SignerRef::Keyless(&other), &root),
+            verify(&candidate, &digest, SignerRef::Keyless(&other, &root)),
             Err(CandidateFailure::IdentityMismatch(_))
         ));
         assert!(matches!(
             verify(
                 &candidate,
                 &Digest::sha256_of(b"another image"),
-                SignerRef::Keyless(&cody),
-                &root
+                SignerRef::Keyless(&cody, &root)
             ),
             Err(CandidateFailure::DigestMismatch { .. })
         ));

@@ -84,12 +84,16 @@ pub fn keyless(
     }
 }
 
-/// One signer a rule accepts: its public key, or a keyless identity (a `keyless`/`publicKey`
-/// rule has one; a `signers` rule lists several).
+/// One signer a rule accepts: its public key, or a keyless identity with the trusted root its
+/// certificates must chain to (a `keyless`/`publicKey` rule has one; a `signers` rule lists
+/// several).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum SignerRef<'a> {
     Key(&'a PublicKey),
-    Keyless(&'a super::policy::KeylessIdentity),
+    Keyless(
+        &'a super::policy::KeylessIdentity,
+        &'a super::trusted_root::TrustedRoot,
+    ),
 }
 
 /// Check `candidate` as an image signature for `digest` by `signer`.
@@ -97,10 +101,11 @@ pub(super) fn signature(
     candidate: &Candidate,
     digest: &Digest,
     signer: SignerRef<'_>,
-    trusted_root: &super::trusted_root::TrustedRoot,
 ) -> Result<Accepted, CandidateFailure> {
     match signer {
         SignerRef::Key(key) => with_public_key(candidate, digest, key),
-        SignerRef::Keyless(identity) => keyless(candidate, digest, identity, trusted_root),
+        SignerRef::Keyless(identity, trusted_root) => {
+            keyless(candidate, digest, identity, trusted_root)
+        }
     }
 }

@@ -25,14 +25,13 @@ use super::keyless::certificate::Cert;
 use super::keyless::identity::oidc_issuer;
 use super::policy::{Rule, RuleAction, Signer};
 use super::public_key::PublicKey;
-use super::trusted_root::TrustedRoot;
+use super::rule_roots::RuleRoots;
 use crate::digest::Digest;
 
 /// The state of one rule's check over one digest's candidates.
 pub(super) struct Evaluation<'a> {
     rule: &'a Rule,
     digest: &'a Digest,
-    trusted_root: &'a TrustedRoot,
     signers: Vec<SignerRef<'a>>,
     threshold: usize,
     /// The signers come from a `signers` list: messages name them `signers[i]`.
@@ -69,19 +68,21 @@ struct Attested {
 
 impl<'a> Evaluation<'a> {
     /// The evaluation of `rule` for `digest`; None for a rule that checks nothing (skip, deny).
-    pub(super) fn new(
-        rule: &'a Rule,
-        digest: &'a Digest,
-        trusted_root: &'a TrustedRoot,
-    ) -> Option<Self> {
+    pub(super) fn new(rule: &'a Rule, digest: &'a Digest, roots: &'a RuleRoots) -> Option<Self> {
         let (signers, threshold, listed) = match rule.action() {
-            RuleAction::Keyless(identity) => (vec![SignerRef::Keyless(identity)], 1, false),
+            RuleAction::Keyless(identity) => (
+                vec![SignerRef::Keyless(identity, roots.for_identity(identity))],
+                1,
+                false,
+            ),
             RuleAction::PublicKey(key) => (vec![SignerRef::Key(key)], 1, false),
             RuleAction::Signers(set) => (
                 set.signers()
                     .iter()
                     .map(|signer| match signer {
-                        Signer::Keyless(identity) => SignerRef::Keyless(identity),
+                        Signer::Keyless(identity) => {
+                            SignerRef::Keyless(identity, roots.for_identity(identity))
+                        }
                         Signer::PublicKey(key) => SignerRef::Key(key),
                     })
                     .collect(),
@@ -93,7 +94,6 @@ impl<'a> Evaluation<'a> {
         Some(Evaluation {
             rule,
             digest,
-            trusted_root,
             signers,
             threshold,
             listed,
@@ -152,7 +152,7 @@ impl<'a> Evaluation<'a> {
         let mut accepted = Vec::new();
         let mut failures = Vec::new();
         for (index, signer) in self.signers.iter().enumerate() {
-            match check::signature(candidate, self.digest, *signer, self.trusted_root) {
+            match check::signature(candidate, self.digest, *signer) {
                 Ok(acceptance) => accepted.push((
                     index,
                     Acceptance {
@@ -198,7 +198,7 @@ impl<'a> Evaluation<'a> {
         let mut failures = Vec::new();
         let mut verified = None;
         for (index, signer) in self.signers.iter().enumerate() {
-            match attestation::verify(candidate, self.digest, *signer, self.trusted_root) {
+            match attestation::verify(candidate, self.digest, *signer) {
                 Ok(found) => {
                     verified = Some((index, found));
                     break;
@@ -274,7 +274,7 @@ impl<'a> Evaluation<'a> {
         let preferred = failures
             .iter()
             .position(|(index, _)| {
-                matches!(self.signers[*index], SignerRef::Keyless(_)) == has_certificate
+                matches!(self.signers[*index], SignerRef::Keyless(..)) == has_certificate
             })
             .unwrap_or(0);
         if let Some((_, failure)) = failures.into_iter().nth(preferred) {
@@ -298,7 +298,7 @@ impl<'a> Evaluation<'a> {
                 SignerRef::Key(key) => {
                     ids.insert(key_id(key));
                 }
-                SignerRef::Keyless(_) => keyless = true,
+                SignerRef::Keyless(..) => keyless = true,
             }
         }
         if keyless
@@ -399,8 +399,16 @@ impl<'a> Evaluation<'a> {
                 describe(&attested.acceptance, Some(&attested.artifact)),
             ));
         }
+        // A keyless rule checked against a named trusted root says which.
+        let root = match self.rule.action() {
+            RuleAction::Keyless(identity) => identity
+                .trusted_root()
+                .map(|name| format!(" (trusted root {name:?})"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         format!(
-            "verified by {} with {}: {}",
+            "verified by {} with {}{root}: {}",
             self.rule,
             self.rule.describe_method(),
             parts.join("; ")

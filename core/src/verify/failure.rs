@@ -272,6 +272,15 @@ pub enum VerificationFailure {
     /// the candidates together did not meet. (A rule with one signer and no attestations fails
     /// as [`Self::Rejected`].)
     Unsatisfied(Box<Unsatisfied>),
+    /// A keyless rule has no trusted root to check against: the TUF-refreshed root expired
+    /// and no refresh succeeded, or was never fetched. Fails closed; public-key rules are
+    /// never affected.
+    TrustedRootUnavailable {
+        /// The rule as messages name it.
+        rule: String,
+        /// Why, and what was tried, for people.
+        reason: String,
+    },
 }
 
 /// What a rule with several requirements lacked: what is missing, each candidate that failed,
@@ -294,7 +303,8 @@ impl VerificationFailure {
         match self {
             VerificationFailure::Rejected { candidates, .. } => candidates,
             VerificationFailure::Unsatisfied(unsatisfied) => &unsatisfied.candidates,
-            VerificationFailure::Unreadable(_) => &[],
+            VerificationFailure::Unreadable(_)
+            | VerificationFailure::TrustedRootUnavailable { .. } => &[],
         }
     }
 }
@@ -328,6 +338,9 @@ impl fmt::Display for VerificationFailure {
                     write!(f, "; {}", summarize_discovery(&failures, discovery))?;
                 }
                 Ok(())
+            }
+            VerificationFailure::TrustedRootUnavailable { rule, reason } => {
+                write!(f, "{rule}: no usable trusted root: {reason}")
             }
         }
     }

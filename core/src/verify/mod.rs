@@ -8,6 +8,7 @@
 //! * [`public_key`]: PEM public keys and certificates, and signature checks with them.
 //! * [`payload`]: the cosign "simple signing" payload a legacy signature is made over.
 //! * [`trusted_root`]: the Sigstore trusted root (embedded public-good, or a custom file).
+//! * [`tuf`]: the optional TUF client that keeps a trusted root current from a repository.
 //! * [`Verifier`] (in `verifier`): rules top-down, resolve on the way, result cache; and
 //!   [`CandidateFailure`] (in `failure`): why each signature candidate failed, summarised in
 //!   one line.
@@ -25,6 +26,8 @@
 //!   signer, and a rule's conditions on its predicate.
 //! * `evaluation`: a rule's requirements (k of n distinct signers, attestations) over the
 //!   candidates of one digest, and the messages saying what satisfied it or what is missing.
+//! * `trusted_roots`: a verifier's default and named trusted roots, swappable at run time.
+//! * `rule_roots`: the roots one rule's keyless signers check against, picked before any I/O.
 
 mod attestation;
 mod blob_cache;
@@ -39,7 +42,10 @@ pub mod pattern;
 pub mod payload;
 pub mod policy;
 pub mod public_key;
+mod rule_roots;
 pub mod trusted_root;
+mod trusted_roots;
+pub mod tuf;
 mod verifier;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The [`Verifier`]: rules applied top-down, the tag resolved on the way, signatures found and
 //! checked, successes cached.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -11,8 +11,11 @@ use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
 use super::evaluation::Evaluation;
 use super::failure::{DiscoveryReport, DiscoveryStop, VerificationFailure};
 use super::keyless::unix_now;
-use super::policy::{Policy, Rule, RuleAction};
+use super::policy::{KeylessIdentity, Policy, Rule, RuleAction, Signer, unknown_trusted_root};
+use super::rule_roots::RuleRoots;
 use super::trusted_root::TrustedRoot;
+use super::trusted_roots::{DefaultRoot, TrustedRoots, Unusable};
+use super::tuf::{TufRepository, TufRoot, TufStatus};
 use crate::call::{Call, Subject};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
@@ -44,7 +47,7 @@ pub struct Verifier {
 struct Inner {
     policy: RwLock<std::result::Result<Arc<Policy>, Error>>,
     resolver: Resolver,
-    trusted_root: TrustedRoot,
+    trusted_roots: TrustedRoots,
     resolve_ttl: Duration,
     result_ttl: Duration,
     deadline: Duration,
@@ -71,6 +74,8 @@ struct ResultKey {
     name: String,
     digest: Digest,
     rule: [u8; 32],
+    /// The fingerprint of the trusted root a keyless rule checked against; zeros for a
+    /// public-key rule, whose results hold whatever the roots become.
     trusted_root: [u8; 32],
 }
 
@@ -80,6 +85,8 @@ pub struct VerifierBuilder {
     policy: Policy,
     resolver: Option<Resolver>,
     trusted_root: Option<TrustedRoot>,
+    named_trusted_roots: BTreeMap<String, TrustedRoot>,
+    tuf: Option<TufRepository>,
     resolve_ttl: Duration,
     result_ttl: Duration,
     deadline: Duration,
@@ -96,6 +103,29 @@ impl VerifierBuilder {
     /// public-good root, [`TrustedRoot::public_good`]).
     pub fn trusted_root(mut self, trusted_root: TrustedRoot) -> Self {
         self.trusted_root = Some(trusted_root);
+        self.tuf = None;
+        self
+    }
+
+    /// Also hold `trusted_root` under `name`, for keyless rules that name it
+    /// (`keyless.trustedRoot: NAME`); rules that name none use the default root. A rule that
+    /// names a root the verifier does not hold is an `InvalidPolicy` error naming the ones it
+    /// does.
+    pub fn named_trusted_root(
+        mut self,
+        name: impl Into<String>,
+        trusted_root: TrustedRoot,
+    ) -> Self {
+        self.named_trusted_roots.insert(name.into(), trusted_root);
+        self
+    }
+
+    /// Keep the default trusted root current from a TUF repository (see
+    /// [`crate::verify::tuf`]), in place of a fixed one: its verified copy on disk is read
+    /// now (no network), and refreshed in the background when due.
+    pub fn tuf(mut self, repository: TufRepository) -> Self {
+        self.tuf = Some(repository);
+        self.trusted_root = None;
         self
     }
 
@@ -124,11 +154,25 @@ impl VerifierBuilder {
         self
     }
 
+    /// The verifier. A policy naming a trusted root the verifier does not hold makes every
+    /// verify an `InvalidPolicy` error (as a policy that failed to load);
+    /// [`crate::VerifierOptions::build`] reports it here instead.
     pub fn build(self) -> Verifier {
+        let default = match (self.tuf, self.trusted_root) {
+            (Some(repository), _) => DefaultRoot::Tuf(TufRoot::open(repository)),
+            (None, root) => DefaultRoot::Fixed(root.unwrap_or_else(TrustedRoot::public_good)),
+        };
+        let roots = TrustedRoots::new(default, self.named_trusted_roots);
+        let names = roots.names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let policy = match self.policy.check_trusted_root_names(&names) {
+            Ok(()) => Ok(Arc::new(self.policy)),
+            Err(e) => Err(Error::from(e)),
+        };
         Verifier::with_policy_result(
-            Ok(Arc::new(self.policy)),
+            policy,
             self.resolver.unwrap_or_else(|| default_resolver().clone()),
-            self.trusted_root.unwrap_or_else(TrustedRoot::public_good),
+            roots,
             Timing {
                 resolve_ttl: self.resolve_ttl,
                 result_ttl: self.result_ttl,
@@ -173,6 +217,8 @@ impl Verifier {
             policy,
             resolver: None,
             trusted_root: None,
+            named_trusted_roots: BTreeMap::new(),
+            tuf: None,
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
             deadline: DEFAULT_DEADLINE,
@@ -187,14 +233,14 @@ impl Verifier {
     fn with_policy_result(
         policy: std::result::Result<Arc<Policy>, Error>,
         resolver: Resolver,
-        trusted_root: TrustedRoot,
+        trusted_roots: TrustedRoots,
         timing: Timing,
     ) -> Verifier {
         Verifier {
             inner: Arc::new(Inner {
                 policy: RwLock::new(policy),
                 resolver,
-                trusted_root,
+                trusted_roots,
                 resolve_ttl: timing.resolve_ttl,
                 result_ttl: timing.result_ttl,
                 deadline: timing.deadline,
@@ -215,7 +261,9 @@ impl Verifier {
     }
 
     /// Swap the rules atomically; cached results are dropped. Calls already under way finish
-    /// with the rules they started with.
+    /// with the rules they started with. A keyless rule naming a trusted root the verifier
+    /// does not hold fails its verifies with `InvalidPolicy` ([`Self::check_policy`] tells
+    /// before; [`Self::load_policy`] checks).
     pub fn set_policy(&self, policy: Policy) {
         *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Ok(Arc::new(policy));
         self.inner
@@ -228,17 +276,77 @@ impl Verifier {
     /// Load rules from `path` and swap them in; on error the current rules stay.
     pub fn load_policy(&self, path: &Path) -> Result<()> {
         let policy = Policy::from_file(path)?;
+        self.check_policy(&policy)?;
         self.set_policy(policy);
         Ok(())
+    }
+
+    /// Whether `policy` suits this verifier: every `keyless.trustedRoot` it names is one of
+    /// the verifier's named trusted roots (else `InvalidPolicy`, naming the known ones).
+    pub fn check_policy(&self, policy: &Policy) -> Result<()> {
+        let names = self.inner.trusted_roots.names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Ok(policy.check_trusted_root_names(&names)?)
     }
 
     pub fn resolver(&self) -> &Resolver {
         &self.inner.resolver
     }
 
-    /// The trust root keyless signatures are verified against.
-    pub fn trusted_root(&self) -> &TrustedRoot {
-        &self.inner.trusted_root
+    /// The default trust root keyless rules are verified against now: the fixed one, or the
+    /// copy a TUF repository keeps current (before the first refresh of a repository with no
+    /// embedded copy, a root that trusts nothing; keyless rules wait for the refresh then).
+    pub fn trusted_root(&self) -> TrustedRoot {
+        self.inner.trusted_roots.default_now()
+    }
+
+    /// The named trusted root `name`, if the verifier holds one.
+    pub fn named_trusted_root(&self, name: &str) -> Option<TrustedRoot> {
+        self.inner.trusted_roots.named(name)
+    }
+
+    /// The names of the verifier's named trusted roots, sorted.
+    pub fn trusted_root_names(&self) -> Vec<String> {
+        self.inner.trusted_roots.names()
+    }
+
+    /// Replace the default trusted root atomically (a TUF repository keeping it current
+    /// included). Calls under way finish with the root they started with; cached results
+    /// stay, keyed by the root they were verified against.
+    pub fn set_trusted_root(&self, trusted_root: TrustedRoot) {
+        self.inner
+            .trusted_roots
+            .set_default(DefaultRoot::Fixed(trusted_root));
+    }
+
+    /// Add or replace the named trusted root `name` atomically.
+    pub fn set_named_trusted_root(&self, name: &str, trusted_root: TrustedRoot) {
+        self.inner.trusted_roots.set_named(name, trusted_root);
+    }
+
+    /// Where the TUF-refreshed default root stands; None when the default root is fixed.
+    pub fn tuf_status(&self) -> Option<TufStatus> {
+        self.inner.trusted_roots.tuf().map(|tuf| tuf.status())
+    }
+
+    /// Start a TUF refresh of the default root in the background when one is due. Keyless
+    /// verifies do this themselves; a long-lived process that may sit idle (the daemon) calls
+    /// it now and then, so its copy is renewed before it expires rather than on the next
+    /// verify.
+    pub fn refresh_trusted_root_if_due(&self) {
+        if let Some(tuf) = self.inner.trusted_roots.tuf() {
+            let _ = tuf.current();
+        }
+    }
+
+    /// Wait (at most `timeout`) for a TUF refresh under way to finish, so that a short-lived
+    /// process (the CLI) leaves an up-to-date copy on disk for the next one; true when none
+    /// is under way. Verifies never need this.
+    pub async fn wait_for_trusted_root_refresh(&self, timeout: Duration) -> bool {
+        match self.inner.trusted_roots.tuf() {
+            Some(tuf) => tuf.settled(timeout).await,
+            None => true,
+        }
     }
 
     /// Verify `reference` (a tag is resolved on the way; a digest is verified as given).
@@ -279,11 +387,15 @@ impl Verifier {
             }
             RuleAction::PublicKey(_) | RuleAction::Keyless(_) | RuleAction::Signers(_) => {}
         }
+        // The roots are picked (and, TUF-refreshed, checked to be valid) before anything
+        // else: their fingerprint is part of the result key.
+        let roots = self.rule_roots(&parsed, rule, deadline).await?;
+        let trusted_root = roots.fingerprint();
         let result_key = |digest: &Digest| ResultKey {
             name: parsed.name(),
             digest: digest.clone(),
             rule: rule.fingerprint(),
-            trusted_root: self.inner.trusted_root.fingerprint(),
+            trusted_root,
         };
         let resolver = &self.inner.resolver;
         let ttl = self.inner.resolve_ttl;
@@ -348,10 +460,75 @@ impl Verifier {
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
         let (verification, valid_until) = self
-            .check_signatures(&parsed, walker, rule, &budget, deadline)
+            .check_signatures(&parsed, walker, rule, &roots, &budget, deadline)
             .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
+    }
+
+    /// The trusted root `identity`'s rule checks certificates against: InvalidPolicy when it
+    /// names one the verifier does not hold; VerificationFailed (fail closed) when the
+    /// TUF-refreshed default root has no valid copy.
+    async fn keyless_root(
+        &self,
+        reference: &Reference,
+        rule: &Rule,
+        identity: &KeylessIdentity,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<TrustedRoot> {
+        let roots = &self.inner.trusted_roots;
+        match roots.for_rule(identity.trusted_root(), deadline).await {
+            Ok(root) => Ok(root),
+            Err(Unusable::UnknownName) => {
+                let names = roots.names();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                Err(match unknown_trusted_root(rule, &names) {
+                    Some(error) => error.into(),
+                    None => Error::InvalidArgument(format!(
+                        "{rule}: the trusted root it names was removed while verifying"
+                    )),
+                })
+            }
+            Err(Unusable::Stale(reason)) => Err(Error::VerificationFailed {
+                reference: reference.to_string(),
+                failure: VerificationFailure::TrustedRootUnavailable {
+                    rule: rule.to_string(),
+                    reason,
+                },
+            }),
+        }
+    }
+
+    /// The trusted root of each keyless identity of `rule` (its own, or each keyless entry of
+    /// a `signers` list), by name; none for a rule of keys only.
+    async fn rule_roots(
+        &self,
+        reference: &Reference,
+        rule: &Rule,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<RuleRoots> {
+        let identities: Vec<&KeylessIdentity> = match rule.action() {
+            RuleAction::Keyless(identity) => vec![identity],
+            RuleAction::Signers(set) => set
+                .signers()
+                .iter()
+                .filter_map(|signer| match signer {
+                    Signer::Keyless(identity) => Some(identity),
+                    Signer::PublicKey(_) => None,
+                })
+                .collect(),
+            RuleAction::PublicKey(_) | RuleAction::Skip | RuleAction::Deny => Vec::new(),
+        };
+        let mut roots = RuleRoots::default();
+        for identity in identities {
+            if !roots.has(identity.trusted_root()) {
+                let root = self
+                    .keyless_root(reference, rule, identity, deadline)
+                    .await?;
+                roots.insert(identity.trusted_root(), root);
+            }
+        }
+        Ok(roots)
     }
 
     /// The error of a verify whose deadline passed before the tag's digest was known.
@@ -430,6 +607,7 @@ impl Verifier {
         reference: &Reference,
         mut walker: SignatureWalker<'_>,
         rule: &Rule,
+        roots: &RuleRoots,
         budget: &RequestBudget,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<(Verification, Option<i64>)> {
@@ -438,7 +616,7 @@ impl Verifier {
             reference: reference.to_string(),
             failure,
         };
-        let Some(mut evaluation) = Evaluation::new(rule, digest, &self.inner.trusted_root) else {
+        let Some(mut evaluation) = Evaluation::new(rule, digest, roots) else {
             // Skip and deny answered before any I/O.
             unreachable!("{rule} checks no signature")
         };
@@ -540,7 +718,10 @@ static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     Verifier::with_policy_result(
         policy,
         default_resolver().clone(),
-        TrustedRoot::public_good(),
+        TrustedRoots::new(
+            DefaultRoot::Fixed(TrustedRoot::public_good()),
+            BTreeMap::new(),
+        ),
         Timing {
             resolve_ttl: Duration::ZERO,
             result_ttl: DEFAULT_RESULT_TTL,
@@ -621,7 +802,7 @@ mod tests {
     #[test]
     fn trust_root_option_and_cache_key() {
         let public = Verifier::builder(Policy::empty()).build();
-        assert_eq!(public.trusted_root(), &TrustedRoot::public_good());
+        assert_eq!(public.trusted_root(), TrustedRoot::public_good());
         let json = String::from_utf8(super::super::trusted_root::PUBLIC_GOOD_JSON.to_vec())
             .unwrap_or_default()
             .replacen("\"ctlogs\"", "\"unusedCtlogs\"", 1);
@@ -630,7 +811,7 @@ mod tests {
         let private = Verifier::builder(Policy::empty())
             .trusted_root(custom.clone())
             .build();
-        assert_eq!(private.trusted_root(), &custom);
+        assert_eq!(private.trusted_root(), custom);
         assert_ne!(
             public.trusted_root().fingerprint(),
             private.trusted_root().fingerprint(),

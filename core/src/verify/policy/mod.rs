@@ -82,6 +82,7 @@ mod fields;
 mod problem;
 mod rule;
 mod talos;
+mod trusted_root_names;
 mod validate;
 mod warnings;
 
@@ -91,6 +92,7 @@ pub use problem::{PolicyError, PolicyProblem};
 pub use rule::{AttestationRequirement, Condition, ExtensionMatch, Signer, SignerSet};
 pub use rule::{KeylessIdentity, Rule, RuleAction, StringMatch};
 pub use talos::{TalosDifference, TalosDifferenceKind};
+pub(crate) use trusted_root_names::unknown_trusted_root;
 pub use warnings::{PolicyWarning, WarningKind};
 
 use rule::put;
@@ -180,6 +182,13 @@ impl Policy {
     pub fn first_match(&self, reference: &Reference) -> Option<&Rule> {
         let name = reference.name();
         self.rules.iter().find(|rule| rule.pattern().matches(&name))
+    }
+
+    /// Every keyless rule whose `trustedRoot` is not one of `known` (a verifier's named
+    /// trusted roots), as one error naming the known ones. Verifiers check this when rules and
+    /// roots meet; a policy alone cannot know the names.
+    pub fn check_trusted_root_names(&self, known: &[&str]) -> Result<(), PolicyError> {
+        trusted_root_names::check(&self.rules, known)
     }
 
     /// SHA-256 over every rule's [`Rule::fingerprint`], in order: changes when any rule

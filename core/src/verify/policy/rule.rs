@@ -82,6 +82,9 @@ pub struct KeylessIdentity {
     subject: StringMatch,
     /// `certificateExtensions`: every one must match (an imagecheck extension).
     extensions: Vec<ExtensionMatch>,
+    /// The verifier's named trusted root to check the certificate against (`trustedRoot`, our
+    /// extension); None: the verifier's default root.
+    trusted_root: Option<String>,
 }
 
 impl Rule {
@@ -239,12 +242,19 @@ impl KeylessIdentity {
         &self.subject
     }
 
-    /// Both fields, checked by the loader (the issuer is exactly one form).
+    /// The name of the verifier's trusted root this rule's certificates must chain to
+    /// (`trustedRoot`); None: the verifier's default root.
+    pub fn trusted_root(&self) -> Option<&str> {
+        self.trusted_root.as_deref()
+    }
+
+    /// Both fields, checked by the loader to be exactly one form each.
     pub(super) fn new(issuer: StringMatch, subject: StringMatch) -> Self {
         KeylessIdentity {
             issuer,
             subject,
             extensions: Vec::new(),
+            trusted_root: None,
         }
     }
 
@@ -261,7 +271,14 @@ impl KeylessIdentity {
         self
     }
 
-    /// SHA-256 over the identity (issuer, subject, extensions; each field's form too): equal
+    /// The same identity, checked against the verifier's trusted root `name`.
+    pub(super) fn with_trusted_root(mut self, name: Option<String>) -> Self {
+        self.trusted_root = name;
+        self
+    }
+
+    /// SHA-256 over the identity (issuer, subject, extensions, trusted root name; each field's
+    /// form too): equal
     /// for identities written alike.
     pub fn fingerprint(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
@@ -279,6 +296,10 @@ impl KeylessIdentity {
             put(hasher, b"extension");
             put(hasher, extension.extension().name().as_bytes());
             extension.matcher().hash_into(hasher);
+        }
+        if let Some(name) = &self.trusted_root {
+            put(hasher, b"trustedRoot");
+            put(hasher, name.as_bytes());
         }
     }
 }

@@ -33,6 +33,7 @@ const KEYLESS_FIELDS: &[&str] = &[
     "subject",
     "subjectRegex",
     "certificateExtensions",
+    "trustedRoot",
 ];
 const SIGNER_FIELDS: &[&str] = &["keyless", "publicKey"];
 const ATTESTATION_FIELDS: &[&str] = &["predicateType", "conditions"];
@@ -301,15 +302,22 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
         map,
         KEYLESS_FIELDS,
         "keyless.",
-        &[(
-            "rekorURL",
-            "not supported: transparency-log proofs are checked offline against the trust root and no Rekor server is contacted; remove it",
-        )],
+        &[
+            (
+                "rekorURL",
+                "not supported: transparency-log proofs are checked offline against the trust root and no Rekor server is contacted; remove it",
+            ),
+            (
+                "trustRoot",
+                "use `trustedRoot` (the name of one of the verifier's trusted roots)",
+            ),
+        ],
     );
     let issuer = ctx.string(map, "issuer", "keyless.issuer");
     let issuer_regex = ctx.string(map, "issuerRegex", "keyless.issuerRegex");
     let subject = ctx.string(map, "subject", "keyless.subject");
     let subject_regex = ctx.string(map, "subjectRegex", "keyless.subjectRegex");
+    let trusted_root = ctx.string(map, "trustedRoot", "keyless.trustedRoot");
     let issuer = one_of(
         ctx,
         issuer,
@@ -328,9 +336,11 @@ fn parse_keyless(ctx: &mut RuleContext<'_>, map: &Map<String, Value>) -> Option<
     );
     let extensions = parse_certificate_extensions(ctx, map);
     match (issuer, subject) {
-        (Some(issuer), Some(subject)) if ctx.problem_count() == before => {
-            Some(KeylessIdentity::new(issuer, subject).with_extensions(extensions))
-        }
+        (Some(issuer), Some(subject)) if ctx.problem_count() == before => Some(
+            KeylessIdentity::new(issuer, subject)
+                .with_extensions(extensions)
+                .with_trusted_root(trusted_root),
+        ),
         _ => None,
     }
 }
