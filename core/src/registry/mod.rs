@@ -1,5 +1,5 @@
 //! OCI distribution client glue: auth, HEAD/GET of manifests and blobs, digest checks and
-//! size limits.
+//! size limits, mirrors, retries after rate limits, and a cap on requests per host.
 //!
 //! Written over reqwest rather than `oci-client` 0.18 because every trap DESIGN.md lists for
 //! that crate sits on this path: its first credentials stick to the client, token errors are
@@ -9,19 +9,27 @@
 mod address;
 mod auth;
 mod bounded;
+pub(crate) mod call_limits;
 mod challenge;
 mod client;
+mod endpoint;
+mod host_limit;
 mod http;
 pub mod media_types;
+mod mirrors;
 mod realm;
+mod retry;
 mod tls;
 mod token;
 mod transport;
 
 pub use auth::{AuthSource, AuthSources, ConfiguredSecret};
 pub use client::{Fetched, MAX_IMAGE_MANIFEST_BYTES, RegistryClient, RegistryConfig};
+pub use host_limit::DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST;
+pub use mirrors::{HOSTS_DIR_ENV, MirrorFiles, REGISTRIES_CONF_ENV, SYSTEM_REGISTRIES_CONF};
 #[doc(hidden)]
 pub use realm::HostLookup;
+pub use retry::DEFAULT_MAX_RETRIES;
 
 /// The parsers of what a registry and its token server send, and their bounds: public only
 /// for the fuzz targets (`fuzz/`) and their quick version, `core/tests/fuzz.rs`; hidden from the

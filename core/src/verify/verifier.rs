@@ -18,6 +18,7 @@ use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause, Error, Result};
 use crate::reference::Reference;
+use crate::registry::call_limits::CallLimits;
 use crate::resolve::{Engine, Resolver, default_resolver};
 
 /// Environment variable naming the default verifier's policy file.
@@ -250,6 +251,25 @@ impl Verifier {
         // No timer until there is I/O to bound: a call answered from the caches needs no
         // runtime at all.
         let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
+        let budget = Arc::new(RequestBudget::default());
+        // The registry client waits on rate limits no longer than the deadline, and takes its
+        // retries and mirror fall-backs from the budget.
+        let limits = CallLimits {
+            deadline,
+            requests: Some(budget.clone()),
+        };
+        limits
+            .scope(self.verify_within(reference, credentials, deadline, &budget))
+            .await
+    }
+
+    async fn verify_within(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+        deadline: Option<tokio::time::Instant>,
+        budget: &RequestBudget,
+    ) -> Result<Verification> {
         let parsed = Reference::parse(reference)?;
         parsed.debug_respelling(reference);
         let policy = self.policy()?;
@@ -280,6 +300,16 @@ impl Verifier {
             RuleAction::PublicKey(key) => Method::Key(key),
             RuleAction::Keyless(identity) => Method::Keyless(identity),
         };
+        // A registry the mirror configuration blocks is refused before any I/O.
+        let resolves_tag = parsed.digest().is_none();
+        if let Some(why) = self
+            .inner
+            .resolver
+            .registry()
+            .refusal(&parsed, resolves_tag, true)
+        {
+            return Err(Error::InvalidArgument(why));
+        }
         let result_key = |digest: &Digest| ResultKey {
             name: parsed.name(),
             digest: digest.clone(),
@@ -298,12 +328,11 @@ impl Verifier {
             return Ok(cached);
         }
         let (order, learned) = self.source_order(parsed.registry());
-        let budget = RequestBudget::default();
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
                 &self.inner.blobs,
-                &budget,
+                budget,
                 &parsed,
                 digest,
                 credentials,
@@ -346,7 +375,7 @@ impl Verifier {
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
         let (verification, valid_until) = self
-            .check_signatures(&parsed, walker, rule, method, &budget, deadline)
+            .check_signatures(&parsed, walker, rule, method, budget, deadline)
             .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
@@ -467,10 +496,14 @@ impl Verifier {
                     let verification = Verification {
                         verified: true,
                         message: format!(
-                            "verified by {rule} with {}: {} from the {}{}",
+                            "verified by {rule} with {}: {} from the {}{}{}",
                             rule.describe_method(),
                             accepted.format,
                             source.describe(),
+                            walker
+                                .served_by()
+                                .map(|mirror| format!(" (served by {mirror})"))
+                                .unwrap_or_default(),
                             accepted.note.map(|n| format!("; {n}")).unwrap_or_default()
                         ),
                         digested_ref: Some(reference.pinned(digest)),
