@@ -466,10 +466,12 @@ fn every_host_failed(
     blocked: Option<&str>,
     unasked: Option<&Endpoint>,
 ) -> DigestCause {
-    if failures.len() == 1 && blocked.is_none() && unasked.is_none() {
-        if let Some((_, cause)) = failures.pop() {
-            return cause;
-        }
+    if failures.len() == 1
+        && blocked.is_none()
+        && unasked.is_none()
+        && let Some((_, cause)) = failures.pop()
+    {
+        return cause;
     }
     let decisive = failures
         .iter()
