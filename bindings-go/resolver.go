@@ -83,9 +83,13 @@ type Resolver struct {
 type ResolverOption func(*resolverOptions)
 
 type resolverOptions struct {
-	InsecureRegistries []string `json:"insecure_registries,omitempty"`
-	RequestTimeoutMS   *int64   `json:"request_timeout_ms,omitempty"`
-	FromEnv            *bool    `json:"from_env,omitempty"`
+	InsecureRegistries           []string `json:"insecure_registries,omitempty"`
+	RequestTimeoutMS             *int64   `json:"request_timeout_ms,omitempty"`
+	FromEnv                      *bool    `json:"from_env,omitempty"`
+	RegistriesConf               *string  `json:"registries_conf,omitempty"`
+	HostsDir                     *string  `json:"hosts_dir,omitempty"`
+	MaxRetries                   *uint32  `json:"max_retries,omitempty"`
+	MaxConcurrentRequestsPerHost *uint64  `json:"max_concurrent_requests_per_host,omitempty"`
 }
 
 // WithInsecureRegistries marks registries ("host:port") reached over plain HTTP.
@@ -98,8 +102,36 @@ func WithRequestTimeout(d time.Duration) ResolverOption {
 	return func(o *resolverOptions) { ms := d.Milliseconds(); o.RequestTimeoutMS = &ms }
 }
 
+// WithRegistriesConf routes registry requests through the mirrors of this containers
+// registries.conf (v2, with the drop-ins of the registries.conf.d beside it) and refuses the
+// registries it blocks (ErrInvalidArgument, naming the file and entry). Without it a resolver
+// reading the environment uses CONTAINERS_REGISTRIES_CONF, else the standard paths when present.
+func WithRegistriesConf(path string) ResolverOption {
+	return func(o *resolverOptions) { o.RegistriesConf = &path }
+}
+
+// WithHostsDir routes registry requests through the mirrors of this containerd config_path
+// directory (<host>/hosts.toml). Without it a resolver reading the environment uses
+// IMAGECHECK_HOSTS_DIR.
+func WithHostsDir(dir string) ResolverOption {
+	return func(o *resolverOptions) { o.HostsDir = &dir }
+}
+
+// WithMaxRetries sets how often a registry request answered 429 (or 503 with Retry-After) is
+// retried within the call's deadline (default 2; 0 never retries).
+func WithMaxRetries(n uint32) ResolverOption {
+	return func(o *resolverOptions) { o.MaxRetries = &n }
+}
+
+// WithMaxConcurrentRequestsPerHost caps the registry requests in flight to one host at once
+// (default 16); more wait their turn.
+func WithMaxConcurrentRequestsPerHost(n uint64) ResolverOption {
+	return func(o *resolverOptions) { o.MaxConcurrentRequestsPerHost = &n }
+}
+
 // WithoutEnv ignores the environment (IMAGECHECK_INSECURE_REGISTRIES, DOCKER_CONFIG,
-// REGISTRY_AUTH_FILE), which a new resolver otherwise reads as the default one does.
+// REGISTRY_AUTH_FILE, CONTAINERS_REGISTRIES_CONF, IMAGECHECK_HOSTS_DIR), which a new resolver
+// otherwise reads as the default one does.
 func WithoutEnv() ResolverOption {
 	return func(o *resolverOptions) { f := false; o.FromEnv = &f }
 }

@@ -96,8 +96,15 @@ pub unsafe extern "C" fn imagecheck_resolver_default(
 /// `insecure_registries` (array of `host:port` reached over plain HTTP),
 /// `request_timeout_ms` (per registry request; default 30000), `max_cache_entries` (default
 /// 65536), `docker_socket` / `podman_socket` (paths of the engines' API sockets),
-/// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000). Unknown fields
-/// are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
+/// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000),
+/// `registries_conf` (path of a containers registries.conf whose mirrors route registry
+/// requests and whose blocked registries are refused; default, with `from_env`:
+/// `CONTAINERS_REGISTRIES_CONF`, else the standard paths when present), `hosts_dir` (a
+/// containerd `config_path` directory of `<host>/hosts.toml`; default, with `from_env`:
+/// `IMAGECHECK_HOSTS_DIR`), `max_retries` (retries after HTTP 429, or 503 with Retry-After,
+/// within the call's deadline; default 2), `max_concurrent_requests_per_host` (default 16).
+/// Unknown fields are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`); a named registries.conf
+/// that is missing or unusable makes each registry call fail with that kind, naming it.
 ///
 /// # Safety
 ///

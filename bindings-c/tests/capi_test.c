@@ -112,6 +112,61 @@ static int stalled_listener(char *host, size_t host_len) {
     return fd;
 }
 
+/* ---- mirror options: registries_conf routes through a mirror, a blocked registry is refused ---- */
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static void test_mirror_options(const char *plain_host, const char *hello_ref, const char *hello_digest) {
+    char dir[] = "/tmp/imagecheck-capi-mirrors.XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    /* The source listens and never answers: only its mirror (plain) can serve it. */
+    char source[64], conf[128], blocking[128], text[512], options[1024], ref[256];
+    int listener = stalled_listener(source, sizeof source);
+    snprintf(conf, sizeof conf, "%s/mirrored.conf", dir);
+    snprintf(text, sizeof text, "[[registry]]\nlocation = \"%s\"\n[[registry.mirror]]\nlocation = \"%s\"\n", source, plain_host);
+    write_text(conf, text);
+    snprintf(blocking, sizeof blocking, "%s/blocking.conf", dir);
+    snprintf(text, sizeof text, "[[registry]]\nlocation = \"%s\"\nblocked = true\n", plain_host);
+    write_text(blocking, text);
+    snprintf(ref, sizeof ref, "%s/%s", source, strchr(hello_ref, '/') + 1);
+
+    imagecheck_resolver_t *mirrored = NULL;
+    char *digest = NULL;
+    snprintf(options, sizeof options,
+             "{\"from_env\": false, \"insecure_registries\": [\"%s\"], \"request_timeout_ms\": 5000, "
+             "\"registries_conf\": \"%s\", \"hosts_dir\": \"%s\", \"max_retries\": 0, "
+             "\"max_concurrent_requests_per_host\": 4}",
+             plain_host, conf, dir);
+    if (expect_ok(imagecheck_resolver_new(options, &mirrored), "resolver with a mirror")) {
+        if (expect_ok(imagecheck_resolver_resolve(mirrored, NULL, ref, 0, NULL, NULL, &digest), "resolve through the mirror")) {
+            CHECK(strcmp(digest, hello_digest) == 0, "mirrored digest %s, want %s", digest, hello_digest);
+            imagecheck_string_free(digest);
+        }
+        imagecheck_resolver_free(mirrored);
+    }
+    imagecheck_resolver_t *blocked = NULL;
+    snprintf(options, sizeof options, "{\"from_env\": false, \"insecure_registries\": [\"%s\"], \"registries_conf\": \"%s\"}",
+             plain_host, blocking);
+    if (expect_ok(imagecheck_resolver_new(options, &blocked), "resolver with a blocked registry")) {
+        expect_error(imagecheck_resolver_resolve(blocked, NULL, hello_ref, 0, NULL, NULL, &digest),
+                     IMAGECHECK_KIND_INVALID_ARGUMENT, 0, "blocked registry");
+        imagecheck_resolver_free(blocked);
+    }
+    close(listener);
+    unlink(conf);
+    unlink(blocking);
+    rmdir(dir);
+}
+
 static void *cancel_later(void *token) {
     usleep(300 * 1000);
     imagecheck_cancel_cancel(token);
@@ -194,6 +249,8 @@ int main(int argc, char **argv) {
     CHECK(err != NULL && strstr(imagecheck_error_message(err), basic_pass) == NULL, "message must not hold the password");
     expect_error(err, IMAGECHECK_KIND_DIGEST_UNAVAILABLE, IMAGECHECK_CAUSE_UNAUTHORIZED, "basic wrong password");
     imagecheck_resolver_free(resolver);
+
+    test_mirror_options(plain_host, hello_ref, hello_digest);
 
     /* cancel mid-request against a stalled server, on a private resolver */
     char stalled[64], stalled_ref[128], options[256];

@@ -1,5 +1,6 @@
 //! `Resolver`, `default_resolver()` and custom engines backed by Python callables.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use imagecheck::resolve::DigestSource;
@@ -32,18 +33,27 @@ fn credentials<'a>(
 impl PyResolver {
     /// Every option left at None keeps core's default (`imagecheck::ResolverOptions`).
     #[new]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
     #[pyo3(signature = (
         *,
         insecure_registries = None,
         timeout = None,
         from_env = None,
         max_cache_entries = None,
+        registries_conf = None,
+        hosts_dir = None,
+        max_retries = None,
+        max_concurrent_requests_per_host = None,
     ))]
     fn new(
         insecure_registries: Option<Vec<String>>,
         timeout: Option<Seconds>,
         from_env: Option<bool>,
         max_cache_entries: Option<usize>,
+        registries_conf: Option<PathBuf>,
+        hosts_dir: Option<PathBuf>,
+        max_retries: Option<u32>,
+        max_concurrent_requests_per_host: Option<usize>,
     ) -> Self {
         let mut options = ResolverOptions::default();
         if let Some(hosts) = insecure_registries {
@@ -57,6 +67,18 @@ impl PyResolver {
         }
         if let Some(max) = max_cache_entries {
             options.max_cache_entries = max;
+        }
+        if registries_conf.is_some() {
+            options.registries_conf = registries_conf;
+        }
+        if hosts_dir.is_some() {
+            options.hosts_dir = hosts_dir;
+        }
+        if let Some(retries) = max_retries {
+            options.max_retries = retries;
+        }
+        if let Some(max) = max_concurrent_requests_per_host {
+            options.max_concurrent_requests_per_host = max;
         }
         PyResolver {
             inner: options.build(),

@@ -227,3 +227,35 @@ def test_default_verifier_has_no_rules_without_a_policy_file() -> None:
     assert v is imagecheck.default_verifier()
     got = v.verify("ghcr.io/org/app@" + DIGEST_A)
     assert got.verified is False and "no rule matched" in got.message
+
+
+def closed_host() -> str:
+    """`127.0.0.1:PORT` where nothing listens (a port taken and let go)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_mirror_options_reach_core(hosts: dict[str, str], images: dict[str, Any], tmp_path: Path) -> None:
+    plain, source = hosts["plain"], closed_host()
+    want = images["hello-oci"]["digest"]
+    mirrored = f"{source}/test/hello:v1"
+    conf = tmp_path / "mirrored" / "registries.conf"
+    conf.parent.mkdir()
+    conf.write_text(f'[[registry]]\nlocation = "{source}"\n[[registry.mirror]]\nlocation = "{plain}"\n')
+    assert make_resolver(hosts, registries_conf=conf, max_retries=0, max_concurrent_requests_per_host=4).resolve(mirrored) == want
+    hosts_dir = tmp_path / "certs.d"
+    (hosts_dir / source).mkdir(parents=True)
+    (hosts_dir / source / "hosts.toml").write_text(
+        f'server = "http://{source}"\n\n[host."http://{plain}"]\ncapabilities = ["pull", "resolve"]\n'
+    )
+    assert make_resolver(hosts, hosts_dir=str(hosts_dir)).resolve(mirrored) == want
+    with pytest.raises(imagecheck.DigestUnavailable):
+        make_resolver(hosts).resolve(mirrored)  # without the mirror: the source is down
+    blocking = tmp_path / "blocking" / "registries.conf"
+    blocking.parent.mkdir()
+    blocking.write_text(f'[[registry]]\nlocation = "{plain}"\nblocked = true\n')
+    with pytest.raises(imagecheck.InvalidArgument, match="blocked"):
+        make_resolver(hosts, registries_conf=blocking).resolve(f"{plain}/test/hello:v1")

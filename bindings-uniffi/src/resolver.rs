@@ -1,5 +1,6 @@
 //! `Resolver`: tag-to-digest resolution with the core's shared cache.
 
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -70,6 +71,51 @@ pub struct ResolverOptions {
     /// Bound on cached digests (`None`: core's default, 65,536).
     #[uniffi(default)]
     pub max_cache_entries: Option<u64>,
+    /// A containers `registries.conf` (v2) whose mirrors route registry requests and whose
+    /// `blocked` registries are refused (`None`: with `from_env`, `CONTAINERS_REGISTRIES_CONF`,
+    /// else the standard paths when present). A named file that is missing or unusable fails
+    /// every registry call (InvalidArgument, naming it).
+    #[uniffi(default)]
+    pub registries_conf: Option<String>,
+    /// A containerd `config_path` directory of `<host>/hosts.toml` (`None`: with `from_env`,
+    /// `IMAGECHECK_HOSTS_DIR`).
+    #[uniffi(default)]
+    pub hosts_dir: Option<String>,
+    /// Retries after HTTP 429 (or 503 with `Retry-After`) within the call's deadline (`None`:
+    /// core's default, 2; 0: never).
+    #[uniffi(default)]
+    pub max_retries: Option<u32>,
+    /// Registry requests in flight to one host at once (`None`: core's default, 16).
+    #[uniffi(default)]
+    pub max_concurrent_requests_per_host: Option<u64>,
+}
+
+impl ResolverOptions {
+    /// Core's options, field by field (a field left at `None` keeps core's default).
+    fn into_core(self) -> imagecheck::ResolverOptions {
+        let mut core = imagecheck::ResolverOptions {
+            insecure_registries: self.insecure_registries,
+            ..imagecheck::ResolverOptions::default()
+        };
+        if let Some(timeout) = self.request_timeout {
+            core.request_timeout = timeout;
+        }
+        if let Some(from_env) = self.from_env {
+            core.from_env = from_env;
+        }
+        if let Some(max) = self.max_cache_entries {
+            core.max_cache_entries = usize::try_from(max).unwrap_or(usize::MAX);
+        }
+        core.registries_conf = self.registries_conf.map(PathBuf::from);
+        core.hosts_dir = self.hosts_dir.map(PathBuf::from);
+        if let Some(retries) = self.max_retries {
+            core.max_retries = retries;
+        }
+        if let Some(max) = self.max_concurrent_requests_per_host {
+            core.max_concurrent_requests_per_host = usize::try_from(max).unwrap_or(usize::MAX);
+        }
+        core
+    }
 }
 
 /// Resolves references to content digests through engines (`registry`, `docker`, `podman`,
@@ -85,21 +131,8 @@ impl Resolver {
     /// A resolver of its own (own cache, own connections).
     #[uniffi::constructor]
     pub fn new(options: ResolverOptions) -> Arc<Self> {
-        let mut core = imagecheck::ResolverOptions {
-            insecure_registries: options.insecure_registries,
-            ..imagecheck::ResolverOptions::default()
-        };
-        if let Some(timeout) = options.request_timeout {
-            core.request_timeout = timeout;
-        }
-        if let Some(from_env) = options.from_env {
-            core.from_env = from_env;
-        }
-        if let Some(max) = options.max_cache_entries {
-            core.max_cache_entries = usize::try_from(max).unwrap_or(usize::MAX);
-        }
         Arc::new(Resolver {
-            inner: core.build(),
+            inner: options.into_core().build(),
         })
     }
 
@@ -175,4 +208,70 @@ static DEFAULT: LazyLock<Arc<Resolver>> = LazyLock::new(|| {
 #[uniffi::export]
 pub fn default_resolver() -> Arc<Resolver> {
     DEFAULT.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mirror_and_rate_limit_option_reaches_core() {
+        let options = ResolverOptions {
+            insecure_registries: Vec::new(),
+            request_timeout: None,
+            from_env: Some(false),
+            max_cache_entries: None,
+            registries_conf: Some("/etc/containers/registries.conf".into()),
+            hosts_dir: Some("/etc/containerd/certs.d".into()),
+            max_retries: Some(0),
+            max_concurrent_requests_per_host: Some(3),
+        };
+        assert_eq!(
+            options.into_core(),
+            imagecheck::ResolverOptions {
+                from_env: false,
+                registries_conf: Some(PathBuf::from("/etc/containers/registries.conf")),
+                hosts_dir: Some(PathBuf::from("/etc/containerd/certs.d")),
+                max_retries: 0,
+                max_concurrent_requests_per_host: 3,
+                ..imagecheck::ResolverOptions::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_registry_the_registries_conf_blocks_is_refused() {
+        // Port 9 (discard) on loopback: refused before any request, so nothing need listen.
+        let dir = std::env::temp_dir().join(format!("imagecheck-uniffi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("registries.conf");
+        std::fs::write(
+            &conf,
+            "[[registry]]\nlocation = \"127.0.0.1:9\"\nblocked = true\n",
+        )
+        .unwrap();
+        let resolver = Resolver::new(ResolverOptions {
+            insecure_registries: Vec::new(),
+            request_timeout: None,
+            from_env: Some(false),
+            max_cache_entries: None,
+            registries_conf: Some(conf.to_str().unwrap().to_owned()),
+            hosts_dir: None,
+            max_retries: None,
+            max_concurrent_requests_per_host: None,
+        });
+        let answer = resolver.resolve_blocking(
+            "127.0.0.1:9/app:v1".into(),
+            Duration::ZERO,
+            "registry".into(),
+            None,
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        match answer {
+            Err(ImageCheckError::InvalidArgument { reason }) => {
+                assert!(reason.contains("registries.conf"), "{reason}");
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -45,6 +46,76 @@ pub(crate) struct RegistryArgs {
     /// Limit for each registry request, in seconds [default: 30].
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
+
+    #[command(flatten)]
+    routing: RoutingArgs,
+}
+
+/// How registry requests are routed and paced: mirrors, rate-limit retries, the per-host cap.
+/// Shared by the commands that talk to registries and by `imagecheck serve`.
+#[derive(Args, Debug, Default)]
+pub(crate) struct RoutingArgs {
+    /// A containers registries.conf (v2) whose mirrors route registry requests and whose
+    /// blocked registries are refused, with the *.conf drop-ins of the registries.conf.d beside
+    /// it [default: CONTAINERS_REGISTRIES_CONF, else ~/.config/containers/registries.conf or
+    /// /etc/containers/registries.conf when present].
+    #[arg(long, value_name = "FILE")]
+    registries_conf: Option<PathBuf>,
+
+    /// A containerd config_path directory of <host>/hosts.toml files (mirrors, in order, then
+    /// the registry); where it has a file for a registry it decides that registry's route
+    /// [default: IMAGECHECK_HOSTS_DIR, else none].
+    #[arg(long, value_name = "DIR")]
+    hosts_dir: Option<PathBuf>,
+
+    /// Retries of a registry request answered 429 (or 503 with Retry-After), waiting as the
+    /// registry asks within the call's deadline; 0 never retries [default: 2].
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
+
+    /// Requests in flight to one registry host at once (token servers too); more wait their
+    /// turn [default: 16].
+    #[arg(long, value_name = "N")]
+    max_concurrent_requests_per_host: Option<usize>,
+}
+
+impl RoutingArgs {
+    /// Set what was given on `options`; the rest keeps core's default.
+    pub(crate) fn apply(&self, options: &mut ResolverOptions) -> Result<(), u8> {
+        if let Some(path) = &self.registries_conf {
+            options.registries_conf = Some(path.clone());
+        }
+        if let Some(dir) = &self.hosts_dir {
+            options.hosts_dir = Some(dir.clone());
+        }
+        if let Some(retries) = self.max_retries {
+            options.max_retries = retries;
+        }
+        if let Some(max) = self.max_concurrent_requests_per_host {
+            if max == 0 {
+                eprintln!("imagecheck: --max-concurrent-requests-per-host must be at least 1");
+                return Err(exit::INVALID_INPUT);
+            }
+            options.max_concurrent_requests_per_host = max;
+        }
+        Ok(())
+    }
+
+    /// The flags given, for the daemon's warning that its own settings apply.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            (self.registries_conf.is_some(), "--registries-conf"),
+            (self.hosts_dir.is_some(), "--hosts-dir"),
+            (self.max_retries.is_some(), "--max-retries"),
+            (
+                self.max_concurrent_requests_per_host.is_some(),
+                "--max-concurrent-requests-per-host",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
+    }
 }
 
 /// Non-negative seconds; negative means "always fresh" as in every binding.
@@ -69,6 +140,7 @@ impl RegistryArgs {
             };
             options.request_timeout = timeout;
         }
+        self.routing.apply(&mut options)?;
         Ok(options)
     }
 
@@ -137,6 +209,7 @@ impl fmt::Debug for RegistryArgs {
             .field("password_stdin", &self.password_stdin)
             .field("insecure_registries", &self.insecure_registries)
             .field("timeout", &self.timeout)
+            .field("routing", &self.routing)
             .finish()
     }
 }
@@ -151,6 +224,9 @@ impl RegistryArgs {
         }
         if self.timeout.is_some() {
             eprintln!("imagecheck: warning: --timeout is ignored: the daemon's settings apply");
+        }
+        for flag in self.routing.given() {
+            eprintln!("imagecheck: warning: {flag} is ignored: the daemon's settings apply");
         }
     }
 }

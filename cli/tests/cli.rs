@@ -295,6 +295,73 @@ fn engines_and_usage_errors() {
 }
 
 #[test]
+fn mirror_and_rate_limit_flags_reach_the_resolver() {
+    let s = state();
+    let plain = host(&s, "plain");
+    let (reference, digest) = image(&s, "hello-oci");
+    let path = reference.split_once('/').unwrap().1;
+    // A source nothing listens on, mirrored by the plain registry.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let conf = write(
+        "mirrored.conf",
+        format!(
+            "[[registry]]\nlocation = \"{closed}\"\n[[registry.mirror]]\nlocation = \"{plain}\"\n"
+        ),
+    );
+    let blocking = write(
+        "blocking.conf",
+        format!("[[registry]]\nlocation = \"{plain}\"\nblocked = true\n"),
+    );
+    let mirrored = format!("{closed}/{path}");
+    let out = imagecheck(&[
+        "resolve",
+        "--registries-conf",
+        &conf,
+        "--max-retries",
+        "0",
+        "--max-concurrent-requests-per-host",
+        "4",
+        &mirrored,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(stdout(&out), format!("{mirrored}\t{digest}\n"));
+    let blocked = imagecheck(&[
+        "resolve",
+        "--json",
+        "--registries-conf",
+        &blocking,
+        &reference,
+    ]);
+    assert_eq!(blocked.status.code(), Some(3), "{blocked:?}");
+    let line: Value = serde_json::from_str(stdout(&blocked).trim()).unwrap();
+    assert_eq!(line["error"]["kind"], "InvalidArgument");
+    assert!(
+        line["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&blocking),
+        "{line}"
+    );
+    let zero = imagecheck(&[
+        "resolve",
+        "--max-concurrent-requests-per-host",
+        "0",
+        &reference,
+    ]);
+    assert_eq!(zero.status.code(), Some(3));
+}
+
+#[test]
 fn help_documents_commands_and_exit_codes() {
     let top = stdout(&imagecheck(&["--help"]));
     for needle in ["resolve", "Exit codes:", "3  invalid input"] {

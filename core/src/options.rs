@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::registry::DEFAULT_REQUEST_TIMEOUT;
+use crate::registry::{
+    DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT,
+};
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
 use crate::verify::tuf::{DEFAULT_REFRESH_INTERVAL, TufRepository};
 use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
@@ -45,6 +47,21 @@ pub struct ResolverOptions {
     /// Limit for one pull by the docker or podman engine, progress included (default 600 s).
     #[serde(rename = "pull_timeout_ms", with = "millis")]
     pub pull_timeout: Duration,
+    /// A containers `registries.conf` (v2) whose mirrors and `blocked` entries route registry
+    /// requests, with the drop-ins of the `registries.conf.d` beside it (default: when reading
+    /// the environment, `CONTAINERS_REGISTRIES_CONF`, else `~/.config/containers/
+    /// registries.conf` or `/etc/containers/registries.conf` when present; else none). A named
+    /// file that is missing or unusable fails every registry request (InvalidArgument).
+    pub registries_conf: Option<PathBuf>,
+    /// A containerd `config_path` directory of `<host>/hosts.toml` files (default: when
+    /// reading the environment, `IMAGECHECK_HOSTS_DIR`; else none). Where it has a file for a
+    /// registry, it decides that registry's mirrors.
+    pub hosts_dir: Option<PathBuf>,
+    /// Retries of one registry request after a rate-limit answer (HTTP 429, or 503 with a
+    /// `Retry-After`) within the call's deadline (default 2; 0: none).
+    pub max_retries: u32,
+    /// Registry requests in flight to one host at once, token requests included (default 16).
+    pub max_concurrent_requests_per_host: usize,
 }
 
 impl Default for ResolverOptions {
@@ -57,6 +74,10 @@ impl Default for ResolverOptions {
             docker_socket: None,
             podman_socket: None,
             pull_timeout: daemon::DEFAULT_PULL_TIMEOUT,
+            registries_conf: None,
+            hosts_dir: None,
+            max_retries: DEFAULT_MAX_RETRIES,
+            max_concurrent_requests_per_host: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST,
         }
     }
 }
@@ -79,7 +100,15 @@ impl ResolverOptions {
             .insecure_registries(self.insecure_registries.iter().cloned())
             .request_timeout(self.request_timeout)
             .max_cache_entries(self.max_cache_entries)
-            .pull_timeout(self.pull_timeout);
+            .pull_timeout(self.pull_timeout)
+            .max_retries(self.max_retries)
+            .max_concurrent_requests_per_host(self.max_concurrent_requests_per_host);
+        if let Some(path) = &self.registries_conf {
+            builder = builder.registries_conf(path);
+        }
+        if let Some(dir) = &self.hosts_dir {
+            builder = builder.hosts_dir(dir);
+        }
         if let Some(path) = &self.docker_socket {
             builder = builder.docker_socket(path);
         }
@@ -338,6 +367,41 @@ mod tests {
             error.to_string().contains("no named trusted roots"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn mirror_and_rate_limit_options_have_json_names() {
+        let options = ResolverOptions::from_json(
+            r#"{"registries_conf": "/etc/r.conf", "hosts_dir": "/etc/containerd/certs.d",
+                "max_retries": 0, "max_concurrent_requests_per_host": 4}"#,
+        )
+        .unwrap();
+        assert_eq!(options.registries_conf, Some(PathBuf::from("/etc/r.conf")));
+        assert_eq!(
+            options.hosts_dir,
+            Some(PathBuf::from("/etc/containerd/certs.d"))
+        );
+        assert_eq!(options.max_retries, 0);
+        assert_eq!(options.max_concurrent_requests_per_host, 4);
+        let config = ResolverOptions::default().build();
+        let config = config.registry().config();
+        assert_eq!(config.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(
+            config.max_concurrent_requests_per_host,
+            DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST
+        );
+        let named = ResolverOptions {
+            from_env: false,
+            registries_conf: Some(PathBuf::from("/x/registries.conf")),
+            ..ResolverOptions::default()
+        }
+        .build();
+        let mirrors = &named.registry().config().mirrors;
+        assert_eq!(
+            mirrors.registries_conf,
+            Some(PathBuf::from("/x/registries.conf"))
+        );
+        assert!(!mirrors.registries_conf_optional, "a named file must exist");
     }
 
     #[test]

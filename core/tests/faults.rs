@@ -624,3 +624,250 @@ async fn a_token_realm_host_with_a_link_local_address_is_refused_before_connecti
     }
     assert_eq!(listener.count(), 0, "the realm was connected to");
 }
+
+// Rate limits and the per-host cap (issue 17): a 429 (or a 503 naming a Retry-After) is
+// retried within the call's deadline, else rate_limited saying when; requests per host are
+// capped; single-flight and the cache keep working, and nothing from a 429 is cached.
+
+const DIGEST_F: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+/// A registry that answers `refusals` (status, headers) to its first requests, then the digest.
+async fn limited_then_ok(refusals: Vec<(u16, Vec<(String, String)>)>) -> FakeRegistry {
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    fake_registry::start(move |_, _| {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match refusals.get(n) {
+            Some((status, headers)) => Answer {
+                status: *status,
+                headers: headers.clone(),
+                ..Answer::default()
+            },
+            None => Answer::new(
+                200,
+                &[("docker-content-digest", DIGEST_F), ("content-type", OCI)],
+                b"",
+            ),
+        }
+    })
+    .await
+}
+
+fn header(name: &str, value: &str) -> Vec<(String, String)> {
+    vec![(name.to_owned(), value.to_owned())]
+}
+
+#[tokio::test]
+async fn a_429_then_200_resolves_after_waiting_the_retry_after() {
+    let fake = limited_then_ok(vec![(429, header("retry-after", "1"))]).await;
+    let started = Instant::now();
+    let digest = resolve(&fake).await.unwrap();
+    assert_eq!(digest.as_str(), DIGEST_F);
+    assert_eq!(fake.request_count(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was not waited for: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_http_date_is_waited_for() {
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let fake = limited_then_ok(vec![(
+        429,
+        header("retry-after", &httpdate::fmt_http_date(at)),
+    )])
+    .await;
+    let started = Instant::now();
+    resolve(&fake).await.unwrap();
+    assert_eq!(fake.request_count(), 2);
+    // The date has whole seconds: the wait is between one and two of them.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_503_is_retried_only_when_it_names_a_retry_after() {
+    let fake = limited_then_ok(vec![(503, header("retry-after", "0"))]).await;
+    resolve(&fake).await.unwrap();
+    assert_eq!(fake.request_count(), 2);
+
+    let outage = limited_then_ok(vec![(503, Vec::new())]).await;
+    let err = resolve(&outage).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::InvalidResponse, "{err}");
+    assert_eq!(
+        outage.request_count(),
+        1,
+        "an outage without Retry-After is not retried"
+    );
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_configured_number_and_say_when_to_retry() {
+    let always = || async {
+        fake_registry::start(|_, _| Answer::new(429, &[("retry-after", "0")], b"")).await
+    };
+    let fake = always().await;
+    let err = resolve(&fake).await.unwrap_err();
+    assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+    assert_eq!(
+        fake.request_count(),
+        3,
+        "the first request and the 2 default retries"
+    );
+    assert!(err.to_string().contains("after 2 retries"), "{err}");
+    assert!(err.to_string().contains("retry after"), "{err}");
+
+    let fake = always().await;
+    let never = Resolver::builder()
+        .insecure_registry(&fake.host)
+        .max_retries(0)
+        .build();
+    let err = never
+        .resolve(
+            &Engine::Registry,
+            &format!("{}/fault/app:v1", fake.host),
+            TTL,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+    assert_eq!(fake.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_deadline_fails_at_once_saying_when() {
+    // A resolve waits within its request timeout (2 s here); an hour is refused at once.
+    let fake = limited_then_ok(vec![(429, header("retry-after", "3600"))]).await;
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), resolve(&fake))
+        .await
+        .expect("the hour was waited for")
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+    assert_eq!(fake.request_count(), 1);
+    let text = err.to_string();
+    assert!(
+        text.contains("GMT (in 3600 s)"),
+        "the date to retry at: {text}"
+    );
+    assert!(text.contains("deadline"), "{text}");
+
+    // A verify's deadline is authoritative: 30 s would fit the request timeout, not the 5 s
+    // deadline of this verifier.
+    let fake = limited_then_ok(vec![(429, header("retry-after", "30"))]).await;
+    let policy = (*verifier_for(&fake).policy().unwrap()).clone();
+    let verifier = Verifier::builder(policy)
+        .resolver(
+            Resolver::builder()
+                .insecure_registry(&fake.host)
+                .request_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .deadline(Duration::from_secs(5))
+        .build();
+    let started = Instant::now();
+    let reference = format!("{}/fault/app:v1", fake.host);
+    let err = tokio::time::timeout(Duration::from_secs(10), verifier.verify(&reference, None))
+        .await
+        .expect("the verify deadline was not kept")
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+    assert!(err.to_string().contains("retry after 30 s"), "{err}");
+}
+
+#[tokio::test]
+async fn single_flight_shares_a_retrying_request_and_caches_only_its_answer() {
+    let fake = limited_then_ok(vec![(429, header("retry-after", "0"))]).await;
+    let r = resolver(&fake);
+    let reference = format!("{}/fault/app:v1", fake.host);
+    let answers =
+        futures::future::join_all((0..20).map(|_| r.resolve(&Engine::Registry, &reference, TTL)))
+            .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().as_str(), DIGEST_F);
+    }
+    assert_eq!(fake.request_count(), 2, "one flight: the 429 and its retry");
+    r.resolve(&Engine::Registry, &reference, TTL).await.unwrap();
+    assert_eq!(
+        fake.request_count(),
+        2,
+        "the answer after the retry is cached"
+    );
+}
+
+#[tokio::test]
+async fn nothing_from_a_429_is_cached() {
+    let fake = fake_registry::start(|_, _| Answer::new(429, &[("retry-after", "0")], b"")).await;
+    let r = Resolver::builder()
+        .insecure_registry(&fake.host)
+        .max_retries(0)
+        .build();
+    let reference = format!("{}/fault/app:v1", fake.host);
+    for round in 1..=2 {
+        let err = r
+            .resolve(&Engine::Registry, &reference, TTL)
+            .await
+            .unwrap_err();
+        assert_eq!(cause(&err), CauseKind::RateLimited, "{err}");
+        assert_eq!(fake.request_count(), round, "the registry is asked again");
+    }
+    assert_eq!(r.cache_len(), 0);
+}
+
+#[tokio::test]
+async fn the_per_host_cap_holds_under_a_thousand_concurrent_resolves() {
+    const CAP: usize = 8;
+    let fake = fake_registry::start(|_, _| Answer {
+        delay: Duration::from_millis(5),
+        ..Answer::new(
+            200,
+            &[("docker-content-digest", DIGEST_F), ("content-type", OCI)],
+            b"",
+        )
+    })
+    .await;
+    let r = Resolver::builder()
+        .insecure_registry(&fake.host)
+        .max_concurrent_requests_per_host(CAP)
+        .request_timeout(Duration::from_secs(60))
+        .build();
+    let references: Vec<String> = (0..1000)
+        .map(|n| format!("{}/fault/app:t{n}", fake.host))
+        .collect();
+    let answers = futures::future::join_all(
+        references
+            .iter()
+            .map(|reference| r.resolve(&Engine::Registry, reference, TTL)),
+    )
+    .await;
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(fake.request_count(), 1000);
+    let (requests, connections) = (fake.in_flight.peak(), fake.connections.peak());
+    assert!(
+        requests <= CAP,
+        "{requests} requests in flight at once, cap {CAP}"
+    );
+    assert!(
+        requests >= 2,
+        "the cap still lets requests run side by side"
+    );
+    assert!(
+        connections <= 2 * CAP,
+        "{connections} connections open at once, cap {CAP}"
+    );
+    eprintln!("peak: {requests} requests in flight, {connections} connections open");
+}

@@ -111,6 +111,10 @@ class Resolver:
         timeout: Optional[_Seconds] = None,
         from_env: Optional[bool] = None,
         max_cache_entries: Optional[int] = None,
+        registries_conf: Optional[_Path] = None,
+        hosts_dir: Optional[_Path] = None,
+        max_retries: Optional[int] = None,
+        max_concurrent_requests_per_host: Optional[int] = None,
     ) -> Resolver: ...
     def resolve(
         self,

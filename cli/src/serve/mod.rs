@@ -30,7 +30,7 @@ use imagecheck::{ResolverOptions, VerifierOptions};
 use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::exit;
-use crate::registry_args::seconds;
+use crate::registry_args::{RoutingArgs, seconds};
 use proto::imagecheck_v1::resolver_server::ResolverServer;
 use proto::imagecheck_v1::verifier_server::VerifierServer;
 use proto::machine::image_service_server::ImageServiceServer;
@@ -110,6 +110,9 @@ pub(crate) struct ServeArgs {
     /// Limit for each registry request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
+
+    #[command(flatten)]
+    routing: RoutingArgs,
 
     /// Limit for each call when the client sends no gRPC deadline, in seconds (a client's
     /// deadline applies when shorter).
@@ -198,12 +201,15 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let resolver = ResolverOptions {
+    let mut options = ResolverOptions {
         insecure_registries: args.insecure_registries.clone(),
         request_timeout: limits.registry_timeout,
         ..ResolverOptions::default()
+    };
+    if let Err(code) = args.routing.apply(&mut options) {
+        return code;
     }
-    .build();
+    let resolver = options.build();
     let mut options = VerifierOptions {
         resolve_ttl: limits.resolve_ttl,
         ..VerifierOptions::default()

@@ -1,21 +1,26 @@
 //! Requests to a registry: manifests (HEAD and GET) and blobs, authenticated, bounded and
-//! checked against the digest they claim.
+//! checked against the digest they claim, routed through the configured mirrors
+//! (`super::mirrors`), retried after rate-limit answers within the call's limits
+//! (`super::retry`, `super::call_limits`) and capped per host (`super::host_limit`). Sending
+//! one request along its route is `send`.
+
+mod send;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::HeaderValue;
-use reqwest::{Method, StatusCode, header};
+use reqwest::{Method, header};
 
-use super::address;
-use super::auth::{AuthSources, ConfiguredSecret};
-use super::challenge::{self, Challenge};
-use super::media_types::MANIFEST_ACCEPT;
+use super::auth::AuthSources;
+use super::endpoint::{Endpoint, Target};
+use super::host_limit::{DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST, HostLimits};
+use super::mirrors::{Lookup, MirrorFiles, Mirrors, Refusal, TlsProfile};
 use super::realm::{HostLookup, RealmClients};
-use super::token::{AuthCache, AuthScope, Identity, Learned, Secret};
-use super::transport::{describe_transport, read_bounded, redact_url, same_origin, transport_kind};
+use super::retry::DEFAULT_MAX_RETRIES;
+use super::token::AuthCache;
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause};
@@ -41,6 +46,13 @@ pub struct RegistryConfig {
     /// test names to addresses, so realm checks are tested without DNS.
     #[doc(hidden)]
     pub realm_lookup: HostLookup,
+    /// Where mirrors are configured (default: nowhere, no mirrors).
+    pub mirrors: MirrorFiles,
+    /// Retries of one request after a rate-limit answer (HTTP 429, or 503 with a
+    /// `Retry-After`), within the call's deadline (default 2).
+    pub max_retries: u32,
+    /// Requests in flight to one host at once, token servers included (default 16).
+    pub max_concurrent_requests_per_host: usize,
 }
 
 impl Default for RegistryConfig {
@@ -50,6 +62,9 @@ impl Default for RegistryConfig {
             request_timeout: super::DEFAULT_REQUEST_TIMEOUT,
             auth: AuthSources::none(),
             realm_lookup: HostLookup::default(),
+            mirrors: MirrorFiles::default(),
+            max_retries: DEFAULT_MAX_RETRIES,
+            max_concurrent_requests_per_host: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST,
         }
     }
 }
@@ -62,16 +77,22 @@ pub struct Fetched {
     pub media_type: String,
     /// sha256 of `bytes`, checked against what the registry claimed.
     pub digest: Digest,
+    /// The mirror that answered (`mirror HOST`), or None when the registry itself did.
+    pub served_by: Option<String>,
 }
 
 /// One client for every registry: a shared connection pool, cached tokens per registry,
-/// repository and identity, and remembered challenges.
+/// repository and identity, remembered challenges, the mirror routes and the per-host cap.
 pub struct RegistryClient {
     config: RegistryConfig,
-    http: PerProcess<reqwest::Client>,
+    /// One HTTP client per TLS profile of the mirror configuration (0: the platform's trust
+    /// store, which every registry without settings of its own uses).
+    http: Vec<PerProcess<reqwest::Client>>,
     /// Token requests go through clients of their own: no redirects, realm addresses checked.
     realms: RealmClients,
     auth: AuthCache,
+    mirrors: Mirrors,
+    slots: Arc<HostLimits>,
 }
 
 impl fmt::Debug for RegistryClient {
@@ -96,15 +117,6 @@ fn canonical_insecure_host(host: &str) -> String {
     canonical.into_owned()
 }
 
-/// What a request asks for, for messages and for the per-status causes.
-#[derive(Clone, Copy)]
-enum Target<'a> {
-    Manifest(&'a str),
-    Blob(&'a Digest),
-    /// The OCI referrers API for a manifest digest, filtered by artifact type.
-    Referrers(&'a Digest, &'a str),
-}
-
 impl RegistryClient {
     pub fn new(mut config: RegistryConfig) -> Self {
         config.insecure_hosts = config
@@ -113,10 +125,27 @@ impl RegistryClient {
             .map(|host| canonical_insecure_host(host))
             .collect();
         let timeout = config.request_timeout;
+        let mirrors = if config.mirrors == MirrorFiles::default() {
+            Mirrors::none()
+        } else {
+            Mirrors::load(&config.mirrors)
+        };
+        let slots = Arc::new(HostLimits::new(config.max_concurrent_requests_per_host));
+        let per_host = slots.per_host();
+        let http = mirrors
+            .tls_profiles()
+            .iter()
+            .map(|profile| {
+                let profile = profile.clone();
+                PerProcess::new(move || build_http(timeout, per_host, &profile))
+            })
+            .collect();
         RegistryClient {
-            http: PerProcess::new(move || build_http(timeout)),
-            realms: RealmClients::new(timeout, config.realm_lookup.clone()),
+            http,
+            realms: RealmClients::new(timeout, config.realm_lookup.clone()).limited(slots.clone()),
             auth: AuthCache::default(),
+            mirrors,
+            slots,
             config,
         }
     }
@@ -125,62 +154,73 @@ impl RegistryClient {
         &self.config
     }
 
-    fn is_insecure(&self, reference: &Reference) -> bool {
-        self.config.insecure_hosts.contains(reference.registry())
-    }
-
-    fn url(&self, reference: &Reference, target: Target<'_>) -> String {
-        let scheme = if self.is_insecure(reference) {
-            "http"
-        } else {
-            "https"
-        };
-        let base = format!(
-            "{scheme}://{}/v2/{}",
-            reference.api_host(),
-            reference.repository()
-        );
-        match target {
-            Target::Manifest(t) => format!("{base}/manifests/{t}"),
-            Target::Blob(d) => format!("{base}/blobs/{d}"),
-            Target::Referrers(d, artifact_type) => {
-                // `+` in a media type must be escaped in a query string.
-                format!(
-                    "{base}/referrers/{d}?artifactType={}",
-                    artifact_type.replace('+', "%2B")
-                )
-            }
-        }
+    /// Why `reference` must be refused before any I/O, if it must: no host may serve what the
+    /// call needs (resolving its tag, fetching by digest), because its registry is blocked
+    /// (registries.conf) with no mirror for that, or because the mirror configuration cannot
+    /// be used. The message names the file and entry.
+    pub(crate) fn refusal(
+        &self,
+        reference: &Reference,
+        resolves_tag: bool,
+        fetches_content: bool,
+    ) -> Option<String> {
+        [
+            (resolves_tag, Lookup::Tag),
+            (fetches_content, Lookup::Content),
+        ]
+        .into_iter()
+        .filter(|(needed, _)| *needed)
+        .find_map(|(_, lookup)| {
+            self.mirrors
+                .route(reference, lookup, &self.config.insecure_hosts)
+                .err()
+        })
+        .map(|Refusal(why)| why)
     }
 
     /// The digest `reference`'s tag (or digest) points at: one HEAD with the full Accept list;
-    /// a GET whose body is hashed when the registry omits `Docker-Content-Digest`.
+    /// a GET whose body is hashed, from the host that answered the HEAD, when it omits
+    /// `Docker-Content-Digest`.
     pub async fn manifest_digest(
         &self,
         reference: &Reference,
         credentials: Option<&Credentials>,
     ) -> Result<Digest, DigestCause> {
         let target = manifest_target(reference);
-        let response = self
+        let answer = self
             .send(
                 Method::HEAD,
                 reference,
                 Target::Manifest(&target),
                 credentials,
+                None,
             )
             .await?;
-        if let Some(value) = response.headers().get("docker-content-digest") {
+        if let Some(value) = answer.response.headers().get("docker-content-digest") {
             let text = value.to_str().unwrap_or_default();
-            return Digest::parse(text).map_err(|e| {
+            let digest = Digest::parse(text).map_err(|e| {
                 DigestCause::new(
                     CauseKind::InvalidResponse,
-                    format!("registry sent an unusable Docker-Content-Digest {text:?}: {e}"),
+                    format!(
+                        "{} sent an unusable Docker-Content-Digest {text:?}: {e}",
+                        answer.endpoint
+                    ),
                 )
-            });
+            })?;
+            tracing::debug!(%reference, %digest, host = %answer.endpoint, "tag resolved");
+            return Ok(digest);
         }
-        tracing::debug!(%reference, "registry omitted Docker-Content-Digest on HEAD; hashing a GET");
+        tracing::debug!(%reference, host = %answer.endpoint, "registry omitted Docker-Content-Digest on HEAD; hashing a GET");
+        let endpoint = answer.endpoint.clone();
+        drop(answer);
         Ok(self
-            .get_manifest(reference, &target, credentials)
+            .fetch_manifest(
+                reference,
+                &target,
+                MAX_IMAGE_MANIFEST_BYTES,
+                credentials,
+                Some(&endpoint),
+            )
             .await?
             .digest)
     }
@@ -210,26 +250,40 @@ impl RegistryClient {
         limit: usize,
         credentials: Option<&Credentials>,
     ) -> Result<Fetched, DigestCause> {
-        let response = self
+        self.fetch_manifest(reference, tag_or_digest, limit, credentials, None)
+            .await
+    }
+
+    /// GET a manifest along its route, or only from `only`.
+    async fn fetch_manifest(
+        &self,
+        reference: &Reference,
+        tag_or_digest: &str,
+        limit: usize,
+        credentials: Option<&Credentials>,
+        only: Option<&Endpoint>,
+    ) -> Result<Fetched, DigestCause> {
+        let answer = self
             .send(
                 Method::GET,
                 reference,
                 Target::Manifest(tag_or_digest),
                 credentials,
+                only,
             )
             .await?;
-        let claimed = response
-            .headers()
+        let served_by = answer.endpoint.mirror.then(|| answer.endpoint.to_string());
+        let headers = answer.response.headers();
+        let claimed = headers
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let media_type = response
-            .headers()
+        let media_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = read_bounded(response, limit, "manifest").await?;
+        let bytes = answer.body(limit, "manifest").await?;
         let digest = Digest::sha256_of(&bytes);
         let asked = Digest::parse(tag_or_digest).ok();
         for (what, expected) in [
@@ -244,7 +298,8 @@ impl RegistryClient {
                     return Err(DigestCause::new(
                         CauseKind::InvalidResponse,
                         format!(
-                            "registry {} a manifest of {expected} but its content hashes to {digest}",
+                            "{} {} a manifest of {expected} but its content hashes to {digest}",
+                            served_by.as_deref().unwrap_or("registry"),
                             if what == "claimed" {
                                 "claimed"
                             } else {
@@ -259,6 +314,7 @@ impl RegistryClient {
             bytes,
             media_type,
             digest,
+            served_by,
         })
     }
 
@@ -270,17 +326,21 @@ impl RegistryClient {
         limit: usize,
         credentials: Option<&Credentials>,
     ) -> Result<Bytes, DigestCause> {
-        let response = self
-            .send(Method::GET, reference, Target::Blob(digest), credentials)
+        let answer = self
+            .send(
+                Method::GET,
+                reference,
+                Target::Blob(digest),
+                credentials,
+                None,
+            )
             .await?;
-        let bytes = read_bounded(response, limit, "blob").await?;
+        let endpoint = answer.endpoint.clone();
+        let bytes = answer.body(limit, "blob").await?;
         if !digest.matches(&bytes) {
             return Err(DigestCause::new(
                 CauseKind::InvalidResponse,
-                format!(
-                    "blob {digest} from {} does not hash to its digest",
-                    reference.registry()
-                ),
+                format!("blob {digest} from {endpoint} does not hash to its digest"),
             ));
         }
         Ok(bytes)
@@ -296,251 +356,53 @@ impl RegistryClient {
         limit: usize,
         credentials: Option<&Credentials>,
     ) -> Result<Option<Bytes>, DigestCause> {
+        Ok(self
+            .referrers(reference, digest, artifact_type, limit, credentials)
+            .await?
+            .map(|(index, _)| index))
+    }
+
+    /// [`Self::get_referrers`] with the mirror that answered (None: the registry itself).
+    pub(crate) async fn referrers(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+        artifact_type: &str,
+        limit: usize,
+        credentials: Option<&Credentials>,
+    ) -> Result<Option<(Bytes, Option<String>)>, DigestCause> {
         match self
             .send(
                 Method::GET,
                 reference,
                 Target::Referrers(digest, artifact_type),
                 credentials,
+                None,
             )
             .await
         {
-            Ok(response) => Ok(Some(
-                read_bounded(response, limit, "referrers index").await?,
-            )),
+            Ok(answer) => {
+                let served_by = answer.endpoint.mirror.then(|| answer.endpoint.to_string());
+                Ok(Some((
+                    answer.body(limit, "referrers index").await?,
+                    served_by,
+                )))
+            }
             Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
             Err(cause) => Err(cause),
         }
     }
-
-    /// Send one request, authenticating as the registry asks. A successful (2xx) response is
-    /// returned; every other outcome is a cause.
-    async fn send(
-        &self,
-        method: Method,
-        reference: &Reference,
-        target: Target<'_>,
-        credentials: Option<&Credentials>,
-    ) -> Result<reqwest::Response, DigestCause> {
-        let http = self.http.get();
-        let host = reference.api_host();
-        let repository = reference.repository();
-        let url = self.url(reference, target);
-        let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
-
-        // Up-front authorization: a cached header, or a fresh one for a challenge this host
-        // gave before (saves the 401 round trip on every new repository).
-        let mut negotiated_for: Option<Challenge> = None;
-        let mut authorization = None;
-        // Whether a secret (not just an anonymous token) went with the request, for messages.
-        let mut used_secret = false;
-        if let Some(known) = self.auth.challenge_for(host) {
-            let (identity, secret) = self.identity(reference, credentials).await?;
-            used_secret = identity != Identity::Anonymous;
-            authorization = self
-                .auth
-                .header_for(host, repository, identity, &known.challenge);
-            if authorization.is_none() {
-                authorization = Some(
-                    self.negotiate(reference, identity, secret.as_secret(), &known)
-                        .await?,
-                );
-                negotiated_for = Some(known.challenge);
-            }
-        }
-
-        for attempt in 0..2 {
-            crate::metrics::registry_request();
-            let response = self
-                .request(&http, &method, &url, target, authorization.as_ref())
-                .send()
-                .await
-                .map_err(|e| {
-                    DigestCause::new(
-                        transport_kind(&e),
-                        format!(
-                            "{} {}: {}",
-                            method,
-                            redact_url(&url),
-                            describe_transport(&e)
-                        ),
-                    )
-                })?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(response);
-            }
-            if status == StatusCode::UNAUTHORIZED && !same_origin(&url, response.url()) {
-                // A redirect target's challenge is its own: answering it would send the
-                // registry's credentials (or a token for them) to whoever the registry, or an
-                // open redirect on it, pointed at.
-                return Err(DigestCause::new(
-                    CauseKind::InvalidResponse,
-                    format!(
-                        "{host} redirected {method} {} to {}, which answered 401; imagecheck \
-                         never sends a registry's credentials to a redirect target nor answers its \
-                         challenge (the registry should redirect to URLs that need none)",
-                        redact_url(&url),
-                        redact_url(response.url().as_str())
-                    ),
-                ));
-            }
-            if status != StatusCode::UNAUTHORIZED || attempt == 1 {
-                return Err(status_cause(
-                    status,
-                    &response,
-                    reference,
-                    target,
-                    used_secret,
-                ));
-            }
-            let offered = response
-                .headers()
-                .get(header::WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(challenge::parse)
-                .ok_or_else(|| {
-                    DigestCause::new(
-                        CauseKind::Unauthorized,
-                        format!("{host} answered 401 without a usable WWW-Authenticate challenge"),
-                    )
-                })?;
-            let (identity, secret) = self.identity(reference, credentials).await?;
-            used_secret = identity != Identity::Anonymous;
-            if negotiated_for.as_ref() == Some(&offered) {
-                // We just negotiated for exactly this challenge and were refused again.
-                self.auth.forget(host, repository, identity, &offered);
-                return Err(status_cause(
-                    status,
-                    &response,
-                    reference,
-                    target,
-                    used_secret,
-                ));
-            }
-            if let Some(known) = self.auth.challenge_for(host) {
-                self.auth
-                    .forget(host, repository, identity, &known.challenge);
-            }
-            // Where the registry answered from bounds where its realm may be.
-            let learned = Learned {
-                challenge: offered,
-                reach: address::registry_reach(response.remote_addr().map(|a| a.ip()), host),
-            };
-            self.auth.remember_challenge(host, learned.clone());
-            authorization = Some(
-                self.negotiate(reference, identity, secret.as_secret(), &learned)
-                    .await?,
-            );
-            negotiated_for = Some(learned.challenge);
-        }
-        unreachable!("the loop returns on its second attempt")
-    }
-
-    /// One request to the registry, with the Accept list its target needs and `authorization`
-    /// (a value marked sensitive, kept so by reqwest).
-    fn request(
-        &self,
-        http: &reqwest::Client,
-        method: &Method,
-        url: &str,
-        target: Target<'_>,
-        authorization: Option<&HeaderValue>,
-    ) -> reqwest::RequestBuilder {
-        let mut request = http.request(method.clone(), url);
-        match target {
-            Target::Manifest(_) => request = request.header(header::ACCEPT, MANIFEST_ACCEPT),
-            Target::Referrers(..) => {
-                request = request.header(header::ACCEPT, super::media_types::OCI_INDEX)
-            }
-            Target::Blob(_) => {}
-        }
-        if let Some(value) = authorization {
-            request = request.header(header::AUTHORIZATION, value.clone());
-        }
-        request
-    }
-
-    async fn negotiate(
-        &self,
-        reference: &Reference,
-        identity: Identity,
-        secret: Secret<'_>,
-        learned: &Learned,
-    ) -> Result<HeaderValue, DigestCause> {
-        let scope = AuthScope {
-            host: reference.api_host(),
-            repository: reference.repository(),
-            plain_http: self.is_insecure(reference),
-            reach: learned.reach,
-        };
-        self.auth
-            .negotiate(&self.realms, &scope, identity, secret, &learned.challenge)
-            .await
-    }
-
-    /// The identity and secret for a request: per-call credentials for this registry first,
-    /// then configured ones, then anonymous.
-    async fn identity(
-        &self,
-        reference: &Reference,
-        credentials: Option<&Credentials>,
-    ) -> Result<(Identity, OwnedSecret), DigestCause> {
-        if let Some(c) = credentials {
-            return Ok((
-                Identity::Secret(c.fingerprint()),
-                OwnedSecret::Basic(c.username().to_owned(), c.password().to_owned()),
-            ));
-        }
-        match self
-            .config
-            .auth
-            .lookup(reference.registry(), reference.repository())
-            .await?
-        {
-            Some(ConfiguredSecret::Basic { username, password }) => {
-                let fingerprint =
-                    Credentials::new(reference.registry(), &username, &password).fingerprint();
-                Ok((
-                    Identity::Secret(fingerprint),
-                    OwnedSecret::Basic(username, password),
-                ))
-            }
-            Some(ConfiguredSecret::IdentityToken(token)) => {
-                let fingerprint =
-                    Credentials::new(reference.registry(), "<token>", &token).fingerprint();
-                Ok((Identity::Secret(fingerprint), OwnedSecret::Refresh(token)))
-            }
-            None => Ok((Identity::Anonymous, OwnedSecret::None)),
-        }
-    }
 }
 
-enum OwnedSecret {
-    None,
-    Basic(String, String),
-    Refresh(String),
-}
-
-impl OwnedSecret {
-    fn as_secret(&self) -> Secret<'_> {
-        match self {
-            OwnedSecret::None => Secret::None,
-            OwnedSecret::Basic(u, p) => Secret::Basic {
-                username: u,
-                password: p,
-            },
-            OwnedSecret::Refresh(t) => Secret::RefreshToken(t),
-        }
-    }
-}
-
-fn build_http(timeout: Duration) -> reqwest::Client {
-    super::http::builder(timeout)
+fn build_http(timeout: Duration, idle_per_host: usize, profile: &TlsProfile) -> reqwest::Client {
+    super::http::builder_for(timeout, profile)
         // Registries redirect blob reads to storage; reqwest drops Authorization when a
         // redirect leaves the origin (faults.rs proves it), and `send` never adopts a
         // challenge from a redirect target.
         .redirect(reqwest::redirect::Policy::limited(5))
+        // No more idle connections per host than requests may be in flight to it
+        // (`host_limit`), so a burst does not leave more connections open than the cap.
+        .pool_max_idle_per_host(idle_per_host)
         .build()
         .unwrap_or_else(|e| panic!("imagecheck: cannot build the HTTP client: {e}"))
 }
@@ -551,63 +413,6 @@ fn manifest_target(reference: &Reference) -> String {
         (Some(d), _) => d.as_str().to_owned(),
         (None, Some(t)) => t.to_owned(),
         (None, None) => crate::reference::DEFAULT_TAG.to_owned(),
-    }
-}
-
-fn status_cause(
-    status: StatusCode,
-    response: &reqwest::Response,
-    reference: &Reference,
-    target: Target<'_>,
-    authenticated: bool,
-) -> DigestCause {
-    let what = match target {
-        Target::Manifest(t) => format!("{}/{}:{t}", reference.registry(), reference.repository())
-            .replace(":sha256:", "@sha256:")
-            .replace(":sha512:", "@sha512:"),
-        Target::Blob(d) => format!(
-            "blob {d} in {}/{}",
-            reference.registry(),
-            reference.repository()
-        ),
-        Target::Referrers(d, _) => format!(
-            "referrers of {}/{}@{d}",
-            reference.registry(),
-            reference.repository()
-        ),
-    };
-    match status.as_u16() {
-        404 => DigestCause::new(CauseKind::NotFound, format!("{what} not found (HTTP 404)")),
-        401 | 403 if authenticated => DigestCause::new(
-            CauseKind::Unauthorized,
-            format!(
-                "access to {what} refused with the credentials used (HTTP {})",
-                status.as_u16()
-            ),
-        ),
-        401 | 403 => DigestCause::new(
-            CauseKind::Unauthorized,
-            format!(
-                "access to {what} requires credentials (HTTP {})",
-                status.as_u16()
-            ),
-        ),
-        429 => {
-            let retry = response
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| format!("; retry after {v}"))
-                .unwrap_or_default();
-            DigestCause::new(
-                CauseKind::RateLimited,
-                format!("{what}: rate limited (HTTP 429){retry}"),
-            )
-        }
-        _ => DigestCause::new(
-            CauseKind::InvalidResponse,
-            format!("{what}: registry answered HTTP {status}"),
-        ),
     }
 }
 

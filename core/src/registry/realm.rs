@@ -19,7 +19,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::address::{self, Reach, Refusal};
+use super::host_limit::HostLimits;
 use crate::error::{CauseKind, DigestCause};
 use crate::runtime::PerProcess;
 
@@ -84,6 +87,8 @@ pub(crate) struct Namer<'a> {
 /// The token clients, one per registry reach, built lazily (and again after a fork).
 pub(crate) struct RealmClients {
     lookup: HostLookup,
+    /// The per-host cap, shared with the registry requests (token servers are hosts too).
+    slots: Option<Arc<HostLimits>>,
     /// Hosts of the configured HTTP(S) proxies, read when the clients are built.
     proxies: Arc<[String]>,
     clients: [PerProcess<reqwest::Client>; 3],
@@ -112,9 +117,29 @@ impl RealmClients {
         });
         RealmClients {
             lookup,
+            slots: None,
             proxies,
             clients,
         }
+    }
+
+    /// Cap token requests per host with `slots` (the registry client's own).
+    pub(crate) fn limited(mut self, slots: Arc<HostLimits>) -> Self {
+        self.slots = Some(slots);
+        self
+    }
+
+    /// A slot for one token request to `realm`'s host, when requests are capped.
+    pub(crate) async fn slot(&self, realm: &reqwest::Url) -> Option<OwnedSemaphorePermit> {
+        let slots = self.slots.as_ref()?;
+        // Spelled as registry hosts are (no default port), so a registry that issues its own
+        // tokens shares one cap.
+        let host = match (realm.host_str(), realm.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => return None,
+        };
+        Some(slots.acquire(&host).await)
     }
 
     /// The client for token requests on behalf of a registry at `reach`.

@@ -377,6 +377,7 @@ async fn fetch_token(
     })?;
     realms.check(&url, &namer).await?;
     let shown = realm::shown(&url);
+    let url_for_slot = url.clone();
     let http = realms.client(auth.reach);
     let scope = format!("repository:{}:pull", auth.repository);
     let request = match secret {
@@ -408,6 +409,8 @@ async fn fetch_token(
             http.get(url).query(&q)
         }
     };
+    // Held until the answer is read, as for registry requests.
+    let _slot = realms.slot(&url_for_slot).await;
     crate::metrics::token_request();
     let response = request
         .send()

@@ -26,7 +26,8 @@ use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{DigestCause, Error, Result};
 use crate::reference::Reference;
-use crate::registry::{AuthSources, RegistryClient, RegistryConfig};
+use crate::registry::call_limits::CallLimits;
+use crate::registry::{AuthSources, MirrorFiles, RegistryClient, RegistryConfig};
 
 /// Environment variable listing registries reached over plain HTTP (comma-separated
 /// `host:port`).
@@ -65,6 +66,12 @@ pub struct ResolverBuilder {
     docker_env: Option<DaemonEndpoint>,
     podman_env: Option<DaemonEndpoint>,
     pull_timeout: Duration,
+    /// Explicit mirror files (builder options) win over the environment's.
+    registries_conf: Option<PathBuf>,
+    hosts_dir: Option<PathBuf>,
+    /// `CONTAINERS_REGISTRIES_CONF` / the standard paths / `IMAGECHECK_HOSTS_DIR`, as read by
+    /// `from_env`.
+    mirrors_env: Option<MirrorFiles>,
 }
 
 impl Default for ResolverBuilder {
@@ -79,15 +86,20 @@ impl Default for ResolverBuilder {
             docker_env: None,
             podman_env: None,
             pull_timeout: daemon::DEFAULT_PULL_TIMEOUT,
+            registries_conf: None,
+            hosts_dir: None,
+            mirrors_env: None,
         }
     }
 }
 
 impl ResolverBuilder {
     /// Take insecure registries from `IMAGECHECK_INSECURE_REGISTRIES`, configured
-    /// credentials from the usual files (see [`AuthSources::from_env`]), and the daemons'
-    /// sockets from `DOCKER_HOST` and `CONTAINER_HOST` (`unix://…`; explicit
-    /// [`Self::docker_socket`] / [`Self::podman_socket`] still win).
+    /// credentials from the usual files (see [`AuthSources::from_env`]), the daemons'
+    /// sockets from `DOCKER_HOST` and `CONTAINER_HOST` (`unix://…`), and mirrors from
+    /// `CONTAINERS_REGISTRIES_CONF` (else the standard registries.conf, when present) and
+    /// `IMAGECHECK_HOSTS_DIR` (see [`MirrorFiles::from_env`]). Explicit options
+    /// ([`Self::docker_socket`], [`Self::registries_conf`], …) still win.
     pub fn from_env(mut self) -> Self {
         if let Ok(list) = std::env::var(INSECURE_REGISTRIES_ENV) {
             self = self.insecure_registries(list.split(','));
@@ -95,6 +107,39 @@ impl ResolverBuilder {
         self.registry.auth = AuthSources::from_env();
         self.docker_env = Some(DaemonEndpoint::docker_from_env());
         self.podman_env = Some(DaemonEndpoint::podman_from_env());
+        self.mirrors_env = Some(MirrorFiles::from_env());
+        self
+    }
+
+    /// Route registry requests through the mirrors of this containers `registries.conf` (v2;
+    /// with the `*.conf` drop-ins of the `registries.conf.d` directory beside it), and refuse
+    /// the registries it blocks. A file that is missing or cannot be parsed makes every
+    /// registry request fail (InvalidArgument), naming it.
+    pub fn registries_conf(mut self, path: impl Into<PathBuf>) -> Self {
+        self.registries_conf = Some(path.into());
+        self
+    }
+
+    /// Route registry requests through the mirrors of this containerd `config_path` directory
+    /// (`<host>/hosts.toml`, `_default/hosts.toml`). Where it has a file for a registry, it
+    /// decides that registry's route rather than registries.conf.
+    pub fn hosts_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.hosts_dir = Some(path.into());
+        self
+    }
+
+    /// Retries of one registry request after a rate-limit answer (HTTP 429, or 503 with a
+    /// `Retry-After`), waiting as the registry asks (else a jittered backoff) within the call's
+    /// deadline (default 2; 0 never retries).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.registry.max_retries = retries;
+        self
+    }
+
+    /// Registry requests in flight to one host at once, token requests included; more wait
+    /// their turn (default 16).
+    pub fn max_concurrent_requests_per_host(mut self, max: usize) -> Self {
+        self.registry.max_concurrent_requests_per_host = max;
         self
     }
 
@@ -173,7 +218,16 @@ impl ResolverBuilder {
         self
     }
 
-    pub fn build(self) -> Resolver {
+    pub fn build(mut self) -> Resolver {
+        let mut mirrors = self.mirrors_env.take().unwrap_or_default();
+        if let Some(path) = self.registries_conf.take() {
+            mirrors.registries_conf = Some(path);
+            mirrors.registries_conf_optional = false;
+        }
+        if let Some(dir) = self.hosts_dir.take() {
+            mirrors.hosts_dir = Some(dir);
+        }
+        self.registry.mirrors = mirrors;
         let registry = Arc::new(RegistryClient::new(self.registry));
         let mut engines: HashMap<String, Arc<dyn DigestSource>> = HashMap::new();
         engines.insert(
@@ -303,6 +357,14 @@ impl Resolver {
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
         let key = CacheKey::new(engine, reference, credentials);
         let source = self.source(engine)?;
+        if *engine == Engine::Registry
+            && let Some(why) = self.inner.registry.refusal(reference, true, false)
+        {
+            return Err(Error::InvalidArgument(why));
+        }
+        // The flight waits (on rate limits) no longer than the call that starts it may; it is
+        // not one verify's, so it spends no verify's request budget.
+        let limits = CallLimits::current().deadline_only();
         let flight = self.inner.in_flight.join_or_start(&key, |id| {
             let inner = self.inner.clone();
             let key = key.clone();
@@ -310,11 +372,11 @@ impl Resolver {
             let credentials = credentials.cloned();
             let engine = engine.clone();
             async move {
-                let answer = source
-                    .resolve(ResolveRequest {
+                let answer = limits
+                    .scope(source.resolve(ResolveRequest {
                         reference: &reference,
                         credentials: credentials.as_ref(),
-                    })
+                    }))
                     .await;
                 inner.in_flight.finish(&key, id);
                 match answer {

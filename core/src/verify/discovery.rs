@@ -10,7 +10,8 @@
 //! is recognised by any media type of [`BUNDLE_MEDIA_TYPES`] (`…bundle.v0.3+json`,
 //! `…bundle+json;version=0.3`, `;version=0.2`, `;version=0.1`). Bounds: manifests
 //! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all, and [`MAX_REQUESTS`] registry
-//! requests per verify, failed ones included (a listing may name any number of candidates
+//! requests per verify, failed ones, retries after rate limits and falls back from a mirror to
+//! the next host included (a listing may name any number of candidates
 //! that are not there, each costing a request).
 //!
 //! Round trips are the cost that matters against a remote registry: listings can be made ahead
@@ -32,7 +33,8 @@ use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::reference::Reference;
-use crate::registry::RegistryClient;
+use crate::registry::call_limits::RequestAllowance;
+use crate::registry::{Fetched, RegistryClient};
 
 /// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
 /// referrers API is asked for this one.
@@ -187,6 +189,14 @@ pub(crate) struct RequestBudget {
     spent: AtomicUsize,
 }
 
+/// Retries after rate-limit answers and falls back from a mirror to the next host are requests
+/// too: the registry client takes them from the same budget.
+impl RequestAllowance for RequestBudget {
+    fn take(&self) -> bool {
+        RequestBudget::take(self)
+    }
+}
+
 impl RequestBudget {
     /// Take one request; false, taking none, once [`MAX_REQUESTS`] are spent.
     fn take(&self) -> bool {
@@ -231,14 +241,23 @@ pub(super) struct SignatureWalker<'a> {
     /// List every remaining source at once when the first is listed (see [`Self::new`]).
     list_all_at_once: bool,
     /// Listings made ahead of their turn, consumed in source order.
-    listed: HashMap<SignatureSource, Result<Vec<Pending>, Halt>>,
+    listed: HashMap<SignatureSource, Result<Listing, Halt>>,
     current: Option<SignatureSource>,
+    /// The mirror that listed the current source's candidates (None: the registry itself).
+    served_by: Option<String>,
     pending: VecDeque<Pending>,
     yielded: usize,
     /// Listed candidates skipped because the registry did not have them.
     unreadable: usize,
     /// The walk ended at [`MAX_REQUESTS`].
     out_of_requests: bool,
+}
+
+/// One source's candidates, and the mirror that listed them (None: the registry itself).
+#[derive(Debug, Default)]
+struct Listing {
+    pending: Vec<Pending>,
+    served_by: Option<String>,
 }
 
 #[derive(Debug)]
@@ -297,6 +316,7 @@ impl<'a> SignatureWalker<'a> {
             list_all_at_once,
             listed: HashMap::new(),
             current: None,
+            served_by: None,
             pending: VecDeque::new(),
             yielded: 0,
             unreadable: 0,
@@ -317,6 +337,12 @@ impl<'a> SignatureWalker<'a> {
     /// The digest whose signatures this walker lists.
     pub(crate) fn digest(&self) -> &'a Digest {
         self.digest
+    }
+
+    /// The mirror that listed the last candidate's source (`mirror HOST`), or None when the
+    /// registry itself did.
+    pub(crate) fn served_by(&self) -> Option<&str> {
+        self.served_by.as_deref()
     }
 
     /// Make the first listing (or all of them, with `list_all_at_once`) now, so it can overlap
@@ -374,8 +400,9 @@ impl<'a> SignatureWalker<'a> {
             let listing = self
                 .listed
                 .remove(&source)
-                .unwrap_or_else(|| Ok(Vec::new()));
-            self.pending.extend(listing?);
+                .unwrap_or_else(|| Ok(Listing::default()))?;
+            self.served_by = listing.served_by;
+            self.pending.extend(listing.pending);
         }
     }
 
@@ -388,7 +415,7 @@ impl<'a> SignatureWalker<'a> {
         }
     }
 
-    async fn list(&self, source: SignatureSource) -> Result<Vec<Pending>, Halt> {
+    async fn list(&self, source: SignatureSource) -> Result<Listing, Halt> {
         match source {
             SignatureSource::Referrers => self.list_referrers().await,
             SignatureSource::ReferrersTag => self.list_referrers_tag().await,
@@ -397,25 +424,28 @@ impl<'a> SignatureWalker<'a> {
         }
     }
 
-    async fn list_attestations(&self) -> Result<Vec<Pending>, Halt> {
+    async fn list_attestations(&self) -> Result<Listing, Halt> {
         let tag = format!("{}-{}.att", self.digest.algorithm(), self.digest.hex());
         let Some(manifest) = self.manifest_or_none(&tag).await? else {
-            return Ok(Vec::new());
+            return Ok(Listing::default());
         };
-        Ok(attestation_layers(&manifest)?
-            .into_iter()
-            .map(|(digest, annotations)| Pending::AttestationLayer {
-                digest,
-                annotations,
-            })
-            .collect())
+        Ok(Listing {
+            pending: attestation_layers(&manifest.bytes)?
+                .into_iter()
+                .map(|(digest, annotations)| Pending::AttestationLayer {
+                    digest,
+                    annotations,
+                })
+                .collect(),
+            served_by: manifest.served_by,
+        })
     }
 
-    async fn list_referrers(&self) -> Result<Vec<Pending>, Halt> {
+    async fn list_referrers(&self) -> Result<Listing, Halt> {
         self.spend()?;
         let index = self
             .client
-            .get_referrers(
+            .referrers(
                 self.reference,
                 self.digest,
                 BUNDLE_V03_MEDIA_TYPE,
@@ -425,31 +455,40 @@ impl<'a> SignatureWalker<'a> {
             .await?;
         // None: the registry has no referrers API (404); the tag fallback comes next.
         match index {
-            Some(index) => Ok(bundle_pendings(&index)?),
-            None => Ok(Vec::new()),
+            Some((index, served_by)) => Ok(Listing {
+                pending: bundle_pendings(&index)?,
+                served_by,
+            }),
+            None => Ok(Listing::default()),
         }
     }
 
-    async fn list_referrers_tag(&self) -> Result<Vec<Pending>, Halt> {
+    async fn list_referrers_tag(&self) -> Result<Listing, Halt> {
         let tag = format!("{}-{}", self.digest.algorithm(), self.digest.hex());
         match self.manifest_or_none(&tag).await? {
-            Some(listing) => Ok(referrers_tag_pendings(&listing)?),
-            None => Ok(Vec::new()),
+            Some(listing) => Ok(Listing {
+                pending: referrers_tag_pendings(&listing.bytes)?,
+                served_by: listing.served_by,
+            }),
+            None => Ok(Listing::default()),
         }
     }
 
-    async fn list_legacy(&self) -> Result<Vec<Pending>, Halt> {
+    async fn list_legacy(&self) -> Result<Listing, Halt> {
         let tag = format!("{}-{}.sig", self.digest.algorithm(), self.digest.hex());
         let Some(manifest) = self.manifest_or_none(&tag).await? else {
-            return Ok(Vec::new());
+            return Ok(Listing::default());
         };
-        Ok(legacy_layers(&manifest)?
-            .into_iter()
-            .map(|(digest, annotations)| Pending::LegacyLayer {
-                digest,
-                annotations,
-            })
-            .collect())
+        Ok(Listing {
+            pending: legacy_layers(&manifest.bytes)?
+                .into_iter()
+                .map(|(digest, annotations)| Pending::LegacyLayer {
+                    digest,
+                    annotations,
+                })
+                .collect(),
+            served_by: manifest.served_by,
+        })
     }
 
     async fn fetch(&mut self, pending: Pending) -> Result<Option<Candidate>, Halt> {
@@ -577,7 +616,7 @@ impl<'a> SignatureWalker<'a> {
         Ok(bytes)
     }
 
-    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Bytes>, Halt> {
+    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Fetched>, Halt> {
         self.spend()?;
         match self
             .client
@@ -589,7 +628,7 @@ impl<'a> SignatureWalker<'a> {
             )
             .await
         {
-            Ok(fetched) => Ok(Some(fetched.bytes)),
+            Ok(fetched) => Ok(Some(fetched)),
             Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
             Err(cause) => Err(cause.into()),
         }

@@ -55,6 +55,8 @@ struct Group {
 
 struct Acceptance {
     source: SignatureSource,
+    /// The mirror that served the listing, when not the registry itself (`mirror HOST`).
+    served_by: Option<String>,
     accepted: Accepted,
 }
 
@@ -110,13 +112,19 @@ impl<'a> Evaluation<'a> {
     }
 
     /// Check one candidate against what is still missing (nothing is checked twice once met).
-    pub(super) fn offer(&mut self, source: SignatureSource, candidate: &Candidate) {
+    /// `served_by`: the mirror the candidate's listing came from, for the success message.
+    pub(super) fn offer(
+        &mut self,
+        source: SignatureSource,
+        served_by: Option<&str>,
+        candidate: &Candidate,
+    ) {
         if self.is_attestation(candidate) {
             if self.attested.iter().any(Option::is_none) {
-                self.offer_attestation(source, candidate);
+                self.offer_attestation(source, served_by, candidate);
             }
         } else if self.signed_by() < self.threshold {
-            self.offer_signature(source, candidate);
+            self.offer_signature(source, served_by, candidate);
         }
     }
 
@@ -148,7 +156,12 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    fn offer_signature(&mut self, source: SignatureSource, candidate: &Candidate) {
+    fn offer_signature(
+        &mut self,
+        source: SignatureSource,
+        served_by: Option<&str>,
+        candidate: &Candidate,
+    ) {
         let mut accepted = Vec::new();
         let mut failures = Vec::new();
         for (index, signer) in self.signers.iter().enumerate() {
@@ -157,6 +170,7 @@ impl<'a> Evaluation<'a> {
                     index,
                     Acceptance {
                         source,
+                        served_by: served_by.map(str::to_owned),
                         accepted: acceptance,
                     },
                 )),
@@ -194,7 +208,12 @@ impl<'a> Evaluation<'a> {
         self.groups.push(group);
     }
 
-    fn offer_attestation(&mut self, source: SignatureSource, candidate: &Candidate) {
+    fn offer_attestation(
+        &mut self,
+        source: SignatureSource,
+        served_by: Option<&str>,
+        candidate: &Candidate,
+    ) {
         let mut failures = Vec::new();
         let mut verified = None;
         for (index, signer) in self.signers.iter().enumerate() {
@@ -245,6 +264,7 @@ impl<'a> Evaluation<'a> {
                     self.attested[index] = Some(Attested {
                         acceptance: Acceptance {
                             source,
+                            served_by: served_by.map(str::to_owned),
                             accepted: accepted.clone(),
                         },
                         artifact: artifact_digest(candidate),
@@ -476,11 +496,16 @@ impl<'a> Evaluation<'a> {
 /// digest of what carried it, `… from the sha256-<hex>.att tag (sha256:0123456789ab…); …`.
 fn describe(acceptance: &Acceptance, artifact: Option<&Digest>) -> String {
     format!(
-        "{} from the {}{}{}",
+        "{} from the {}{}{}{}",
         acceptance.accepted.format,
         acceptance.source.describe(),
         artifact
             .map(|d| format!(" ({})", short(d)))
+            .unwrap_or_default(),
+        acceptance
+            .served_by
+            .as_deref()
+            .map(|mirror| format!(" (served by {mirror})"))
             .unwrap_or_default(),
         acceptance
             .accepted

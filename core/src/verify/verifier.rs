@@ -21,6 +21,7 @@ use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{CauseKind, DigestCause, Error, Result};
 use crate::reference::Reference;
+use crate::registry::call_limits::CallLimits;
 use crate::resolve::{Engine, Resolver, default_resolver};
 
 /// Environment variable naming the default verifier's policy file.
@@ -358,6 +359,25 @@ impl Verifier {
         // No timer until there is I/O to bound: a call answered from the caches needs no
         // runtime at all.
         let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
+        let budget = Arc::new(RequestBudget::default());
+        // The registry client waits on rate limits no longer than the deadline, and takes its
+        // retries and mirror fall-backs from the budget.
+        let limits = CallLimits {
+            deadline,
+            requests: Some(budget.clone()),
+        };
+        limits
+            .scope(self.verify_within(reference, credentials, deadline, &budget))
+            .await
+    }
+
+    async fn verify_within(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+        deadline: Option<tokio::time::Instant>,
+        budget: &RequestBudget,
+    ) -> Result<Verification> {
         let parsed = Reference::parse(reference)?;
         parsed.debug_respelling(reference);
         let policy = self.policy()?;
@@ -387,6 +407,16 @@ impl Verifier {
             }
             RuleAction::PublicKey(_) | RuleAction::Keyless(_) | RuleAction::Signers(_) => {}
         }
+        // A registry the mirror configuration blocks is refused before any I/O.
+        let resolves_tag = parsed.digest().is_none();
+        if let Some(why) = self
+            .inner
+            .resolver
+            .registry()
+            .refusal(&parsed, resolves_tag, true)
+        {
+            return Err(Error::InvalidArgument(why));
+        }
         // The roots are picked (and, TUF-refreshed, checked to be valid) before anything
         // else: their fingerprint is part of the result key.
         let roots = self.rule_roots(&parsed, rule, deadline).await?;
@@ -412,12 +442,11 @@ impl Verifier {
         if !rule.attestations().is_empty() {
             order.push(SignatureSource::AttestationTag);
         }
-        let budget = RequestBudget::default();
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
                 &self.inner.blobs,
-                &budget,
+                budget,
                 &parsed,
                 digest,
                 credentials,
@@ -460,7 +489,7 @@ impl Verifier {
         }
         let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
         let (verification, valid_until) = self
-            .check_signatures(&parsed, walker, rule, &roots, &budget, deadline)
+            .check_signatures(&parsed, walker, rule, &roots, budget, deadline)
             .await?;
         self.remember(result_key, &verification, valid_until);
         Ok(verification)
@@ -633,7 +662,7 @@ impl Verifier {
             let Some((source, candidate)) = next else {
                 break;
             };
-            evaluation.offer(source, &candidate);
+            evaluation.offer(source, walker.served_by(), &candidate);
             if evaluation.done() {
                 if let Some(source) = evaluation.first_source() {
                     self.inner

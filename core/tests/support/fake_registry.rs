@@ -57,12 +57,49 @@ pub struct FakeRegistry {
     pub requests: Arc<AtomicUsize>,
     /// The request line and headers of every request, in order.
     pub heads: Arc<Mutex<Vec<String>>>,
+    /// Requests being answered now (from the end of their head to the end of the answer), and
+    /// the most there ever were at once.
+    pub in_flight: Gauge,
+    /// Connections open now, and the most there ever were at once.
+    pub connections: Gauge,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl FakeRegistry {
     pub fn heads(&self) -> Vec<String> {
         self.heads.lock().unwrap().clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// A count that goes up and down, remembering its peak.
+#[derive(Clone, Default)]
+pub struct Gauge {
+    now: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Gauge {
+    /// Count one in; the returned guard counts it out when dropped.
+    fn enter(&self) -> GaugeGuard {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        GaugeGuard(self.now.clone())
+    }
+
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+struct GaugeGuard(Arc<AtomicUsize>);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -90,7 +127,9 @@ where
     let host = listener.local_addr().unwrap().to_string();
     let requests = Arc::new(AtomicUsize::new(0));
     let heads = Arc::new(Mutex::new(Vec::new()));
+    let (in_flight, connections) = (Gauge::default(), Gauge::default());
     let (counter, seen) = (requests.clone(), heads.clone());
+    let (answering, open) = (in_flight.clone(), connections.clone());
     let answer = Arc::new(answer);
     let task = tokio::spawn(async move {
         loop {
@@ -98,7 +137,10 @@ where
                 return;
             };
             let (answer, counter, seen) = (answer.clone(), counter.clone(), seen.clone());
+            let answering = answering.clone();
+            let connection = open.enter();
             tokio::spawn(async move {
+                let _connection = connection;
                 loop {
                     let mut head = Vec::new();
                     let mut byte = [0u8; 1];
@@ -109,6 +151,7 @@ where
                         }
                     }
                     counter.fetch_add(1, Ordering::SeqCst);
+                    let _answering = answering.enter();
                     let text = String::from_utf8_lossy(&head).to_string();
                     seen.lock().unwrap().push(text.clone());
                     let mut parts = text.split_whitespace();
@@ -163,6 +206,8 @@ where
         host,
         requests,
         heads,
+        in_flight,
+        connections,
         task,
     }
 }

@@ -5,6 +5,7 @@
 //! these tests fail with instructions; they never skip.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod distribution;
 pub mod fake_registry;
 pub mod shared_fixtures;
 pub mod slow_link;

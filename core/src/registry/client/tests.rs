@@ -1,5 +1,7 @@
 use super::*;
-use crate::registry::token::AuthScope;
+use crate::registry::address;
+use crate::registry::challenge::Challenge;
+use crate::registry::token::{AuthScope, Identity, Secret};
 
 #[tokio::test]
 async fn the_authorization_sent_to_the_registry_is_marked_sensitive() {
@@ -30,7 +32,7 @@ async fn the_authorization_sent_to_the_registry_is_marked_sensitive() {
         )
         .await
         .unwrap();
-    let http = client.http.get();
+    let http = client.http[0].get();
     let request = client
         .request(
             &http,
