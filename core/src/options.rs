@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::registry::DEFAULT_REQUEST_TIMEOUT;
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
+use crate::shared_cache::SharedCacheUrl;
 use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
 use crate::verify::{Policy, TrustedRoot, Verifier, VerifierBuilder};
 
@@ -43,6 +44,12 @@ pub struct ResolverOptions {
     /// Limit for one pull by the docker or podman engine, progress included (default 600 s).
     #[serde(rename = "pull_timeout_ms", with = "millis")]
     pub pull_timeout: Duration,
+    /// The fleet's shared cache tier: `redis://…`, `rediss://…` or `unix:///…` (default: none,
+    /// or `IMAGECHECK_SHARED_CACHE` when reading the environment). Tag answers and signature
+    /// artifacts are shared with the other nodes; verdicts and anything read with credentials
+    /// are not. A URL that cannot be used is InvalidArgument; a tier that does not answer
+    /// never fails a call.
+    pub shared_cache: Option<SharedCacheUrl>,
 }
 
 impl Default for ResolverOptions {
@@ -55,6 +62,7 @@ impl Default for ResolverOptions {
             docker_socket: None,
             podman_socket: None,
             pull_timeout: daemon::DEFAULT_PULL_TIMEOUT,
+            shared_cache: None,
         }
     }
 }
@@ -83,6 +91,9 @@ impl ResolverOptions {
         }
         if let Some(path) = &self.podman_socket {
             builder = builder.podman_socket(path);
+        }
+        if let Some(url) = &self.shared_cache {
+            builder = builder.shared_cache(url.clone());
         }
         builder
     }
@@ -183,6 +194,13 @@ mod tests {
             ResolverOptions::from_json("{}").unwrap(),
             ResolverOptions::default()
         );
+        let shared = ResolverOptions::from_json(
+            r#"{"shared_cache": "redis://:hunter2@cache:6379/0?timeout_ms=20"}"#,
+        )
+        .unwrap();
+        let url = shared.shared_cache.as_ref().unwrap();
+        assert_eq!(url.as_str(), "redis://:hunter2@cache:6379/0?timeout_ms=20");
+        assert!(!format!("{shared:?}").contains("hunter2"), "{shared:?}");
         let verifier = VerifierOptions::from_json(
             r#"{"resolve_ttl_ms": 10, "result_ttl_ms": 0, "trusted_root": "/x.json"}"#,
         )
@@ -202,6 +220,7 @@ mod tests {
             ),
             (r#"{"request_timeout_ms": -5}"#, "invalid value"),
             (r#"{"from_env": "yes"}"#, "invalid type"),
+            (r#"{"shared_cache": "http://cache:6379"}"#, "scheme"),
         ] {
             let error = ResolverOptions::from_json(text).unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::blob_cache::BlobCache;
 use super::check;
-use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
+use super::discovery::{RequestBudget, SharedReads, SignatureSource, SignatureWalker};
 use super::failure::{DiscoveryReport, DiscoveryStop, FailedCandidate, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{Policy, Rule, RuleAction};
@@ -299,6 +299,14 @@ impl Verifier {
         }
         let (order, learned) = self.source_order(parsed.registry());
         let budget = RequestBudget::default();
+        // The fleet's tier for signature reads, unless they are made with credentials.
+        let shared = resolver
+            .shared_cache_for(&parsed, credentials)
+            .await
+            .map(|tier| SharedReads {
+                tier,
+                listing_ttl: ttl,
+            });
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
@@ -310,6 +318,7 @@ impl Verifier {
                 &order,
                 !learned,
             )
+            .share_through(shared.as_ref())
         };
         // A tag that must be re-checked, whose last digest has no cached result: list that
         // digest's signatures while the HEAD is in flight. The tag usually has not moved, and
