@@ -106,6 +106,14 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     timeout: f64,
 
+    /// Share tag answers and signature artifacts with the other nodes' daemons through this
+    /// Redis or Valkey: redis://[user@]host[:port][/db], rediss://… (TLS) or unix:///path.sock.
+    /// Also read from IMAGECHECK_SHARED_CACHE; the password best from the file
+    /// IMAGECHECK_SHARED_CACHE_PASSWORD_FILE names. Verdicts and anything read with
+    /// credentials are never shared; a tier that does not answer never fails a call.
+    #[arg(long, value_name = "URL")]
+    shared_cache: Option<String>,
+
     /// Limit for each call when the client sends no gRPC deadline, in seconds (a client's
     /// deadline applies when shorter).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
@@ -193,9 +201,14 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
+    let shared_cache = match crate::registry_args::shared_cache(args.shared_cache.as_deref()) {
+        Ok(url) => url,
+        Err(code) => return code,
+    };
     let resolver = ResolverOptions {
         insecure_registries: args.insecure_registries.clone(),
         request_timeout: limits.registry_timeout,
+        shared_cache,
         ..ResolverOptions::default()
     }
     .build();

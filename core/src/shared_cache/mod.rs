@@ -189,22 +189,46 @@ impl SharedCache {
             return Turn::Ask(Lease::unlocked(self, key));
         }
         let token = lock_token();
-        let mut take = redis::cmd("SET");
-        take.arg(key.lock())
+        // The lock, then the entry, in one round trip: a holder that finished between this
+        // node's miss and its SET NX has written its answer by now (it writes, then releases).
+        let mut take = redis::pipe();
+        take.cmd("SET")
+            .arg(key.lock())
             .arg(&token)
             .arg("NX")
             .arg("PX")
-            .arg(millis(lock_wait));
-        match self.inner.client.command::<Option<String>>(take).await {
-            Ok(Some(_)) => {
-                return Turn::Ask(Lease {
-                    cache: Some(self.clone()),
-                    key: key.clone(),
-                    token: Some(token),
-                });
+            .arg(millis(lock_wait))
+            .cmd("GETRANGE")
+            .arg(key.entry())
+            .arg(0)
+            .arg(limit);
+        let taken = match self
+            .inner
+            .client
+            .pipeline::<(Option<String>, Vec<u8>)>(take)
+            .await
+        {
+            Ok((taken, value)) => {
+                if let Some(found) = self.answer_in(&value, limit, &judge) {
+                    if taken.is_some() {
+                        let _ = self
+                            .inner
+                            .client
+                            .command::<redis::Value>(release(key, &token))
+                            .await;
+                    }
+                    return Turn::Answered(found);
+                }
+                taken.is_some()
             }
-            Ok(None) => {}
             Err(_) => return Turn::Ask(Lease::dead(key)),
+        };
+        if taken {
+            return Turn::Ask(Lease {
+                cache: Some(self.clone()),
+                key: key.clone(),
+                token: Some(token),
+            });
         }
         // Another node is asking. Poll soon (a registry on loopback answers in a millisecond
         // or two), then less often.
@@ -217,26 +241,19 @@ impl SharedCache {
             }
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_millis(25));
+            // The lock first: if it is gone, its holder's answer (written before the release)
+            // is already there for the read that follows.
             let mut poll = redis::pipe();
-            poll.cmd("GETRANGE")
+            poll.cmd("EXISTS")
+                .arg(key.lock())
+                .cmd("GETRANGE")
                 .arg(key.entry())
                 .arg(0)
-                .arg(limit)
-                .cmd("EXISTS")
-                .arg(key.lock());
-            match self.inner.client.pipeline::<(Vec<u8>, bool)>(poll).await {
-                Ok((value, locked)) => {
-                    // Judged here, not counted as lookups: a stale entry seen on every poll
-                    // is one miss, already counted.
-                    if !value.is_empty() && value.len() <= limit {
-                        match judge(&value) {
-                            Verdict::Accept(found) => {
-                                crate::metrics::shared_cache_lookup(true);
-                                return Turn::Answered(found);
-                            }
-                            Verdict::Reject(_) => crate::metrics::shared_cache_rejected(),
-                            Verdict::Stale => {}
-                        }
+                .arg(limit);
+            match self.inner.client.pipeline::<(bool, Vec<u8>)>(poll).await {
+                Ok((locked, value)) => {
+                    if let Some(found) = self.answer_in(&value, limit, &judge) {
+                        return Turn::Answered(found);
                     }
                     if !locked {
                         // The holder finished without an answer fresh enough (its request
@@ -246,6 +263,27 @@ impl SharedCache {
                 }
                 Err(_) => return Turn::Ask(Lease::dead(key)),
             }
+        }
+    }
+
+    /// Another node's answer in `value`, if `judge` accepts it. Only an answer is counted: a
+    /// stale or forged entry seen again on every poll is the one miss (or rejection) the read
+    /// before the turn counted.
+    fn answer_in<T>(
+        &self,
+        value: &[u8],
+        limit: usize,
+        judge: &impl Fn(&[u8]) -> Verdict<T>,
+    ) -> Option<T> {
+        if value.is_empty() || value.len() > limit {
+            return None;
+        }
+        match judge(value) {
+            Verdict::Accept(found) => {
+                crate::metrics::shared_cache_lookup(true);
+                Some(found)
+            }
+            Verdict::Reject(_) | Verdict::Stale => None,
         }
     }
 
