@@ -86,6 +86,7 @@ type resolverOptions struct {
 	InsecureRegistries []string `json:"insecure_registries,omitempty"`
 	RequestTimeoutMS   *int64   `json:"request_timeout_ms,omitempty"`
 	FromEnv            *bool    `json:"from_env,omitempty"`
+	SharedCache        string   `json:"shared_cache,omitempty"`
 }
 
 // WithInsecureRegistries marks registries ("host:port") reached over plain HTTP.
@@ -102,6 +103,15 @@ func WithRequestTimeout(d time.Duration) ResolverOption {
 // REGISTRY_AUTH_FILE), which a new resolver otherwise reads as the default one does.
 func WithoutEnv() ResolverOption {
 	return func(o *resolverOptions) { f := false; o.FromEnv = &f }
+}
+
+// WithSharedCache shares tag answers and signature artifacts with the other nodes of a fleet
+// through the Redis or Valkey at url ("redis://[user:password@]host[:port][/db]", "rediss://…",
+// "unix:///path.sock"; the default reads IMAGECHECK_SHARED_CACHE). Verdicts and anything read
+// with credentials are never shared; a tier that does not answer never fails a call. An
+// unusable URL makes [NewResolver] fail with KindInvalidArgument.
+func WithSharedCache(url string) ResolverOption {
+	return func(o *resolverOptions) { o.SharedCache = url }
 }
 
 func newResolver(p *C.imagecheck_resolver_t, shared bool) *Resolver {

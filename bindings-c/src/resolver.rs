@@ -96,8 +96,10 @@ pub unsafe extern "C" fn imagecheck_resolver_default(
 /// `insecure_registries` (array of `host:port` reached over plain HTTP),
 /// `request_timeout_ms` (per registry request; default 30000), `max_cache_entries` (default
 /// 65536), `docker_socket` / `podman_socket` (paths of the engines' API sockets),
-/// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000). Unknown fields
-/// are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
+/// `pull_timeout_ms` (one pull by the docker or podman engine; default 600000), `shared_cache`
+/// (the fleet's Redis/Valkey tier: `redis://…`, `rediss://…`, `unix:///…`; default none, or
+/// `IMAGECHECK_SHARED_CACHE` with `from_env`). Unknown fields and an unusable URL are an
+/// error (`IMAGECHECK_KIND_INVALID_ARGUMENT`).
 ///
 /// # Safety
 ///

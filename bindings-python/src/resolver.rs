@@ -38,13 +38,16 @@ impl PyResolver {
         timeout = None,
         from_env = None,
         max_cache_entries = None,
+        shared_cache = None,
     ))]
     fn new(
+        py: Python<'_>,
         insecure_registries: Option<Vec<String>>,
         timeout: Option<Seconds>,
         from_env: Option<bool>,
         max_cache_entries: Option<usize>,
-    ) -> Self {
+        shared_cache: Option<PyBackedStr>,
+    ) -> PyResult<Self> {
         let mut options = ResolverOptions::default();
         if let Some(hosts) = insecure_registries {
             options.insecure_registries = hosts;
@@ -58,9 +61,14 @@ impl PyResolver {
         if let Some(max) = max_cache_entries {
             options.max_cache_entries = max;
         }
-        PyResolver {
-            inner: options.build(),
+        if let Some(url) = shared_cache {
+            let url = imagecheck::shared_cache::SharedCacheUrl::parse(&url)
+                .map_err(|e| to_pyerr(py, &e))?;
+            options.shared_cache = Some(url);
         }
+        Ok(PyResolver {
+            inner: options.build(),
+        })
     }
 
     /// The digest `reference` points at, from the cache when an answer younger than `ttl`

@@ -70,6 +70,11 @@ pub struct ResolverOptions {
     /// Bound on cached digests (`None`: core's default, 65,536).
     #[uniffi(default)]
     pub max_cache_entries: Option<u64>,
+    /// The fleet's shared cache tier (`redis://…`, `rediss://…`, `unix:///…`; `None`: none,
+    /// or `IMAGECHECK_SHARED_CACHE` when reading the environment). An unusable URL is
+    /// InvalidArgument; a tier that does not answer never fails a call.
+    #[uniffi(default)]
+    pub shared_cache: Option<String>,
 }
 
 /// Resolves references to content digests through engines (`registry`, `docker`, `podman`,
@@ -84,7 +89,7 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver of its own (own cache, own connections).
     #[uniffi::constructor]
-    pub fn new(options: ResolverOptions) -> Arc<Self> {
+    pub fn new(options: ResolverOptions) -> Result<Arc<Self>, ImageCheckError> {
         let mut core = imagecheck::ResolverOptions {
             insecure_registries: options.insecure_registries,
             ..imagecheck::ResolverOptions::default()
@@ -98,9 +103,12 @@ impl Resolver {
         if let Some(max) = options.max_cache_entries {
             core.max_cache_entries = usize::try_from(max).unwrap_or(usize::MAX);
         }
-        Arc::new(Resolver {
+        if let Some(url) = options.shared_cache {
+            core.shared_cache = Some(imagecheck::shared_cache::SharedCacheUrl::parse(&url)?);
+        }
+        Ok(Arc::new(Resolver {
             inner: core.build(),
-        })
+        }))
     }
 
     /// The digest (`sha256:…`) `reference` points at, blocking the calling thread while the

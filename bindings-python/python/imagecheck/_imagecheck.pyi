@@ -111,6 +111,7 @@ class Resolver:
         timeout: Optional[_Seconds] = None,
         from_env: Optional[bool] = None,
         max_cache_entries: Optional[int] = None,
+        shared_cache: Optional[str] = None,
     ) -> Resolver: ...
     def resolve(
         self,
