@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what tests/harness/harness.py needs: the Distribution registry, skopeo,
-# htpasswd (apache2-utils) and Python's `cryptography`. Idempotent; does nothing
+# htpasswd (apache2-utils) and Python's `cryptography`; and redis-server (with redis-cli), which
+# the shared cache tests start on 127.0.0.1 themselves. Idempotent; does nothing
 # (and touches no network) when everything is already present.
 set -euo pipefail
 
 PY="${PYTHON:-python3}"
-APT_PKGS=(docker-registry skopeo apache2-utils)
+APT_PKGS=(docker-registry skopeo apache2-utils redis-server)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -29,6 +30,6 @@ if ! "$PY" -c 'import cryptography' 2>/dev/null; then
 fi
 
 # Sanity: the binaries the harness runs.
-for b in docker-registry skopeo htpasswd; do
+for b in docker-registry skopeo htpasswd redis-server redis-cli; do
     command -v "$b" >/dev/null || { echo "install-deps: $b not on PATH after install" >&2; exit 1; }
 done
