@@ -283,3 +283,29 @@ func TestBadOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// WithSharedCache reaches core's options: an unusable URL is refused (password not shown), and
+// a tier that refuses connections costs no call.
+func TestSharedCacheOption(t *testing.T) {
+	_, err := imagecheck.NewResolver(imagecheck.WithSharedCache("http://:hunter2@cache:6379"))
+	if !errors.Is(err, imagecheck.ErrInvalidArgument) || !strings.Contains(err.Error(), "shared cache URL") {
+		t.Fatalf("want ErrInvalidArgument about the shared cache URL, got %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("message leaks the password: %v", err)
+	}
+	h := harness(t)
+	r, err := imagecheck.NewResolver(
+		imagecheck.WithoutEnv(),
+		imagecheck.WithInsecureRegistries(h.host("plain")),
+		imagecheck.WithSharedCache("redis://127.0.0.1:1/?timeout_ms=20"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ref := h.reference(t, "hello-oci")
+	if d, err := r.Resolve(context.Background(), imagecheck.Registry, ref, time.Minute); err != nil || d != h.digest(t, "hello-oci") {
+		t.Fatalf("resolve with the tier down: %q, %v", d, err)
+	}
+}

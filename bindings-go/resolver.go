@@ -90,6 +90,7 @@ type resolverOptions struct {
 	HostsDir                     *string  `json:"hosts_dir,omitempty"`
 	MaxRetries                   *uint32  `json:"max_retries,omitempty"`
 	MaxConcurrentRequestsPerHost *uint64  `json:"max_concurrent_requests_per_host,omitempty"`
+	SharedCache                  string   `json:"shared_cache,omitempty"`
 }
 
 // WithInsecureRegistries marks registries ("host:port") reached over plain HTTP.
@@ -134,6 +135,15 @@ func WithMaxConcurrentRequestsPerHost(n uint64) ResolverOption {
 // otherwise reads as the default one does.
 func WithoutEnv() ResolverOption {
 	return func(o *resolverOptions) { f := false; o.FromEnv = &f }
+}
+
+// WithSharedCache shares tag answers and signature artifacts with the other nodes of a fleet
+// through the Redis or Valkey at url ("redis://[user:password@]host[:port][/db]", "rediss://…",
+// "unix:///path.sock"; the default reads IMAGECHECK_SHARED_CACHE). Verdicts and anything read
+// with credentials are never shared; a tier that does not answer never fails a call. An
+// unusable URL makes [NewResolver] fail with KindInvalidArgument.
+func WithSharedCache(url string) ResolverOption {
+	return func(o *resolverOptions) { o.SharedCache = url }
 }
 
 func newResolver(p *C.imagecheck_resolver_t, shared bool) *Resolver {

@@ -347,14 +347,17 @@ imagecheck_error_t *imagecheck_resolver_default(imagecheck_resolver_t **out);
 // `CONTAINERS_REGISTRIES_CONF`, else the standard paths when present), `hosts_dir` (a
 // containerd `config_path` directory of `<host>/hosts.toml`; default, with `from_env`:
 // `IMAGECHECK_HOSTS_DIR`), `max_retries` (retries after HTTP 429, or 503 with Retry-After,
-// within the call's deadline; default 2), `max_concurrent_requests_per_host` (default 16).
-// Unknown fields are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`); a named registries.conf
+// within the call's deadline; default 2), `max_concurrent_requests_per_host` (default 16),
+// `shared_cache` (the fleet's Redis/Valkey tier: `redis://…`, `rediss://…`, `unix:///…`;
+// default none, or `IMAGECHECK_SHARED_CACHE` with `from_env`).
+// Unknown fields and an unusable shared-cache URL are an error (`IMAGECHECK_KIND_INVALID_ARGUMENT`); a named registries.conf
 // that is missing or unusable makes each registry call fail with that kind, naming it.
 //
 // # Safety
 //
 // `options_json` is NULL or a NUL-terminated string; `out` is a valid pointer.
-imagecheck_error_t *imagecheck_resolver_new(const char *options_json, imagecheck_resolver_t **out);
+imagecheck_error_t *imagecheck_resolver_new(const char *options_json,
+                                            imagecheck_resolver_t **out);
 
 // Free a resolver handle. NULL is ignored. Calls under way on other threads must have returned.
 //

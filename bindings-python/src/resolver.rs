@@ -44,8 +44,10 @@ impl PyResolver {
         hosts_dir = None,
         max_retries = None,
         max_concurrent_requests_per_host = None,
+        shared_cache = None,
     ))]
     fn new(
+        py: Python<'_>,
         insecure_registries: Option<Vec<String>>,
         timeout: Option<Seconds>,
         from_env: Option<bool>,
@@ -54,7 +56,8 @@ impl PyResolver {
         hosts_dir: Option<PathBuf>,
         max_retries: Option<u32>,
         max_concurrent_requests_per_host: Option<usize>,
-    ) -> Self {
+        shared_cache: Option<PyBackedStr>,
+    ) -> PyResult<Self> {
         let mut options = ResolverOptions::default();
         if let Some(hosts) = insecure_registries {
             options.insecure_registries = hosts;
@@ -80,9 +83,14 @@ impl PyResolver {
         if let Some(max) = max_concurrent_requests_per_host {
             options.max_concurrent_requests_per_host = max;
         }
-        PyResolver {
-            inner: options.build(),
+        if let Some(url) = shared_cache {
+            let url = imagecheck::shared_cache::SharedCacheUrl::parse(&url)
+                .map_err(|e| to_pyerr(py, &e))?;
+            options.shared_cache = Some(url);
         }
+        Ok(PyResolver {
+            inner: options.build(),
+        })
     }
 
     /// The digest `reference` points at, from the cache when an answer younger than `ttl`

@@ -95,6 +95,16 @@ def test_ttl_seconds_timedelta_and_negative(hosts: dict[str, str], state: dict[s
         resolver.resolve(ref, ttl="30")  # type: ignore[arg-type]
 
 
+def test_shared_cache_option(hosts: dict[str, str], images: dict[str, Any]) -> None:
+    """The keyword reaches core's options: an unusable URL is InvalidArgument (the password
+    not shown), and a tier that refuses connections costs no call."""
+    with pytest.raises(imagecheck.InvalidArgument) as refused:
+        imagecheck.Resolver(shared_cache="http://:hunter2@cache:6379")
+    assert "shared cache URL" in str(refused.value) and "hunter2" not in str(refused.value)
+    resolver = make_resolver(hosts, shared_cache="redis://127.0.0.1:1/?timeout_ms=20")
+    assert resolver.resolve(f"{hosts['plain']}/test/index:v1", ttl=60) == images["index-oci"]["digest"]
+
+
 def test_engine_names(hosts: dict[str, str]) -> None:
     resolver = make_resolver(hosts)
     assert {"registry", "docker", "podman", "kubernetes"} <= set(resolver.engine_names())

@@ -88,11 +88,16 @@ pub struct ResolverOptions {
     /// Registry requests in flight to one host at once (`None`: core's default, 16).
     #[uniffi(default)]
     pub max_concurrent_requests_per_host: Option<u64>,
+    /// The fleet's shared cache tier (`redis://…`, `rediss://…`, `unix:///…`; `None`: none,
+    /// or `IMAGECHECK_SHARED_CACHE` when reading the environment). An unusable URL is
+    /// InvalidArgument; a tier that does not answer never fails a call.
+    #[uniffi(default)]
+    pub shared_cache: Option<String>,
 }
 
 impl ResolverOptions {
     /// Core's options, field by field (a field left at `None` keeps core's default).
-    fn into_core(self) -> imagecheck::ResolverOptions {
+    fn into_core(self) -> Result<imagecheck::ResolverOptions, ImageCheckError> {
         let mut core = imagecheck::ResolverOptions {
             insecure_registries: self.insecure_registries,
             ..imagecheck::ResolverOptions::default()
@@ -114,7 +119,10 @@ impl ResolverOptions {
         if let Some(max) = self.max_concurrent_requests_per_host {
             core.max_concurrent_requests_per_host = usize::try_from(max).unwrap_or(usize::MAX);
         }
-        core
+        if let Some(url) = self.shared_cache {
+            core.shared_cache = Some(imagecheck::shared_cache::SharedCacheUrl::parse(&url)?);
+        }
+        Ok(core)
     }
 }
 
@@ -130,10 +138,10 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver of its own (own cache, own connections).
     #[uniffi::constructor]
-    pub fn new(options: ResolverOptions) -> Arc<Self> {
-        Arc::new(Resolver {
-            inner: options.into_core().build(),
-        })
+    pub fn new(options: ResolverOptions) -> Result<Arc<Self>, ImageCheckError> {
+        Ok(Arc::new(Resolver {
+            inner: options.into_core()?.build(),
+        }))
     }
 
     /// The digest (`sha256:…`) `reference` points at, blocking the calling thread while the
@@ -225,9 +233,10 @@ mod tests {
             hosts_dir: Some("/etc/containerd/certs.d".into()),
             max_retries: Some(0),
             max_concurrent_requests_per_host: Some(3),
+            shared_cache: None,
         };
         assert_eq!(
-            options.into_core(),
+            options.into_core().unwrap(),
             imagecheck::ResolverOptions {
                 from_env: false,
                 registries_conf: Some(PathBuf::from("/etc/containers/registries.conf")),
@@ -259,7 +268,9 @@ mod tests {
             hosts_dir: None,
             max_retries: None,
             max_concurrent_requests_per_host: None,
-        });
+            shared_cache: None,
+        })
+        .unwrap();
         let answer = resolver.resolve_blocking(
             "127.0.0.1:9/app:v1".into(),
             Duration::ZERO,

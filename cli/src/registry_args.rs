@@ -47,6 +47,13 @@ pub(crate) struct RegistryArgs {
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
 
+    /// Share tag answers and signature artifacts with other nodes through this Redis or
+    /// Valkey: redis://[user@]host[:port][/db], rediss://… (TLS) or unix:///path.sock. Also
+    /// read from IMAGECHECK_SHARED_CACHE; its password best from the file
+    /// IMAGECHECK_SHARED_CACHE_PASSWORD_FILE names (arguments show in the process list).
+    #[arg(long, value_name = "URL")]
+    shared_cache: Option<String>,
+
     #[command(flatten)]
     routing: RoutingArgs,
 }
@@ -141,6 +148,7 @@ impl RegistryArgs {
             options.request_timeout = timeout;
         }
         self.routing.apply(&mut options)?;
+        options.shared_cache = shared_cache(self.shared_cache.as_deref())?;
         Ok(options)
     }
 
@@ -210,6 +218,13 @@ impl fmt::Debug for RegistryArgs {
             .field("insecure_registries", &self.insecure_registries)
             .field("timeout", &self.timeout)
             .field("routing", &self.routing)
+            .field(
+                "shared_cache",
+                &self
+                    .shared_cache
+                    .as_deref()
+                    .map(imagecheck::shared_cache::SharedCacheUrl::parse),
+            )
             .finish()
     }
 }
@@ -228,7 +243,25 @@ impl RegistryArgs {
         for flag in self.routing.given() {
             eprintln!("imagecheck: warning: {flag} is ignored: the daemon's settings apply");
         }
+        if self.shared_cache.is_some() {
+            eprintln!(
+                "imagecheck: warning: --shared-cache is ignored: the daemon's settings apply"
+            );
+        }
     }
+}
+
+/// `--shared-cache URL`, checked (a usage error names what is wrong, never the password).
+pub(crate) fn shared_cache(
+    given: Option<&str>,
+) -> Result<Option<imagecheck::shared_cache::SharedCacheUrl>, u8> {
+    given
+        .map(imagecheck::shared_cache::SharedCacheUrl::parse)
+        .transpose()
+        .map_err(|e| {
+            eprintln!("imagecheck: --shared-cache: {e}");
+            exit::INVALID_INPUT
+        })
 }
 
 #[cfg(test)]
@@ -250,10 +283,13 @@ mod tests {
             "alice",
             "--password",
             "s3cret-pw",
+            "--shared-cache",
+            "redis://:cache-pw@127.0.0.1:6379",
         ])
         .unwrap();
         let shown = format!("{parsed:?}");
         assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(!shown.contains("cache-pw"), "{shown}");
         assert!(
             shown.contains("alice") && shown.contains("<redacted>"),
             "{shown}"

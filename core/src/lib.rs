@@ -15,6 +15,7 @@ pub mod reference;
 pub mod registry;
 pub mod resolve;
 pub mod runtime;
+pub mod shared_cache;
 pub mod verify;
 
 pub use call::{Call, Cancel};

@@ -17,6 +17,15 @@ pub struct Snapshot {
     pub registry_requests: u64,
     /// Requests sent to token servers.
     pub token_requests: u64,
+    /// Lookups the shared cache tier answered (an entry, or another node's answer waited for).
+    pub shared_cache_hits: u64,
+    /// Lookups the shared cache tier had no usable entry for.
+    pub shared_cache_misses: u64,
+    /// Shared cache operations that failed or timed out (the call went on without the tier).
+    pub shared_cache_errors: u64,
+    /// Shared cache entries ignored because they were not what imagecheck writes: bytes that do
+    /// not hash to their key's digest, malformed or oversized entries, keys of another type.
+    pub shared_cache_rejected: u64,
 }
 
 /// The counters now.
@@ -26,6 +35,10 @@ pub fn snapshot() -> Snapshot {
         digest_cache_misses: DIGEST_CACHE_MISSES.sum(),
         registry_requests: REGISTRY_REQUESTS.sum(),
         token_requests: TOKEN_REQUESTS.sum(),
+        shared_cache_hits: SHARED_CACHE_HITS.sum(),
+        shared_cache_misses: SHARED_CACHE_MISSES.sum(),
+        shared_cache_errors: SHARED_CACHE_ERRORS.sum(),
+        shared_cache_rejected: SHARED_CACHE_REJECTED.sum(),
     }
 }
 
@@ -45,6 +58,26 @@ pub(crate) fn token_request() {
     TOKEN_REQUESTS.add_one();
 }
 
+pub(crate) fn shared_cache_lookup(hit: bool) {
+    if hit {
+        SHARED_CACHE_HITS.add_one();
+    } else {
+        SHARED_CACHE_MISSES.add_one();
+    }
+}
+
+pub(crate) fn shared_cache_error() {
+    SHARED_CACHE_ERRORS.add_one();
+}
+
+pub(crate) fn shared_cache_rejected() {
+    SHARED_CACHE_REJECTED.add_one();
+}
+
+static SHARED_CACHE_HITS: Striped = Striped::new();
+static SHARED_CACHE_MISSES: Striped = Striped::new();
+static SHARED_CACHE_ERRORS: Striped = Striped::new();
+static SHARED_CACHE_REJECTED: Striped = Striped::new();
 static DIGEST_CACHE_HITS: Striped = Striped::new();
 static DIGEST_CACHE_MISSES: Striped = Striped::new();
 static REGISTRY_REQUESTS: Striped = Striped::new();

@@ -17,6 +17,7 @@ use crate::registry::{
     DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT,
 };
 use crate::resolve::{DEFAULT_MAX_CACHE_ENTRIES, Resolver, ResolverBuilder, daemon};
+use crate::shared_cache::SharedCacheUrl;
 use crate::verify::tuf::{DEFAULT_REFRESH_INTERVAL, TufRepository};
 use crate::verify::{DEFAULT_DEADLINE, DEFAULT_RESULT_TTL};
 use crate::verify::{Policy, TrustedRoot, Verifier, VerifierBuilder};
@@ -62,6 +63,12 @@ pub struct ResolverOptions {
     pub max_retries: u32,
     /// Registry requests in flight to one host at once, token requests included (default 16).
     pub max_concurrent_requests_per_host: usize,
+    /// The fleet's shared cache tier: `redis://…`, `rediss://…` or `unix:///…` (default: none,
+    /// or `IMAGECHECK_SHARED_CACHE` when reading the environment). Tag answers and signature
+    /// artifacts are shared with the other nodes; verdicts and anything read with credentials
+    /// are not. A URL that cannot be used is InvalidArgument; a tier that does not answer
+    /// never fails a call.
+    pub shared_cache: Option<SharedCacheUrl>,
 }
 
 impl Default for ResolverOptions {
@@ -78,6 +85,7 @@ impl Default for ResolverOptions {
             hosts_dir: None,
             max_retries: DEFAULT_MAX_RETRIES,
             max_concurrent_requests_per_host: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_HOST,
+            shared_cache: None,
         }
     }
 }
@@ -114,6 +122,9 @@ impl ResolverOptions {
         }
         if let Some(path) = &self.podman_socket {
             builder = builder.podman_socket(path);
+        }
+        if let Some(url) = &self.shared_cache {
+            builder = builder.shared_cache(url.clone());
         }
         builder
     }
@@ -289,6 +300,13 @@ mod tests {
             ResolverOptions::from_json("{}").unwrap(),
             ResolverOptions::default()
         );
+        let shared = ResolverOptions::from_json(
+            r#"{"shared_cache": "redis://:hunter2@cache:6379/0?timeout_ms=20"}"#,
+        )
+        .unwrap();
+        let url = shared.shared_cache.as_ref().unwrap();
+        assert_eq!(url.as_str(), "redis://:hunter2@cache:6379/0?timeout_ms=20");
+        assert!(!format!("{shared:?}").contains("hunter2"), "{shared:?}");
         let verifier = VerifierOptions::from_json(
             r#"{"resolve_ttl_ms": 10, "result_ttl_ms": 0, "trusted_root": "/x.json"}"#,
         )
@@ -413,6 +431,7 @@ mod tests {
             ),
             (r#"{"request_timeout_ms": -5}"#, "invalid value"),
             (r#"{"from_env": "yes"}"#, "invalid type"),
+            (r#"{"shared_cache": "http://cache:6379"}"#, "scheme"),
         ] {
             let error = ResolverOptions::from_json(text).unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument);

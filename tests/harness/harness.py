@@ -12,6 +12,9 @@ Subcommands (see README.md next to this file):
   make-image   --out LAYOUT_DIR --seed TEXT [--index]
   push         --state-dir DIR --layout LAYOUT_DIR --registry plain|basic|token --to REPO:TAG
                [--format v2s2]
+  tags         --state-dir DIR --repo REPO --count N [--prefix t] [--seed TEXT]
+               (N tags REPO:t0.. on the plain registry, each its own manifest; prints
+               {tag: digest} as JSON)
   token-server --config FILE            (internal: started by `start` in the background)
   watchdog     --state-dir DIR ...      (internal: started by `start --owner-pid`)
 
@@ -77,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--registry", required=True, choices=("plain", "basic", "token"))
     p.add_argument("--to", required=True, metavar="REPO:TAG")
     p.add_argument("--format", choices=("v2s2", "oci"), default=None, help="convert (skopeo --format)")
+    p = sub.add_parser("tags", help="tag N distinct small manifests on the plain registry; print {tag: digest}")
+    p.add_argument("--state-dir", required=True, type=Path)
+    p.add_argument("--repo", required=True)
+    p.add_argument("--count", required=True, type=int)
+    p.add_argument("--prefix", default="t")
+    p.add_argument("--seed", default="")
     p = sub.add_parser("watchdog", help=argparse.SUPPRESS)
     p.add_argument("--state-dir", required=True, type=Path)
     p.add_argument("--owner-pid", required=True, type=int)
@@ -108,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cmd == "push":
             pushed = push_to(args.state_dir.resolve(), args.layout, args.registry, args.to, args.format)
             print(pushed.digest)
+            return 0
+        if args.cmd == "tags":
+            from imagecheck_harness.tags import print_tags, push_tags
+
+            tags = [f"{args.prefix}{i}" for i in range(args.count)]
+            print_tags(push_tags(args.state_dir.resolve(), args.repo, tags, args.seed or str(os.getpid())))
             return 0
         if args.cmd == "watchdog":
             return run_watchdog(args.state_dir.resolve(), args.owner_pid, args.owner_start)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what tests/harness/harness.py needs: the Distribution registry, skopeo,
-# htpasswd (apache2-utils), Python's `cryptography`, and python-tuf (`tuf`, for the local TUF
-# repository of tuf_repo.py). Idempotent; does nothing
+# htpasswd (apache2-utils), Python's `cryptography`, python-tuf (`tuf`, for the local TUF
+# repository of tuf_repo.py), and redis-server (with redis-cli), which the shared cache tests
+# start on 127.0.0.1 themselves. Idempotent; does nothing
 # (and touches no network) when everything is already present.
 set -euo pipefail
 
 PY="${PYTHON:-python3}"
-APT_PKGS=(docker-registry skopeo apache2-utils)
+APT_PKGS=(docker-registry skopeo apache2-utils redis-server)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -31,10 +32,10 @@ fi
 
 if ! "$PY" -c 'import tuf.api.metadata' 2>/dev/null; then
     echo "install-deps: installing python-tuf" >&2
-    "$PY" -m pip install -q 'tuf>=7'
+    "$PY" -m pip install -q 'tuf==7.0.1'
 fi
 
 # Sanity: the binaries the harness runs.
-for b in docker-registry skopeo htpasswd; do
+for b in docker-registry skopeo htpasswd redis-server redis-cli; do
     command -v "$b" >/dev/null || { echo "install-deps: $b not on PATH after install" >&2; exit 1; }
 done

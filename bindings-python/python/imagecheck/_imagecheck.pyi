@@ -115,6 +115,7 @@ class Resolver:
         hosts_dir: Optional[_Path] = None,
         max_retries: Optional[int] = None,
         max_concurrent_requests_per_host: Optional[int] = None,
+        shared_cache: Optional[str] = None,
     ) -> Resolver: ...
     def resolve(
         self,

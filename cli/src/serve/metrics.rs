@@ -1,6 +1,6 @@
 //! `--metrics ADDR`: Prometheus text on `GET /metrics` (prometheus-client): calls by method and
 //! outcome, call latency, and core's counters (digest cache hits and misses, registry and token
-//! requests). Plain HTTP/1 over hyper; bind it to loopback or a node-local address.
+//! requests, the shared cache tier's hits, misses, errors and rejected entries). Plain HTTP/1 over hyper; bind it to loopback or a node-local address.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -110,6 +110,26 @@ impl Collector for CoreCounters {
                 "token_requests",
                 "Requests sent to registry token servers",
                 now.token_requests,
+            ),
+            (
+                "shared_cache_hits",
+                "Lookups the fleet's shared cache answered",
+                now.shared_cache_hits,
+            ),
+            (
+                "shared_cache_misses",
+                "Lookups the fleet's shared cache had no usable entry for",
+                now.shared_cache_misses,
+            ),
+            (
+                "shared_cache_errors",
+                "Shared cache operations that failed or timed out (calls went on without it)",
+                now.shared_cache_errors,
+            ),
+            (
+                "shared_cache_rejected",
+                "Shared cache entries ignored: bytes not hashing to their digest, malformed entries",
+                now.shared_cache_rejected,
             ),
         ] {
             let counter = ConstCounter::new(value);

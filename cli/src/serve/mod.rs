@@ -113,6 +113,13 @@ pub(crate) struct ServeArgs {
 
     #[command(flatten)]
     routing: RoutingArgs,
+    /// Share tag answers and signature artifacts with the other nodes' daemons through this
+    /// Redis or Valkey: redis://[user@]host[:port][/db], rediss://… (TLS) or unix:///path.sock.
+    /// Also read from IMAGECHECK_SHARED_CACHE; the password best from the file
+    /// IMAGECHECK_SHARED_CACHE_PASSWORD_FILE names. Verdicts and anything read with
+    /// credentials are never shared; a tier that does not answer never fails a call.
+    #[arg(long, value_name = "URL")]
+    shared_cache: Option<String>,
 
     /// Limit for each call when the client sends no gRPC deadline, in seconds (a client's
     /// deadline applies when shorter).
@@ -201,9 +208,14 @@ pub(crate) async fn run(args: ServeArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
+    let shared_cache = match crate::registry_args::shared_cache(args.shared_cache.as_deref()) {
+        Ok(url) => url,
+        Err(code) => return code,
+    };
     let mut options = ResolverOptions {
         insecure_registries: args.insecure_registries.clone(),
         request_timeout: limits.registry_timeout,
+        shared_cache,
         ..ResolverOptions::default()
     };
     if let Err(code) = args.routing.apply(&mut options) {

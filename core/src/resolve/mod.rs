@@ -8,6 +8,7 @@ mod cache;
 pub mod clock;
 pub mod daemon;
 pub mod engine;
+mod shared;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use crate::error::{DigestCause, Error, Result};
 use crate::reference::Reference;
 use crate::registry::call_limits::CallLimits;
 use crate::registry::{AuthSources, MirrorFiles, RegistryClient, RegistryConfig};
+use crate::shared_cache::{Lease, Read, SharedCache, SharedCacheUrl, Turn};
 
 /// Environment variable listing registries reached over plain HTTP (comma-separated
 /// `host:port`).
@@ -50,6 +52,11 @@ struct Inner {
     in_flight: InFlight,
     clock: Arc<dyn Clock>,
     registry: Arc<RegistryClient>,
+    /// The fleet's shared cache tier, if configured.
+    shared: Option<SharedCache>,
+    /// The built-in registry engine: only its answers go to the shared tier (a custom engine
+    /// registered as `registry` is this node's own business).
+    builtin_registry: Arc<dyn DigestSource>,
 }
 
 /// Options for a [`Resolver`].
@@ -72,6 +79,8 @@ pub struct ResolverBuilder {
     /// `CONTAINERS_REGISTRIES_CONF` / the standard paths / `IMAGECHECK_HOSTS_DIR`, as read by
     /// `from_env`.
     mirrors_env: Option<MirrorFiles>,
+    shared_cache: Option<SharedCacheUrl>,
+    shared_cache_password_file: Option<PathBuf>,
 }
 
 impl Default for ResolverBuilder {
@@ -89,6 +98,8 @@ impl Default for ResolverBuilder {
             registries_conf: None,
             hosts_dir: None,
             mirrors_env: None,
+            shared_cache: None,
+            shared_cache_password_file: None,
         }
     }
 }
@@ -96,13 +107,29 @@ impl Default for ResolverBuilder {
 impl ResolverBuilder {
     /// Take insecure registries from `IMAGECHECK_INSECURE_REGISTRIES`, configured
     /// credentials from the usual files (see [`AuthSources::from_env`]), the daemons'
-    /// sockets from `DOCKER_HOST` and `CONTAINER_HOST` (`unix://…`), and mirrors from
+    /// sockets from `DOCKER_HOST` and `CONTAINER_HOST` (`unix://…`), mirrors from
     /// `CONTAINERS_REGISTRIES_CONF` (else the standard registries.conf, when present) and
-    /// `IMAGECHECK_HOSTS_DIR` (see [`MirrorFiles::from_env`]). Explicit options
-    /// ([`Self::docker_socket`], [`Self::registries_conf`], …) still win.
+    /// `IMAGECHECK_HOSTS_DIR` (see [`MirrorFiles::from_env`]), and the fleet's shared cache
+    /// from `IMAGECHECK_SHARED_CACHE` with its password from the file
+    /// `IMAGECHECK_SHARED_CACHE_PASSWORD_FILE` names (an unusable URL is logged and ignored).
+    /// Explicit options ([`Self::docker_socket`], [`Self::registries_conf`],
+    /// [`Self::shared_cache`], …) still win.
     pub fn from_env(mut self) -> Self {
         if let Ok(list) = std::env::var(INSECURE_REGISTRIES_ENV) {
             self = self.insecure_registries(list.split(','));
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(text) = env(crate::shared_cache::SHARED_CACHE_ENV) {
+            match SharedCacheUrl::parse(&text) {
+                Ok(url) => self.shared_cache = self.shared_cache.or(Some(url)),
+                Err(e) => tracing::error!(
+                    "{}: {e}; going on without the shared cache",
+                    crate::shared_cache::SHARED_CACHE_ENV
+                ),
+            }
+        }
+        if let Some(path) = env(crate::shared_cache::SHARED_CACHE_PASSWORD_FILE_ENV) {
+            self.shared_cache_password_file = self.shared_cache_password_file.or(Some(path.into()));
         }
         self.registry.auth = AuthSources::from_env();
         self.docker_env = Some(DaemonEndpoint::docker_from_env());
@@ -218,6 +245,19 @@ impl ResolverBuilder {
         self
     }
 
+    /// Share tag answers and signature artifacts with the other nodes of a fleet through the
+    /// Redis or Valkey at `url` ([`crate::shared_cache`]; DESIGN.md, "Fleet").
+    pub fn shared_cache(mut self, url: SharedCacheUrl) -> Self {
+        self.shared_cache = Some(url);
+        self
+    }
+
+    /// Read the shared cache's password from `path` (wins over one in the URL).
+    pub fn shared_cache_password_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shared_cache_password_file = Some(path.into());
+        self
+    }
+
     pub fn build(mut self) -> Resolver {
         let mut mirrors = self.mirrors_env.take().unwrap_or_default();
         if let Some(path) = self.registries_conf.take() {
@@ -230,10 +270,9 @@ impl ResolverBuilder {
         self.registry.mirrors = mirrors;
         let registry = Arc::new(RegistryClient::new(self.registry));
         let mut engines: HashMap<String, Arc<dyn DigestSource>> = HashMap::new();
-        engines.insert(
-            "registry".into(),
-            Arc::new(engine::RegistrySource::new(registry.clone())),
-        );
+        let builtin_registry: Arc<dyn DigestSource> =
+            Arc::new(engine::RegistrySource::new(registry.clone()));
+        engines.insert("registry".into(), builtin_registry.clone());
         engines.insert("kubernetes".into(), Arc::new(engine::KubernetesSource));
         let docker = match (self.docker_socket, self.docker_env) {
             (Some(path), _) => DaemonEndpoint::Unix(path),
@@ -267,6 +306,10 @@ impl ResolverBuilder {
                 in_flight: InFlight::default(),
                 clock: self.clock,
                 registry,
+                shared: self.shared_cache.as_ref().and_then(|url| {
+                    SharedCache::new(url, self.shared_cache_password_file.as_deref())
+                }),
+                builtin_registry,
             }),
         }
     }
@@ -311,7 +354,8 @@ impl Resolver {
         if !ttl.is_zero() {
             crate::metrics::digest_cache_lookup(false);
         }
-        self.resolve_upstream(engine, reference, credentials).await
+        self.resolve_upstream(engine, reference, ttl, credentials)
+            .await
     }
 
     /// One resolve as a [`Call`]: the reference is parsed once; a digest reference, a fresh
@@ -340,18 +384,21 @@ impl Resolver {
         Call::pending(
             Subject::new(reference.to_string(), engine.name()),
             async move {
-                this.resolve_upstream(&engine, &reference, credentials.as_ref())
+                this.resolve_upstream(&engine, &reference, ttl, credentials.as_ref())
                     .await
             },
         )
     }
 
     /// Ask `engine` (sharing a request under way for the same key), store and return the
-    /// answer: the part of a resolve after the cache had no fresh enough answer.
+    /// answer: the part of a resolve after the cache had no fresh enough answer. With a shared
+    /// tier, a registry answer is asked of the tier first (unless `ttl` is zero), and one node
+    /// of the fleet at a time asks the registry.
     async fn resolve_upstream(
         &self,
         engine: &Engine,
         reference: &Reference,
+        ttl: Duration,
         credentials: Option<&Credentials>,
     ) -> Result<Digest> {
         let credentials = credentials.filter(|c| c.applies_to(reference.registry()));
@@ -365,6 +412,20 @@ impl Resolver {
         // The flight waits (on rate limits) no longer than the call that starts it may; it is
         // not one verify's, so it spends no verify's request budget.
         let limits = CallLimits::current().deadline_only();
+        let tier = match self
+            .tier_for_tag(engine, &source, reference, credentials)
+            .await
+        {
+            Some(tier) if !ttl.is_zero() => match shared::read_tag(&tier, reference, ttl).await {
+                Read::Hit((digest, age)) => {
+                    self.inner.remember_aged(key, digest.clone(), age);
+                    return Ok(digest);
+                }
+                Read::Miss => Some(tier),
+                Read::Unavailable => None,
+            },
+            other => other,
+        };
         let flight = self.inner.in_flight.join_or_start(&key, |id| {
             let inner = self.inner.clone();
             let key = key.clone();
@@ -372,6 +433,19 @@ impl Resolver {
             let credentials = credentials.cloned();
             let engine = engine.clone();
             async move {
+                let tag_key = crate::shared_cache::Key::tag(&reference);
+                let lease = match &tier {
+                    None => None,
+                    Some(tier) if ttl.is_zero() => Some(Lease::write_only(tier, &tag_key)),
+                    Some(tier) => match shared::turn_tag(tier, &reference, ttl).await {
+                        Turn::Answered((digest, age)) => {
+                            inner.in_flight.finish(&key, id);
+                            inner.remember_aged(key, digest.clone(), age);
+                            return Ok(digest);
+                        }
+                        Turn::Ask(lease) => Some(lease),
+                    },
+                };
                 let answer = limits
                     .scope(source.resolve(ResolveRequest {
                         reference: &reference,
@@ -382,14 +456,58 @@ impl Resolver {
                 match answer {
                     Ok(digest) => {
                         inner.cache.put(key, digest.clone(), inner.clock.now());
+                        if let (Some(lease), Some(tier)) = (lease, &tier) {
+                            let (value, max_age) = shared::tag_entry(tier, &digest);
+                            lease.put(value, max_age).await;
+                        }
                         Ok(digest)
                     }
-                    Err(cause) => Err(unavailable(&engine, &reference, cause)),
+                    Err(cause) => {
+                        if let Some(lease) = lease {
+                            lease.release().await;
+                        }
+                        Err(unavailable(&engine, &reference, cause))
+                    }
                 }
             }
             .boxed()
         });
         flight.await
+    }
+
+    /// The shared tier for this tag's answer: the built-in registry engine's answers without
+    /// credentials only.
+    async fn tier_for_tag(
+        &self,
+        engine: &Engine,
+        source: &Arc<dyn DigestSource>,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Option<SharedCache> {
+        let builtin = std::ptr::addr_eq(
+            Arc::as_ptr(source),
+            Arc::as_ptr(&self.inner.builtin_registry),
+        );
+        if *engine != Engine::Registry || !builtin {
+            return None;
+        }
+        self.shared_cache_for(reference, credentials).await
+    }
+
+    /// The shared tier, if what is read about `reference` with `credentials` may be shared
+    /// (see [`shared::tier_for`]); the verifier asks before reading signatures.
+    pub(crate) async fn shared_cache_for(
+        &self,
+        reference: &Reference,
+        credentials: Option<&Credentials>,
+    ) -> Option<SharedCache> {
+        shared::tier_for(
+            self.inner.shared.as_ref(),
+            &self.inner.registry,
+            reference,
+            credentials,
+        )
+        .await
     }
 
     /// The cached answer, without I/O: `Some(Ok)` for a digest reference or a fresh enough
@@ -515,6 +633,16 @@ impl Resolver {
                 known.join(", ")
             ))
         })
+    }
+}
+
+impl Inner {
+    /// Keep an answer another node resolved `age` ago, as old as it is: the local entry must
+    /// not look fresher to the next caller than the shared one did.
+    fn remember_aged(&self, key: CacheKey, digest: Digest, age: Duration) {
+        if let Some(resolved) = self.clock.now().checked_sub(age) {
+            self.cache.put(key, digest, resolved);
+        }
     }
 }
 

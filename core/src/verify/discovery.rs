@@ -19,9 +19,16 @@
 //! payload that is exactly what `cosign sign` writes for this image is recognised by its
 //! digest instead of fetched, and content-addressed reads go through the verifier's
 //! `BlobCache`. None of this changes which candidate is checked first, or the verdict.
+//!
+//! With the fleet's shared tier ([`SharedReads`]), content-addressed reads and listings are
+//! asked of it first, and one node at a time asks the registry. Its entries are judged like
+//! registry answers: a blob must hash to its digest, and a listing only names candidates,
+//! each fetched by digest and checked against the rule. A forged listing can at worst hide a
+//! signature (or list ones that fail), never make an unsigned image verify.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -35,6 +42,10 @@ use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::registry::call_limits::RequestAllowance;
 use crate::registry::{Fetched, RegistryClient};
+use crate::shared_cache::{
+    BLOB_MAX_AGE, Key, SharedCache, Verdict, blob_verdict, listing_value, listing_verdict,
+    unix_ms_now,
+};
 
 /// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
 /// referrers API is asked for this one.
@@ -228,11 +239,25 @@ impl From<DigestCause> for Halt {
     }
 }
 
+/// The fleet's shared tier for one verify's reads (only when nothing is read with
+/// credentials), and how old a listing it accepts: the verifier's resolve TTL, as for the tag.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedReads {
+    pub(crate) tier: SharedCache,
+    pub(crate) listing_ttl: Duration,
+}
+
+/// Largest listing entry read: the manifest bound and the entry's header line.
+const MAX_LISTING_VALUE: usize = MAX_SIGNATURE_MANIFEST_BYTES + 32;
+/// Largest blob entry read: payloads and bundles (manifests are smaller).
+const MAX_BLOB_VALUE: usize = MAX_PAYLOAD_BYTES;
+
 /// Walks the signature sources of one image digest lazily.
 #[derive(Debug)]
 pub(super) struct SignatureWalker<'a> {
     client: &'a RegistryClient,
     blobs: &'a BlobCache,
+    shared: Option<&'a SharedReads>,
     budget: &'a RequestBudget,
     reference: &'a Reference,
     digest: &'a Digest,
@@ -257,6 +282,13 @@ pub(super) struct SignatureWalker<'a> {
 #[derive(Debug, Default)]
 struct Listing {
     pending: Vec<Pending>,
+    served_by: Option<String>,
+}
+
+/// A listing document as fetched: its bytes and the mirror that served it (None: the registry
+/// itself, or the shared tier).
+struct Listed {
+    bytes: Bytes,
     served_by: Option<String>,
 }
 
@@ -308,6 +340,7 @@ impl<'a> SignatureWalker<'a> {
         SignatureWalker {
             client,
             blobs,
+            shared: None,
             budget,
             reference,
             digest,
@@ -322,6 +355,12 @@ impl<'a> SignatureWalker<'a> {
             unreadable: 0,
             out_of_requests: false,
         }
+    }
+
+    /// Read through the fleet's shared tier too.
+    pub(crate) fn share_through(mut self, shared: Option<&'a SharedReads>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// Listed candidates the registry did not have (skipped, not counted as signatures).
@@ -442,22 +481,28 @@ impl<'a> SignatureWalker<'a> {
     }
 
     async fn list_referrers(&self) -> Result<Listing, Halt> {
-        self.spend()?;
+        let key = Key::listing_referrers(self.reference, self.digest, BUNDLE_V03_MEDIA_TYPE);
         let index = self
-            .client
-            .referrers(
-                self.reference,
-                self.digest,
-                BUNDLE_V03_MEDIA_TYPE,
-                MAX_SIGNATURE_MANIFEST_BYTES,
-                self.credentials,
-            )
+            .listing(key, || async {
+                self.spend()?;
+                Ok(self
+                    .client
+                    .referrers(
+                        self.reference,
+                        self.digest,
+                        BUNDLE_V03_MEDIA_TYPE,
+                        MAX_SIGNATURE_MANIFEST_BYTES,
+                        self.credentials,
+                    )
+                    .await?
+                    .map(|(bytes, served_by)| Listed { bytes, served_by }))
+            })
             .await?;
         // None: the registry has no referrers API (404); the tag fallback comes next.
         match index {
-            Some((index, served_by)) => Ok(Listing {
-                pending: bundle_pendings(&index)?,
-                served_by,
+            Some(index) => Ok(Listing {
+                pending: bundle_pendings(&index.bytes)?,
+                served_by: index.served_by,
             }),
             None => Ok(Listing::default()),
         }
@@ -593,6 +638,22 @@ impl<'a> SignatureWalker<'a> {
         if let Some(bytes) = self.blobs.get(registry, repository, digest) {
             return Ok(bytes);
         }
+        let bytes = SharedCache::through(
+            self.shared.map(|s| &s.tier),
+            Key::blob(self.reference, digest),
+            MAX_BLOB_VALUE,
+            true,
+            |value| blob_verdict(value, digest),
+            |bytes: &Bytes| Some((bytes.to_vec(), BLOB_MAX_AGE)),
+            || self.fetch_content(digest, kind),
+        )
+        .await?;
+        self.blobs.put(registry, repository, digest, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// A manifest or blob from the registry, by digest (checked by the client).
+    async fn fetch_content(&self, digest: &Digest, kind: Content) -> Result<Bytes, Halt> {
         self.spend()?;
         let bytes = match kind {
             Content::Manifest => {
@@ -612,26 +673,67 @@ impl<'a> SignatureWalker<'a> {
                     .await?
             }
         };
-        self.blobs.put(registry, repository, digest, bytes.clone());
         Ok(bytes)
     }
 
-    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Fetched>, Halt> {
-        self.spend()?;
-        match self
-            .client
-            .get_manifest_limited(
-                self.reference,
-                tag,
-                MAX_SIGNATURE_MANIFEST_BYTES,
-                self.credentials,
-            )
-            .await
-        {
-            Ok(fetched) => Ok(Some(fetched)),
-            Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
-            Err(cause) => Err(cause.into()),
-        }
+    async fn manifest_or_none(&self, tag: &str) -> Result<Option<Listed>, Halt> {
+        self.listing(Key::listing_tag(self.reference, tag), || async {
+            self.spend()?;
+            match self
+                .client
+                .get_manifest_limited(
+                    self.reference,
+                    tag,
+                    MAX_SIGNATURE_MANIFEST_BYTES,
+                    self.credentials,
+                )
+                .await
+            {
+                Ok(Fetched {
+                    bytes, served_by, ..
+                }) => Ok(Some(Listed { bytes, served_by })),
+                Err(cause) if cause.kind == CauseKind::NotFound => Ok(None),
+                Err(cause) => Err(cause.into()),
+            }
+        })
+        .await
+    }
+
+    /// A listing (None: the registry has none) through the shared tier: its entry if younger
+    /// than the listing TTL, else `fetch`'s answer, kept for the others (a "not found" too).
+    /// Only the bytes are shared: a listing read from the tier names no mirror.
+    async fn listing<Fut>(
+        &self,
+        key: Key,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Option<Listed>, Halt>
+    where
+        Fut: Future<Output = Result<Option<Listed>, Halt>>,
+    {
+        let Some(shared) = self.shared else {
+            return fetch().await;
+        };
+        let ttl = shared.listing_ttl;
+        SharedCache::through(
+            Some(&shared.tier),
+            key,
+            MAX_LISTING_VALUE,
+            !ttl.is_zero(),
+            |value| match listing_verdict(value, ttl, unix_ms_now()) {
+                Verdict::Accept(listed) => Verdict::Accept(listed.map(|bytes| Listed {
+                    bytes,
+                    served_by: None,
+                })),
+                Verdict::Stale => Verdict::Stale,
+                Verdict::Reject(why) => Verdict::Reject(why),
+            },
+            |listed: &Option<Listed>| {
+                let value = listing_value(unix_ms_now(), listed.as_ref().map(|l| &l.bytes[..]));
+                Some((value, shared.tier.tag_max_age()))
+            },
+            fetch,
+        )
+        .await
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::blob_cache::BlobCache;
-use super::discovery::{RequestBudget, SignatureSource, SignatureWalker};
+use super::discovery::{RequestBudget, SharedReads, SignatureSource, SignatureWalker};
 use super::evaluation::Evaluation;
 use super::failure::{DiscoveryReport, DiscoveryStop, VerificationFailure};
 use super::keyless::unix_now;
@@ -442,6 +442,14 @@ impl Verifier {
         if !rule.attestations().is_empty() {
             order.push(SignatureSource::AttestationTag);
         }
+        // The fleet's tier for signature reads, unless they are made with credentials.
+        let shared = resolver
+            .shared_cache_for(&parsed, credentials)
+            .await
+            .map(|tier| SharedReads {
+                tier,
+                listing_ttl: ttl,
+            });
         let walker = |digest| {
             SignatureWalker::new(
                 resolver.registry(),
@@ -453,6 +461,7 @@ impl Verifier {
                 &order,
                 !learned,
             )
+            .share_through(shared.as_ref())
         };
         // A tag that must be re-checked, whose last digest has no cached result: list that
         // digest's signatures while the HEAD is in flight. The tag usually has not moved, and

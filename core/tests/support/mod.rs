@@ -7,6 +7,7 @@
 
 pub mod distribution;
 pub mod fake_registry;
+pub mod redis_server;
 pub mod shared_fixtures;
 pub mod slow_link;
 
@@ -133,6 +134,34 @@ impl Harness {
         ])
         .trim()
         .to_owned()
+    }
+}
+
+impl Harness {
+    /// Tags `repo:{prefix}0`.. (`count` of them) on the plain registry, each its own small
+    /// manifest (`harness.py tags`); `{tag: digest}`. Pushing again with another `seed` moves
+    /// the tags.
+    pub fn push_tags(
+        &self,
+        repo: &str,
+        prefix: &str,
+        count: usize,
+        seed: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        let out = run_harness(&[
+            "tags",
+            "--state-dir",
+            self.dir.to_str().unwrap(),
+            "--repo",
+            repo,
+            "--count",
+            &count.to_string(),
+            "--prefix",
+            prefix,
+            "--seed",
+            seed,
+        ]);
+        serde_json::from_str(&out).expect("harness.py tags prints JSON")
     }
 }
 

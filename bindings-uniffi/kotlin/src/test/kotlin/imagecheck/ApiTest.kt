@@ -14,6 +14,8 @@ import org.junit.jupiter.api.assertThrows
 import uniffi.imagecheck.Credentials
 import uniffi.imagecheck.CauseKind
 import uniffi.imagecheck.ImageCheckException
+import uniffi.imagecheck.Resolver
+import uniffi.imagecheck.ResolverOptions
 import uniffi.imagecheck.Verifier
 import uniffi.imagecheck.VerifierOptions
 import uniffi.imagecheck.defaultResolver
@@ -71,6 +73,18 @@ class ApiTest {
         assertThrows<ImageCheckException.InvalidPolicy> { Verifier("rules: [{image: '*', skip: maybe}]", VerifierOptions()) }
         // Every exception shares one base class.
         assertTrue(ImageCheckException.Denied("x") is ImageCheckException)
+    }
+
+    @Test
+    fun `the shared cache option is checked and a tier that is down costs no call`() {
+        val refused = assertThrows<ImageCheckException.InvalidArgument> {
+            Resolver(ResolverOptions(sharedCache = "http://:hunter2@cache:6379"))
+        }
+        assertTrue(refused.reason.contains("shared cache URL") && !refused.reason.contains("hunter2"), refused.reason)
+        val resolver = Resolver(
+            ResolverOptions(insecureRegistries = Harness.insecure(), sharedCache = "redis://127.0.0.1:1/?timeout_ms=20"),
+        )
+        assertEquals(Harness.digest("hello-oci"), resolver.resolveBlocking(hello, Duration.ofMinutes(1)))
     }
 
     @Test
