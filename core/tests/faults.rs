@@ -679,9 +679,21 @@ async fn a_retry_after_http_date_is_waited_for() {
     )])
     .await;
     let started = Instant::now();
-    resolve(&fake).await.unwrap();
+    // A deadline well past the date: the date has whole seconds and the wait adds jitter, so
+    // the wait can exceed 2 s, which the shared resolver's 2 s deadline would refuse.
+    Resolver::builder()
+        .insecure_registry(&fake.host)
+        .request_timeout(Duration::from_secs(10))
+        .build()
+        .resolve(
+            &Engine::Registry,
+            &format!("{}/fault/app:v1", fake.host),
+            TTL,
+        )
+        .await
+        .unwrap();
     assert_eq!(fake.request_count(), 2);
-    // The date has whole seconds: the wait is between one and two of them.
+    // The date has whole seconds: the wait is between one and two of them (plus jitter).
     assert!(
         started.elapsed() >= Duration::from_millis(900),
         "{:?}",
