@@ -130,7 +130,7 @@ fn verify_with_a_tuf_repository_fetches_once_then_runs_from_the_cache() {
     repo.stop();
     let second = imagecheck(&args);
     assert_eq!(second.status.code(), Some(0), "{}", said(&second));
-    // A TUF option without --tuf-url is a usage error.
+    // A TUF option without --tuf-url is a usage error (exit 3).
     let usage = imagecheck(&["verify", "--policy", "x", "--tuf-root", "y", "nginx"]);
-    assert_eq!(usage.status.code(), Some(2), "{}", said(&usage));
+    assert_eq!(usage.status.code(), Some(3), "{}", said(&usage));
 }
