@@ -3,6 +3,10 @@
 //! TTL is per call (DESIGN.md, Resolve): within `ttl` a cached digest is served; a zero `ttl`
 //! skips the cache read, re-resolves, and stores the fresh answer for everyone else.
 //! Failures are never cached.
+//!
+//! Why one file of ~670 lines: the resolve path (local cache, shared tier, single-flight, the
+//! engine) and the builder share the resolver's private state; the cache (and its flights),
+//! the engines and the shared-tier reads each have a module of their own below.
 
 mod cache;
 pub mod clock;

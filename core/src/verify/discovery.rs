@@ -7,7 +7,7 @@
 //! are bundles), then the legacy `sha256-<hex>.sig` tag (cosign simple signing); for a rule
 //! that requires attestations, also the legacy `sha256-<hex>.att` tag (cosign's DSSE
 //! envelopes; a bundle attestation comes with the bundles of the first two sources). A bundle
-//! is recognised by any media type of [`BUNDLE_MEDIA_TYPES`] (`…bundle.v0.3+json`,
+//! is recognised by any media type of [`BUNDLE_MEDIA_TYPES`](super::bundle_media_types::BUNDLE_MEDIA_TYPES) (`…bundle.v0.3+json`,
 //! `…bundle+json;version=0.3`, `;version=0.2`, `;version=0.1`). Bounds: manifests
 //! 128 KiB, bundles and payloads 1 MiB, 100 signatures in all, and [`MAX_REQUESTS`] registry
 //! requests per verify, failed ones, retries after rate limits and falls back from a mirror to
@@ -25,22 +25,32 @@
 //! registry answers: a blob must hash to its digest, and a listing only names candidates,
 //! each fetched by digest and checked against the rule. A forged listing can at worst hide a
 //! signature (or list ones that fail), never make an unsigned image verify.
+//!
+//! Why one file of ~650 lines: the walker is one state machine (sources in order, listings made
+//! ahead, the request budget, the shared tier, the blob cache) whose fields every step reads;
+//! what it reads is parsed in `signature_documents.rs`, what it yields is in `candidate.rs`, and
+//! the budget is `request_budget.rs`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::Deserialize;
 
 use super::blob_cache::BlobCache;
-use super::bundle_media_types::BUNDLE_MEDIA_TYPES;
+pub use super::candidate::{
+    BundleSignature, Candidate, LegacyAttestation, LegacySignature, SignatureSource,
+};
 use super::payload::cosign_default_payload;
+pub(crate) use super::request_budget::RequestBudget;
+pub use super::request_budget::{MAX_REQUESTS, MAX_SIGNATURES};
+use super::signature_documents::{
+    Annotations, MAX_PAYLOAD_BYTES, Manifest, attestation_layers, bundle_layers, bundle_manifests,
+    is_bundle_type, legacy_layers, parse_json,
+};
 use crate::cause::{CauseKind, DigestCause};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::reference::Reference;
-use crate::registry::call_limits::RequestAllowance;
 use crate::registry::{Fetched, RegistryClient};
 use crate::shared_cache::{
     BLOB_MAX_AGE, Key, SharedCache, Verdict, blob_verdict, listing_value, listing_verdict,
@@ -50,11 +60,6 @@ use crate::shared_cache::{
 /// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
 /// referrers API is asked for this one.
 pub(super) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-/// Layer media type of a cosign legacy attestation (`.att` tag): a DSSE envelope.
-pub(super) const DSSE_ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
-/// Layer media type of a cosign simple-signing payload.
-pub(super) const SIMPLE_SIGNING_MEDIA_TYPE: &str =
-    "application/vnd.dev.cosign.simplesigning.v1+json";
 /// Annotation holding the base64 signature of a legacy layer.
 pub(super) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 pub(super) const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
@@ -65,164 +70,6 @@ pub(super) const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// list signatures, far smaller than the image manifests the registry client allows
 /// (`registry::MAX_IMAGE_MANIFEST_BYTES`).
 pub const MAX_SIGNATURE_MANIFEST_BYTES: usize = 128 * 1024;
-pub(super) const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-pub(super) const MAX_SIGNATURES: usize = 100;
-/// Registry requests one verify may spend on finding signatures, every source and every walker
-/// of that verify together, failed requests included. Enough to read every candidate
-/// `MAX_SIGNATURES` allows in its most expensive form (a referrer manifest, then its bundle
-/// blob) after one listing per source (the `.att` tag's included); a legitimate image needs a
-/// handful (three or four listings, then one or two reads per signature or attestation).
-/// Without it, a referrers index naming a thousand manifests that are not there costs a
-/// thousand requests, per source.
-pub const MAX_REQUESTS: usize = 2 * MAX_SIGNATURES + SignatureSource::ORDER.len() + 1;
-
-/// Where a signature was found; also the order sources are tried in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignatureSource {
-    /// The OCI referrers API (cosign v3 bundles).
-    Referrers,
-    /// The `sha256-<hex>` tag standing in for the referrers API: a referrers index, or an image
-    /// manifest whose layers are bundles.
-    ReferrersTag,
-    /// The legacy `sha256-<hex>.sig` tag (cosign simple signing).
-    LegacyTag,
-    /// The legacy `sha256-<hex>.att` tag (cosign attestations as DSSE envelopes), read only for
-    /// a rule that requires attestations.
-    AttestationTag,
-}
-
-impl SignatureSource {
-    pub(super) const ORDER: [SignatureSource; 3] = [
-        SignatureSource::Referrers,
-        SignatureSource::ReferrersTag,
-        SignatureSource::LegacyTag,
-    ];
-
-    /// The stable name every binding and the CLI's `--json` use: `referrers`,
-    /// `referrers_tag`, `legacy_tag`, `attestation_tag`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SignatureSource::Referrers => "referrers",
-            SignatureSource::ReferrersTag => "referrers_tag",
-            SignatureSource::LegacyTag => "legacy_tag",
-            SignatureSource::AttestationTag => "attestation_tag",
-        }
-    }
-
-    /// For people: `sha256-<hex>.sig tag`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            SignatureSource::Referrers => "OCI referrers API",
-            SignatureSource::ReferrersTag => "sha256-<hex> referrers tag",
-            SignatureSource::LegacyTag => "sha256-<hex>.sig tag",
-            SignatureSource::AttestationTag => "sha256-<hex>.att tag",
-        }
-    }
-}
-
-/// A legacy cosign signature: one layer of the `.sig` manifest.
-#[derive(Debug, Clone)]
-pub struct LegacySignature {
-    /// The exact payload bytes the signature is over.
-    pub payload: Bytes,
-    /// Base64 signature from the layer annotation.
-    pub signature: String,
-    pub certificate: Option<String>,
-    pub chain: Option<String>,
-    /// The Rekor bundle (SET) annotation, JSON text.
-    pub rekor_bundle: Option<String>,
-    pub layer_digest: Digest,
-}
-
-/// A legacy cosign attestation: one layer of the `.att` manifest, a DSSE envelope (JSON) with
-/// the signing material in the layer's annotations, as on a `.sig` layer.
-#[derive(Debug, Clone)]
-pub struct LegacyAttestation {
-    /// The DSSE envelope JSON: `{payloadType, payload, signatures: [{sig}]}`.
-    pub envelope: Bytes,
-    pub certificate: Option<String>,
-    pub chain: Option<String>,
-    /// The Rekor bundle (SET) annotation, JSON text.
-    pub rekor_bundle: Option<String>,
-    pub layer_digest: Digest,
-}
-
-/// A sigstore bundle (v0.1–v0.3 JSON) found as a referrer or a layer of the referrers tag.
-#[derive(Debug, Clone)]
-pub struct BundleSignature {
-    pub json: Bytes,
-    /// The manifest that carried it (a referrer, or the `sha256-<hex>` tag's manifest).
-    pub manifest_digest: Digest,
-}
-
-/// One stored signature to check.
-#[derive(Debug, Clone)]
-pub enum Candidate {
-    Legacy(LegacySignature),
-    Bundle(BundleSignature),
-    /// An attestation of the `.att` tag (never a signature of the image).
-    LegacyAttestation(LegacyAttestation),
-}
-
-#[derive(Deserialize)]
-struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    media_type: String,
-    digest: String,
-    #[serde(default)]
-    size: u64,
-    #[serde(rename = "artifactType", default)]
-    artifact_type: Option<String>,
-    #[serde(default)]
-    annotations: std::collections::HashMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct Index {
-    #[serde(default)]
-    manifests: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Manifest {
-    #[serde(rename = "artifactType", default)]
-    artifact_type: Option<String>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-    #[serde(default)]
-    layers: Vec<Descriptor>,
-}
-
-/// The registry requests one verify has spent finding signatures, shared by its walkers (the
-/// one listing a guessed digest during the tag's HEAD, and the one for the resolved digest).
-#[derive(Debug, Default)]
-pub(crate) struct RequestBudget {
-    spent: AtomicUsize,
-}
-
-/// Retries after rate-limit answers and falls back from a mirror to the next host are requests
-/// too: the registry client takes them from the same budget.
-impl RequestAllowance for RequestBudget {
-    fn take(&self) -> bool {
-        RequestBudget::take(self)
-    }
-}
-
-impl RequestBudget {
-    /// Take one request; false, taking none, once [`MAX_REQUESTS`] are spent.
-    fn take(&self) -> bool {
-        self.spent
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
-                (spent < MAX_REQUESTS).then_some(spent + 1)
-            })
-            .is_ok()
-    }
-
-    /// Requests taken so far.
-    pub(crate) fn spent(&self) -> usize {
-        self.spent.load(Ordering::Relaxed)
-    }
-}
 
 /// Why a listing or a read gave no answer.
 #[derive(Debug)]
@@ -308,12 +155,6 @@ enum Pending {
         digest: Digest,
         annotations: Annotations,
     },
-}
-
-impl std::fmt::Debug for Descriptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Descriptor({})", self.digest)
-    }
 }
 
 impl<'a> SignatureWalker<'a> {
@@ -767,76 +608,10 @@ fn referrers_tag_pendings(listing: &[u8]) -> Result<Vec<Pending>, DigestCause> {
     Ok(pendings)
 }
 
-/// Whether an OCI descriptor's media or artifact type names a sigstore bundle.
-fn is_bundle_type(media_type: &str) -> bool {
-    BUNDLE_MEDIA_TYPES.contains(&media_type)
-}
-
-/// The referrer manifests of a referrers index (API answer or `sha256-<hex>` tag) that carry a
-/// sigstore bundle.
-pub fn bundle_manifests(index: &[u8]) -> Result<Vec<Digest>, DigestCause> {
-    let index: Index = parse_json(index, "referrers index")?;
-    Ok(index
-        .manifests
-        .into_iter()
-        .filter(|d| d.artifact_type.as_deref().is_some_and(is_bundle_type))
-        .filter_map(|d| Digest::parse(&d.digest).ok())
-        .collect())
-}
-
-/// The bundle layers (within the bundle bound) of an image manifest stored under the
-/// `sha256-<hex>` tag, the layout Talos also reads.
-pub fn bundle_layers(manifest: &[u8]) -> Result<Vec<Digest>, DigestCause> {
-    let manifest: Manifest = parse_json(manifest, "signature manifest")?;
-    Ok(manifest
-        .layers
-        .into_iter()
-        .filter(|l| is_bundle_type(&l.media_type) && l.size <= MAX_PAYLOAD_BYTES as u64)
-        .filter_map(|l| Digest::parse(&l.digest).ok())
-        .collect())
-}
-
-/// Annotations of one layer.
-pub type Annotations = std::collections::HashMap<String, String>;
-
-/// The simple-signing layers of a legacy `.sig` manifest (within the payload bound), with
-/// their annotations.
-pub fn legacy_layers(manifest: &[u8]) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
-    layers_of(manifest, SIMPLE_SIGNING_MEDIA_TYPE, "signature manifest")
-}
-
-/// The DSSE envelope layers of a legacy `.att` manifest (within the payload bound), with their
-/// annotations.
-pub fn attestation_layers(manifest: &[u8]) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
-    layers_of(manifest, DSSE_ENVELOPE_MEDIA_TYPE, "attestation manifest")
-}
-
-fn layers_of(
-    manifest: &[u8],
-    media_type: &str,
-    what: &str,
-) -> Result<Vec<(Digest, Annotations)>, DigestCause> {
-    let manifest: Manifest = parse_json(manifest, what)?;
-    Ok(manifest
-        .layers
-        .into_iter()
-        .filter(|l| l.media_type == media_type && l.size <= MAX_PAYLOAD_BYTES as u64)
-        .filter_map(|l| Digest::parse(&l.digest).ok().map(|d| (d, l.annotations)))
-        .collect())
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, DigestCause> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        DigestCause::new(
-            CauseKind::InvalidResponse,
-            format!("{what} is not valid JSON: {e}"),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::bundle_media_types::BUNDLE_MEDIA_TYPES;
 
     fn digest(n: u8) -> String {
         format!("sha256:{}", hex::encode([n; 32]))

@@ -27,12 +27,17 @@
 //! * `evaluation`: a rule's requirements (k of n distinct signers, attestations) over the
 //!   candidates of one digest, and the messages saying what satisfied it or what is missing.
 //! * `trusted_roots`: a verifier's default and named trusted roots, swappable at run time.
+//! * `candidate`: where a signature was found, and the candidates discovery hands to the checks.
+//! * `signature_documents`: the OCI documents discovery reads, and what each names.
+//! * `request_budget`: the registry requests one verify may spend finding signatures.
+//! * `result_cache`: successes kept for re-verification, per name, digest, rule and root.
 //! * `rule_roots`: the roots one rule's keyless signers check against, picked before any I/O.
 
 mod attestation;
 mod blob_cache;
 mod bundle;
 mod bundle_media_types;
+mod candidate;
 mod check;
 mod discovery;
 mod evaluation;
@@ -42,7 +47,10 @@ pub mod pattern;
 pub mod payload;
 pub mod policy;
 pub mod public_key;
+mod request_budget;
+mod result_cache;
 mod rule_roots;
+mod signature_documents;
 pub mod trusted_root;
 mod trusted_roots;
 pub mod tuf;
@@ -102,9 +110,11 @@ pub mod internals {
     /// the bounds (faults.rs).
     pub mod discovery {
         pub use crate::verify::discovery::{
-            Annotations, BundleSignature, Candidate, LegacyAttestation, LegacySignature,
-            MAX_REQUESTS, MAX_SIGNATURE_MANIFEST_BYTES, attestation_layers, bundle_layers,
-            bundle_manifests, legacy_layers,
+            BundleSignature, Candidate, LegacyAttestation, LegacySignature, MAX_REQUESTS,
+            MAX_SIGNATURE_MANIFEST_BYTES,
+        };
+        pub use crate::verify::signature_documents::{
+            Annotations, attestation_layers, bundle_layers, bundle_manifests, legacy_layers,
         };
     }
 

@@ -1,10 +1,15 @@
 //! The [`Verifier`]: rules applied top-down, the tag resolved on the way, signatures found and
 //! checked, successes cached.
+//!
+//! Why one file of ~730 lines: the verify path (match, roots, resolve, walk, evaluate, cache)
+//! reads the verifier's private state at every step, and the builder fills that state; the
+//! parts with a job of their own are elsewhere (`result_cache.rs`, `rule_roots.rs`,
+//! `evaluation.rs`, `trusted_roots.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::blob_cache::BlobCache;
 use super::discovery::{RequestBudget, SharedReads, SignatureSource, SignatureWalker};
@@ -12,6 +17,7 @@ use super::evaluation::Evaluation;
 use super::failure::{DiscoveryReport, DiscoveryStop, VerificationFailure};
 use super::keyless::unix_now;
 use super::policy::{KeylessIdentity, Policy, Rule, RuleAction, Signer, unknown_trusted_root};
+use super::result_cache::{ResultCache, ResultKey};
 use super::rule_roots::RuleRoots;
 use super::trusted_root::TrustedRoot;
 use super::trusted_roots::{DefaultRoot, TrustedRoots, Unusable};
@@ -50,34 +56,14 @@ struct Inner {
     resolver: Resolver,
     trusted_roots: TrustedRoots,
     resolve_ttl: Duration,
-    result_ttl: Duration,
     deadline: Duration,
-    results: Mutex<HashMap<ResultKey, CachedResult>>,
+    results: ResultCache<Verification>,
     /// The signature source that last verified per registry, tried first next time. Any valid
     /// signature verifies, so the order changes which one is reported, never the verdict; it
     /// saves the requests of sources a registry does not use.
     preferred: Mutex<HashMap<String, SignatureSource>>,
     /// Signature manifests and blobs by digest, for re-verification.
     blobs: BlobCache,
-}
-
-#[derive(Debug)]
-struct CachedResult {
-    verification: Verification,
-    expires: Instant,
-}
-
-/// Results kept at most; past it, expired ones go, then those expiring soonest.
-const MAX_RESULTS: usize = 4096;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ResultKey {
-    name: String,
-    digest: Digest,
-    rule: [u8; 32],
-    /// The fingerprint of the trusted root a keyless rule checked against; zeros for a
-    /// public-key rule, whose results hold whatever the roots become.
-    trusted_root: [u8; 32],
 }
 
 /// Options for a [`Verifier`].
@@ -243,9 +229,8 @@ impl Verifier {
                 resolver,
                 trusted_roots,
                 resolve_ttl: timing.resolve_ttl,
-                result_ttl: timing.result_ttl,
                 deadline: timing.deadline,
-                results: Mutex::new(HashMap::new()),
+                results: ResultCache::new(timing.result_ttl),
                 preferred: Mutex::new(HashMap::new()),
                 blobs: BlobCache::default(),
             }),
@@ -267,11 +252,7 @@ impl Verifier {
     /// before; [`Self::load_policy`] checks).
     pub fn set_policy(&self, policy: Policy) {
         *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Ok(Arc::new(policy));
-        self.inner
-            .results
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.inner.results.clear();
     }
 
     /// Load rules from `path` and swap them in; on error the current rules stay.
@@ -609,35 +590,14 @@ impl Verifier {
     }
 
     fn cached_result(&self, key: &ResultKey) -> Option<Verification> {
-        let results = self.inner.results.lock().unwrap_or_else(|p| p.into_inner());
-        let cached = results.get(key)?;
-        (Instant::now() < cached.expires).then(|| cached.verification.clone())
+        self.inner.results.get(key)
     }
 
     /// Keep a success for the result TTL, or until `valid_until` (Unix seconds) if sooner.
     fn remember(&self, key: ResultKey, verification: &Verification, valid_until: Option<i64>) {
-        let now = Instant::now();
-        let Some(expires) = result_expiry(now, unix_now(), self.inner.result_ttl, valid_until)
-        else {
-            return;
-        };
-        let mut results = self.inner.results.lock().unwrap_or_else(|p| p.into_inner());
-        if results.len() >= MAX_RESULTS && !results.contains_key(&key) {
-            results.retain(|_, cached| cached.expires > now);
-            if results.len() >= MAX_RESULTS {
-                let mut expiries: Vec<Instant> = results.values().map(|c| c.expires).collect();
-                let (_, median, _) = expiries.select_nth_unstable(MAX_RESULTS / 2);
-                let median = *median;
-                results.retain(|_, cached| cached.expires > median);
-            }
-        }
-        results.insert(
-            key,
-            CachedResult {
-                verification: verification.clone(),
-                expires,
-            },
-        );
+        self.inner
+            .results
+            .put(key, verification, unix_now(), valid_until);
     }
 
     async fn check_signatures(
@@ -721,28 +681,6 @@ impl Verifier {
     }
 }
 
-/// When a result stored at `now` (Unix time `now_unix`) stops being served: after `ttl`, or
-/// at `valid_until` (Unix seconds) if sooner. None: not stored at all.
-fn result_expiry(
-    now: Instant,
-    now_unix: i64,
-    ttl: Duration,
-    valid_until: Option<i64>,
-) -> Option<Instant> {
-    // Kept no longer than a century, so `now + life` fits the clock whatever the caller asks
-    // (`Duration::MAX`) and whatever date a certificate names.
-    const LONGEST: Duration = Duration::from_secs(100 * 365 * 86_400);
-    let mut life = ttl.min(LONGEST);
-    if let Some(until) = valid_until {
-        let left = u64::try_from(until.saturating_sub(now_unix)).ok()?;
-        life = life.min(Duration::from_secs(left));
-    }
-    if life.is_zero() {
-        return None;
-    }
-    now.checked_add(life)
-}
-
 static DEFAULT_VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     let policy = match std::env::var_os(POLICY_ENV).filter(|v| !v.is_empty()) {
         Some(path) => Policy::from_file(Path::new(&path))
@@ -778,64 +716,6 @@ pub fn default_verifier() -> &'static Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_result_is_kept_for_the_ttl_or_until_its_certificate_expires() {
-        let now = Instant::now();
-        let ttl = Duration::from_secs(300);
-        let at = |secs| Some(now + Duration::from_secs(secs));
-        assert_eq!(result_expiry(now, 1_000, ttl, None), at(300));
-        assert_eq!(result_expiry(now, 1_000, ttl, Some(1_060)), at(60));
-        assert_eq!(result_expiry(now, 1_000, ttl, Some(9_999)), at(300));
-        assert_eq!(result_expiry(now, 1_000, ttl, Some(1_000)), None);
-        assert_eq!(result_expiry(now, 1_000, ttl, Some(999)), None);
-        assert_eq!(result_expiry(now, 1_000, Duration::ZERO, None), None);
-    }
-
-    /// `result_ttl(Duration::MAX)` ("keep successes for good") overflowed `Instant + Duration`
-    /// and panicked on every successful verify.
-    #[test]
-    fn a_result_ttl_too_long_for_the_clock_keeps_results_without_a_panic() {
-        let now = Instant::now();
-        for valid_until in [None, Some(i64::MAX)] {
-            let expiry = result_expiry(now, 1_000, Duration::MAX, valid_until);
-            assert!(expiry.is_some_and(|at| at > now), "{valid_until:?}");
-        }
-    }
-
-    #[test]
-    fn the_result_cache_is_bounded_and_keeps_the_newest() {
-        let v = Verifier::builder(Policy::empty())
-            .resolver(Resolver::builder().build())
-            .result_ttl(Duration::from_secs(300))
-            .build();
-        let key = |n: usize| ResultKey {
-            name: format!("example.com/app{n}"),
-            digest: Digest::sha256_of(&n.to_le_bytes()),
-            rule: [0; 32],
-            trusted_root: [0; 32],
-        };
-        let answer = Verification {
-            verified: true,
-            message: "ok".into(),
-            digested_ref: None,
-        };
-        for n in 0..MAX_RESULTS * 3 {
-            v.remember(key(n), &answer, None);
-        }
-        let kept = v.inner.results.lock().unwrap().len();
-        assert!(kept <= MAX_RESULTS, "{kept}");
-        assert!(kept >= MAX_RESULTS / 4, "{kept}");
-        assert_eq!(
-            v.cached_result(&key(MAX_RESULTS * 3 - 1)),
-            Some(answer.clone())
-        );
-        assert_eq!(v.cached_result(&key(0)), None);
-
-        // A certificate already expired: not kept at all.
-        v.remember(key(usize::MAX), &answer, Some(unix_now() - 1));
-        assert_eq!(v.cached_result(&key(usize::MAX)), None);
-    }
 
     #[test]
     fn trust_root_option_and_cache_key() {
