@@ -340,16 +340,7 @@ impl Verifier {
         // No timer until there is I/O to bound: a call answered from the caches needs no
         // runtime at all.
         let deadline = tokio::time::Instant::now().checked_add(self.inner.deadline);
-        let budget = Arc::new(RequestBudget::default());
-        // The registry client waits on rate limits no longer than the deadline, and takes its
-        // retries and mirror fall-backs from the budget.
-        let limits = CallLimits {
-            deadline,
-            requests: Some(budget.clone()),
-        };
-        limits
-            .scope(self.verify_within(reference, credentials, deadline, &budget))
-            .await
+        self.verify_within(reference, credentials, deadline).await
     }
 
     async fn verify_within(
@@ -357,7 +348,6 @@ impl Verifier {
         reference: &str,
         credentials: Option<&Credentials>,
         deadline: Option<tokio::time::Instant>,
-        budget: &RequestBudget,
     ) -> Result<Verification> {
         let parsed = Reference::parse(reference)?;
         parsed.debug_respelling(reference);
@@ -419,70 +409,84 @@ impl Verifier {
         {
             return Ok(cached);
         }
-        let (mut order, learned) = self.source_order(parsed.registry());
-        if !rule.attestations().is_empty() {
-            order.push(SignatureSource::AttestationTag);
-        }
-        // The fleet's tier for signature reads, unless they are made with credentials.
-        let shared = resolver
-            .shared_cache_for(&parsed, credentials)
-            .await
-            .map(|tier| SharedReads {
-                tier,
-                listing_ttl: ttl,
-            });
-        let walker = |digest| {
-            SignatureWalker::new(
-                resolver.registry(),
-                &self.inner.blobs,
-                budget,
-                &parsed,
-                digest,
-                credentials,
-                &order,
-                !learned,
-            )
-            .share_through(shared.as_ref())
-        };
-        // A tag that must be re-checked, whose last digest has no cached result: list that
-        // digest's signatures while the HEAD is in flight. The tag usually has not moved, and
-        // then the listing is the one the walk needs; if it moved, the listing is dropped.
-        let guess = match fresh {
-            Some(_) => None,
-            None => resolver
-                .last_known(&Engine::Registry, &parsed, credentials)
-                .filter(|guess| self.cached_result(&result_key(guess)).is_none()),
-        };
-        let resolve = within(
+        // I/O from here on. The registry client waits on rate limits no longer than the
+        // deadline and takes its retries and mirror fall-backs from this verify's budget; both
+        // are made only now, so a call the caches answer allocates and scopes nothing.
+        let budget = Arc::new(RequestBudget::default());
+        let limits = CallLimits {
             deadline,
-            resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials),
-        );
-        let (digest, listed_ahead) = match &guess {
-            Some(guess) => {
-                let mut ahead = walker(guess);
-                // The listing stops at the deadline too; the walk then finds it past.
-                let (digest, _) = tokio::join!(resolve, within(deadline, ahead.list_ahead()));
-                let digest = digest.ok_or_else(|| self.resolve_too_late(&parsed))??;
-                let ahead = (ahead.digest() == &digest).then_some(ahead);
-                (digest, ahead)
-            }
-            None => (
-                resolve
-                    .await
-                    .ok_or_else(|| self.resolve_too_late(&parsed))??,
-                None,
-            ),
+            requests: Some(budget.clone()),
         };
-        let result_key = result_key(&digest);
-        if let Some(cached) = self.cached_result(&result_key) {
-            return Ok(cached);
-        }
-        let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
-        let (verification, valid_until) = self
-            .check_signatures(&parsed, walker, rule, &roots, budget, deadline)
-            .await?;
-        self.remember(result_key, &verification, valid_until);
-        Ok(verification)
+        let budget = &*budget;
+        limits
+            .scope(async {
+                let (mut order, learned) = self.source_order(parsed.registry());
+                if !rule.attestations().is_empty() {
+                    order.push(SignatureSource::AttestationTag);
+                }
+                // The fleet's tier for signature reads, unless they are made with credentials.
+                let shared = resolver
+                    .shared_cache_for(&parsed, credentials)
+                    .await
+                    .map(|tier| SharedReads {
+                        tier,
+                        listing_ttl: ttl,
+                    });
+                let walker = |digest| {
+                    SignatureWalker::new(
+                        resolver.registry(),
+                        &self.inner.blobs,
+                        budget,
+                        &parsed,
+                        digest,
+                        credentials,
+                        &order,
+                        !learned,
+                    )
+                    .share_through(shared.as_ref())
+                };
+                // A tag that must be re-checked, whose last digest has no cached result: list that
+                // digest's signatures while the HEAD is in flight. The tag usually has not moved, and
+                // then the listing is the one the walk needs; if it moved, the listing is dropped.
+                let guess = match fresh {
+                    Some(_) => None,
+                    None => resolver
+                        .last_known(&Engine::Registry, &parsed, credentials)
+                        .filter(|guess| self.cached_result(&result_key(guess)).is_none()),
+                };
+                let resolve = within(
+                    deadline,
+                    resolver.resolve_reference(&Engine::Registry, &parsed, ttl, credentials),
+                );
+                let (digest, listed_ahead) = match &guess {
+                    Some(guess) => {
+                        let mut ahead = walker(guess);
+                        // The listing stops at the deadline too; the walk then finds it past.
+                        let (digest, _) =
+                            tokio::join!(resolve, within(deadline, ahead.list_ahead()));
+                        let digest = digest.ok_or_else(|| self.resolve_too_late(&parsed))??;
+                        let ahead = (ahead.digest() == &digest).then_some(ahead);
+                        (digest, ahead)
+                    }
+                    None => (
+                        resolve
+                            .await
+                            .ok_or_else(|| self.resolve_too_late(&parsed))??,
+                        None,
+                    ),
+                };
+                let result_key = result_key(&digest);
+                if let Some(cached) = self.cached_result(&result_key) {
+                    return Ok(cached);
+                }
+                let walker = listed_ahead.unwrap_or_else(|| walker(&digest));
+                let (verification, valid_until) = self
+                    .check_signatures(&parsed, walker, rule, &roots, budget, deadline)
+                    .await?;
+                self.remember(result_key, &verification, valid_until);
+                Ok(verification)
+            })
+            .await
     }
 
     /// The trusted root `identity`'s rule checks certificates against: InvalidPolicy when it
