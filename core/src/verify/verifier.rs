@@ -378,16 +378,6 @@ impl Verifier {
             }
             RuleAction::PublicKey(_) | RuleAction::Keyless(_) | RuleAction::Signers(_) => {}
         }
-        // A registry the mirror configuration blocks is refused before any I/O.
-        let resolves_tag = parsed.digest().is_none();
-        if let Some(why) = self
-            .inner
-            .resolver
-            .registry()
-            .refusal(&parsed, resolves_tag, true)
-        {
-            return Err(Error::InvalidArgument(why));
-        }
         // The roots are picked (and, TUF-refreshed, checked to be valid) before anything
         // else: their fingerprint is part of the result key.
         let roots = self.rule_roots(&parsed, rule, deadline).await?;
@@ -408,6 +398,18 @@ impl Verifier {
             .and_then(|d| self.cached_result(&result_key(d)))
         {
             return Ok(cached);
+        }
+        // A registry the mirror configuration blocks is refused before any I/O. Checked after
+        // the caches (routing builds the host list): the configuration is fixed for the
+        // resolver's life, so nothing is ever cached for a blocked registry.
+        let resolves_tag = parsed.digest().is_none();
+        if let Some(why) = self
+            .inner
+            .resolver
+            .registry()
+            .refusal(&parsed, resolves_tag, true)
+        {
+            return Err(Error::InvalidArgument(why));
         }
         // I/O from here on. The registry client waits on rate limits no longer than the
         // deadline and takes its retries and mirror fall-backs from this verify's budget; both
