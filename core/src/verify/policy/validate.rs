@@ -127,6 +127,21 @@ impl RuleContext<'_> {
     }
 
     /// A nested mapping field: absent or null is `None`.
+    /// `item`, one entry of a list, as a mapping; else a problem saying it should be one
+    /// `expected` (`with predicateType`).
+    fn entry<'v>(&mut self, item: &'v Value, expected: &str) -> Option<&'v Map<String, Value>> {
+        match item {
+            Value::Object(map) => Some(map),
+            other => {
+                self.problem(
+                    None,
+                    format!("expected a mapping {expected}, found {}", value_type(other)),
+                );
+                None
+            }
+        }
+    }
+
     fn mapping<'v>(
         &mut self,
         object: &'v Map<String, Value>,
@@ -614,16 +629,7 @@ fn parse_signers(ctx: &mut RuleContext<'_>, object: &Map<String, Value>) -> Opti
 
 /// One entry of `signers`: exactly one of keyless or publicKey, read as the rule's own.
 fn parse_signer(ctx: &mut RuleContext<'_>, item: &Value) -> Option<Signer> {
-    let Value::Object(object) = item else {
-        ctx.problem(
-            None,
-            format!(
-                "expected a mapping with publicKey or keyless, found {}",
-                value_type(item)
-            ),
-        );
-        return None;
-    };
+    let object = ctx.entry(item, "with publicKey or keyless")?;
     let before = ctx.problem_count();
     ctx.unknown_fields(object, SIGNER_FIELDS, "", &[]);
     // A misspelt field is the one problem to report (with its suggestion).
@@ -684,16 +690,7 @@ fn parse_attestations(
 }
 
 fn parse_attestation(ctx: &mut RuleContext<'_>, item: &Value) -> Option<AttestationRequirement> {
-    let Value::Object(object) = item else {
-        ctx.problem(
-            None,
-            format!(
-                "expected a mapping with predicateType, found {}",
-                value_type(item)
-            ),
-        );
-        return None;
-    };
+    let object = ctx.entry(item, "with predicateType")?;
     let before = ctx.problem_count();
     ctx.unknown_fields(object, ATTESTATION_FIELDS, "", &[]);
     let misspelt = ctx.problem_count() != before;
@@ -739,16 +736,7 @@ fn parse_attestation(ctx: &mut RuleContext<'_>, item: &Value) -> Option<Attestat
 }
 
 fn parse_condition(ctx: &mut RuleContext<'_>, item: &Value) -> Option<Condition> {
-    let Value::Object(object) = item else {
-        ctx.problem(
-            None,
-            format!(
-                "expected a mapping with path and equals or regex, found {}",
-                value_type(item)
-            ),
-        );
-        return None;
-    };
+    let object = ctx.entry(item, "with path and equals or regex")?;
     let before = ctx.problem_count();
     ctx.unknown_fields(object, CONDITION_FIELDS, "", &[]);
     let misspelt = ctx.problem_count() != before;
