@@ -10,15 +10,13 @@
 
 mod support;
 
-use std::process::Command;
-
 use imagecheck::verify::internals::discovery::MAX_REQUESTS;
 use imagecheck::{Digest, Error, ErrorKind, Policy, Resolver, Verifier};
 use serde_json::{Value, json};
 use support::fake_registry::{self, Answer};
 use support::{
-    count_requests, harness, log_offset, run_ok, settle, signed, signed_image, signed_policy,
-    test_ca_root, unique,
+    cosign_offline_command, count_requests, harness, log_offset, run_ok, settle, signed,
+    signed_image, signed_policy, test_ca_root, unique,
 };
 
 fn verifier(policy: Policy) -> Verifier {
@@ -131,22 +129,6 @@ async fn each_wrong_attestation_fails_alone_and_says_why() {
     }
 }
 
-fn cosign(args: &[&str]) -> Command {
-    let mut command = Command::new(signed()["cosign"].as_str().unwrap());
-    command
-        .args(args)
-        .args([
-            "--yes",
-            "--tlog-upload=false",
-            "--use-signing-config=false",
-            "--allow-insecure-registry",
-            "--allow-http-registry",
-            "--new-bundle-format=false",
-        ])
-        .env("COSIGN_PASSWORD", signed()["password"].as_str().unwrap());
-    command
-}
-
 fn predicate_file() -> std::path::PathBuf {
     let path = harness().dir.join(format!("{}.json", unique("predicate-")));
     std::fs::write(&path, signed()["attestations"]["provenance"].to_string()).unwrap();
@@ -173,7 +155,7 @@ async fn the_signature_and_the_rule_signer_are_both_required() {
     // Attested by key a, never signed.
     let (pinned, reference) = fresh_image("unsigned-image");
     run_ok(
-        cosign(&[
+        cosign_offline_command(&[
             "attest",
             "--key",
             &key("a"),
@@ -198,9 +180,9 @@ async fn the_signature_and_the_rule_signer_are_both_required() {
     assert!(!err.to_string().contains("no valid attestation"), "{err}");
     // Signed by key a, attested by key b.
     let (pinned, reference) = fresh_image("other-attester");
-    run_ok(cosign(&["sign", "--key", &key("a")]).arg(&pinned));
+    run_ok(cosign_offline_command(&["sign", "--key", &key("a")]).arg(&pinned));
     run_ok(
-        cosign(&[
+        cosign_offline_command(&[
             "attest",
             "--key",
             &key("b"),
@@ -228,7 +210,7 @@ async fn a_keyless_attestation_by_another_identity_fails_alone() {
     let (pinned, reference) = fresh_image("keyless-other-attester");
     // Signed by the workflow leaf, attested by the e-mail leaf.
     let with_leaf = |command: &str, label: &str| {
-        let mut c = cosign(&[
+        let mut c = cosign_offline_command(&[
             command,
             "--key",
             &leaf(label, "cosign_key"),

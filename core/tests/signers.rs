@@ -10,7 +10,10 @@ mod support;
 
 use imagecheck::{Error, ErrorKind, Policy, Verification, Verifier};
 use serde_json::{Value, json};
-use support::{harness, run_ok, signed, signed_image, signed_policy, test_ca_root, unique};
+use support::{
+    cosign_offline_command, harness, run_ok, signed, signed_image, signed_policy, test_ca_root,
+    unique,
+};
 
 fn verifier(policy: Policy) -> Verifier {
     Verifier::builder(policy)
@@ -171,19 +174,8 @@ async fn keys_and_identities_together() {
     let digest = harness().push_new(&tag, "plain", &format!("multi/mixed:{tag}"));
     let pinned = format!("{host}/multi/mixed@{digest}");
     let cosign = |args: &[String]| {
-        let mut c = std::process::Command::new(signed()["cosign"].as_str().unwrap());
-        c.arg("sign")
-            .args(args)
-            .args([
-                "--yes",
-                "--tlog-upload=false",
-                "--use-signing-config=false",
-                "--allow-insecure-registry",
-                "--allow-http-registry",
-                "--new-bundle-format=false",
-            ])
-            .arg(&pinned)
-            .env("COSIGN_PASSWORD", signed()["password"].as_str().unwrap());
+        let mut c = cosign_offline_command(&["sign"]);
+        c.args(args).arg(&pinned);
         run_ok(&mut c);
     };
     let a = signed()["keys"]["a"]["private"]

@@ -313,6 +313,24 @@ pub fn cosign_verify_command(key: &str) -> Command {
     command
 }
 
+/// `cosign ARGS…` writing to the harness's plain-HTTP registries with the harness's signing
+/// password: no transparency log, no signing config, the legacy (non-bundle) format.
+pub fn cosign_offline_command(args: &[&str]) -> Command {
+    let mut command = Command::new(signed()["cosign"].as_str().unwrap());
+    command
+        .args(args)
+        .args([
+            "--yes",
+            "--tlog-upload=false",
+            "--use-signing-config=false",
+            "--allow-insecure-registry",
+            "--allow-http-registry",
+            "--new-bundle-format=false",
+        ])
+        .env("COSIGN_PASSWORD", signed()["password"].as_str().unwrap());
+    command
+}
+
 /// Run `command`, panicking with its stderr unless it succeeds.
 pub fn run_ok(command: &mut Command) -> std::process::Output {
     let out = command
