@@ -33,6 +33,17 @@ pub(crate) enum Verdict<T> {
     Reject(&'static str),
 }
 
+impl<T> Verdict<T> {
+    /// The accepted value converted by `f`; staleness and rejection kept.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
+        match self {
+            Verdict::Accept(value) => Verdict::Accept(f(value)),
+            Verdict::Stale => Verdict::Stale,
+            Verdict::Reject(why) => Verdict::Reject(why),
+        }
+    }
+}
+
 /// The age of something made at `made_ms`, seen at `now_ms`; None if it claims to be from
 /// further in the future than [`CLOCK_SKEW`].
 fn age(made_ms: u64, now_ms: u64) -> Option<Duration> {

@@ -53,8 +53,7 @@ use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::registry::{Fetched, RegistryClient};
 use crate::shared_cache::{
-    BLOB_MAX_AGE, Key, SharedCache, Verdict, blob_verdict, listing_value, listing_verdict,
-    unix_ms_now,
+    BLOB_MAX_AGE, Key, SharedCache, blob_verdict, listing_value, listing_verdict, unix_ms_now,
 };
 
 /// Artifact type (and layer media type) of a sigstore bundle v0.3, as cosign v3 writes it: the
@@ -560,13 +559,13 @@ impl<'a> SignatureWalker<'a> {
             key,
             MAX_LISTING_VALUE,
             !ttl.is_zero(),
-            |value| match listing_verdict(value, ttl, unix_ms_now()) {
-                Verdict::Accept(listed) => Verdict::Accept(listed.map(|bytes| Listed {
-                    bytes,
-                    served_by: None,
-                })),
-                Verdict::Stale => Verdict::Stale,
-                Verdict::Reject(why) => Verdict::Reject(why),
+            |value| {
+                listing_verdict(value, ttl, unix_ms_now()).map(|listed| {
+                    listed.map(|bytes| Listed {
+                        bytes,
+                        served_by: None,
+                    })
+                })
             },
             |listed: &Option<Listed>| {
                 let value = listing_value(unix_ms_now(), listed.as_ref().map(|l| &l.bytes[..]));
