@@ -73,6 +73,17 @@ func (c Credentials) LogValue() slog.Value {
 	)
 }
 
+// MarshalJSON writes the redacted form, so encoding/json (a struct logged as JSON, an error
+// report, a debug dump) never writes the password either. Credentials are therefore not
+// round-tripped through JSON: read them from your own config type and build the struct.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Host     string `json:"host"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}{c.Host, c.Username, redacted})
+}
+
 // Resolver resolves image references to content digests with a TTL cache. Safe for concurrent
 // use. Get the process-wide one with [Default] or a private one with [NewResolver].
 type Resolver struct {
