@@ -139,6 +139,30 @@ fn kubewarden_negative_variants() {
         check_image(&bad_tsa, &digest, &id, &root).unwrap_err(),
         CandidateFailure::BadTimestamp(_)
     ));
+    // More tlog entries or timestamps than any bundle needs: refused before checking them
+    // (each is a signature check), while the same valid one repeated up to the cap verifies.
+    let repeated = |pointer: &str, n: usize| {
+        edit(&json, |b| {
+            let list = b.pointer_mut(pointer).unwrap();
+            let one = list[0].clone();
+            *list = Value::Array(vec![one; n]);
+        })
+    };
+    let entries = "/verificationMaterial/tlogEntries";
+    let stamps = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps";
+    for pointer in [entries, stamps] {
+        check_image(&repeated(pointer, 32), &digest, &id, &root).unwrap();
+    }
+    let failure = check_image(&repeated(entries, 33), &digest, &id, &root).unwrap_err();
+    assert!(
+        matches!(&failure, CandidateFailure::BadTransparencyProof(why) if why.contains("33 tlog entries")),
+        "{failure:?}"
+    );
+    let failure = check_image(&repeated(stamps, 33), &digest, &id, &root).unwrap_err();
+    assert!(
+        matches!(&failure, CandidateFailure::BadTimestamp(why) if why.contains("33 RFC 3161")),
+        "{failure:?}"
+    );
 }
 
 #[test]

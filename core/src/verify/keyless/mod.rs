@@ -488,6 +488,12 @@ pub fn verify_bundle(
     })
 }
 
+/// At most this many tlog entries, and as many RFC 3161 timestamps, are read from one bundle
+/// (sigstore-go's bound): each costs a signature check, and one bundle may be up to
+/// MAX_PAYLOAD_BYTES, so without a bound a single candidate could cost thousands of checks.
+/// Real bundles carry one of each.
+pub(crate) const MAX_PROOFS_PER_BUNDLE: usize = 32;
+
 /// What the tlog entries of a bundle prove.
 struct Logged<'a> {
     /// The authenticated (SET) integrated times.
@@ -514,6 +520,12 @@ fn transparency<'a>(
         .ok_or_else(|| {
             CandidateFailure::MissingTransparencyProof("the bundle has no tlog entry".into())
         })?;
+    if entries.len() > MAX_PROOFS_PER_BUNDLE {
+        return Err(CandidateFailure::BadTransparencyProof(format!(
+            "the bundle has {} tlog entries, more than the {MAX_PROOFS_PER_BUNDLE} read",
+            entries.len()
+        )));
+    }
     let mut logged = Logged {
         times: Vec::new(),
         proof_only_logs: Vec::new(),
@@ -579,6 +591,12 @@ fn timestamps(
     else {
         return Ok(Vec::new());
     };
+    if list.len() > MAX_PROOFS_PER_BUNDLE {
+        return Err(CandidateFailure::BadTimestamp(format!(
+            "the bundle has {} RFC 3161 timestamps, more than the {MAX_PROOFS_PER_BUNDLE} read",
+            list.len()
+        )));
+    }
     list.iter()
         .map(|t| {
             let der = b64(
