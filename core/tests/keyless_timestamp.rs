@@ -107,3 +107,29 @@ fn a_tsa_certificate_with_another_purpose_beside_time_stamping_is_refused() {
         .to_string();
     assert!(err.contains("id-kp-timeStamping"), "{err}");
 }
+
+/// Every certificate on the TSA's chain must permit time stamping, as Go's crypto/x509 (which
+/// sigstore-go verifies TSA chains with) reads extended key usage on a chain: a CA with the
+/// extension must name time stamping or anyExtendedKeyUsage; a CA without it permits all.
+#[test]
+fn a_tsa_chain_whose_ca_restricts_itself_to_another_purpose_is_refused() {
+    let server_auth = Tsa::with_root_purposes(Eku::TimeStamping, Some(&["1.3.6.1.5.5.7.3.1"]));
+    let token = server_auth.token(SIGNATURE, GEN_TIME);
+    let err = timestamp::verify(&token, SIGNATURE, &server_auth.trusted_root())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("without time stamping"), "{err}");
+    for purposes in [
+        &["1.3.6.1.5.5.7.3.8"][..],
+        &["2.5.29.37.0"],
+        &["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.8"],
+    ] {
+        let tsa = Tsa::with_root_purposes(Eku::TimeStamping, Some(purposes));
+        let token = tsa.token(SIGNATURE, GEN_TIME);
+        assert_eq!(
+            timestamp::verify(&token, SIGNATURE, &tsa.trusted_root()),
+            Ok(GEN_TIME_UNIX),
+            "{purposes:?}"
+        );
+    }
+}

@@ -126,18 +126,30 @@ const LEAF_SERIAL: u8 = 2;
 
 impl Tsa {
     pub fn new(eku: Eku) -> Tsa {
+        Tsa::with_root_purposes(eku, None)
+    }
+
+    /// As `new`, with an extended key usage extension on the root CA naming these purposes
+    /// (dotted OIDs) when given: a chain's certificates must each permit time stamping.
+    pub fn with_root_purposes(eku: Eku, root_purposes: Option<&[&str]>) -> Tsa {
         let root_key = Key::generate();
         let root_name = name("imagecheck test TSA root");
+        let mut root_extensions = vec![
+            extension("2.5.29.19", true, &seq(&[&wrap(0x01, &[0xff])])),
+            // keyCertSign, cRLSign
+            extension("2.5.29.15", true, &wrap(BITS, &[0x01, 0x06])),
+        ];
+        if let Some(purposes) = root_purposes {
+            let oids: Vec<Vec<u8>> = purposes.iter().map(|p| oid(p)).collect();
+            let refs: Vec<&[u8]> = oids.iter().map(Vec::as_slice).collect();
+            root_extensions.push(extension("2.5.29.37", false, &seq(&refs)));
+        }
         let root = certificate(
             1,
             &root_name,
             &root_name,
             &root_key,
-            &[
-                extension("2.5.29.19", true, &seq(&[&wrap(0x01, &[0xff])])),
-                // keyCertSign, cRLSign
-                extension("2.5.29.15", true, &wrap(BITS, &[0x01, 0x06])),
-            ],
+            &root_extensions,
             &root_key,
         );
         let leaf_key = Key::generate();

@@ -31,6 +31,32 @@ const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29
 const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 /// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8, as DER contents.
 const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+/// anyExtendedKeyUsage, 2.5.29.37.0, as DER contents.
+const OID_ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
+
+/// What a chain of certificates is trusted for here: Fulcio chains sign code, TSA chains
+/// timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    CodeSigning,
+    TimeStamping,
+}
+
+impl Purpose {
+    fn oid(self) -> &'static [u8] {
+        match self {
+            Purpose::CodeSigning => OID_CODE_SIGNING,
+            Purpose::TimeStamping => OID_TIME_STAMPING,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Purpose::CodeSigning => "code signing",
+            Purpose::TimeStamping => "time stamping",
+        }
+    }
+}
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
 pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
@@ -183,6 +209,26 @@ impl Cert {
                 .and_then(|(seq, _)| tlv::children(seq.value).ok())
                 .is_some_and(|oids| oids.iter().any(|o| o.value == OID_CODE_SIGNING))
         })
+    }
+
+    /// Whether a CA certificate may stand on a chain for `purpose`, read as Go's crypto/x509
+    /// (which cosign and sigstore-go verify with) and OpenSSL read extended key usage on a
+    /// chain: without the extension every purpose is permitted; with it, the ones it names,
+    /// or every one for anyExtendedKeyUsage. An extension that does not parse permits none.
+    pub(crate) fn permits(&self, purpose: Purpose) -> bool {
+        let Some(value) = self.extension(OID_EXT_KEY_USAGE) else {
+            return true;
+        };
+        tlv::read(value)
+            .ok()
+            .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
+            .and_then(|(seq, _)| tlv::children(seq.value).ok())
+            .is_some_and(|oids| {
+                oids.iter().any(|o| {
+                    o.tag == 0x06
+                        && (o.value == purpose.oid() || o.value == OID_ANY_EXTENDED_KEY_USAGE)
+                })
+            })
     }
 
     /// RFC 3161 §2.3: a timestamp authority's certificate has exactly one extended key usage

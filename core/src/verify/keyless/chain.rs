@@ -6,7 +6,7 @@
 //! for anything (as in sigstore-go). Each CA's own chain was checked once, when the trust root
 //! was loaded ([`super::certificate::ca_chain_verifies`]); here only the leaf is.
 
-use super::certificate::Cert;
+use super::certificate::{Cert, Purpose};
 use crate::verify::trusted_root::CertificateAuthority;
 
 /// Why a chain was not accepted.
@@ -20,29 +20,41 @@ pub enum ChainError {
 }
 
 /// Find the trust-root CA whose chain issued `leaf` (signatures checked up to a self-signed
-/// root) and check that every time in `times` lies within the validity of the leaf, of every
-/// CA certificate and of the CA's `validFor`. Returns the issuing certificate (the SCT check
-/// needs its key).
+/// root), every certificate of which permits `purpose`, and check that every time in `times`
+/// lies within the validity of the leaf, of every CA certificate and of the CA's `validFor`.
+/// Returns the issuing certificate (the SCT check needs its key).
+///
+/// A code-signing leaf must name code signing; a TSA leaf's stricter rule (RFC 3161: that
+/// purpose alone, critical) is checked by the caller, which has the token.
 pub(crate) fn verify_chain(
     leaf: &Cert,
     authorities: &[CertificateAuthority],
     times: &[i64],
-    purpose_code_signing: bool,
+    purpose: Purpose,
 ) -> Result<Cert, ChainError> {
     if leaf.is_ca() {
         return Err(ChainError::Untrusted(
             "the signing certificate is a CA certificate".into(),
         ));
     }
-    if purpose_code_signing && !leaf.has_code_signing() {
+    if purpose == Purpose::CodeSigning && !leaf.has_code_signing() {
         return Err(ChainError::Untrusted(
             "the signing certificate is not for code signing".into(),
         ));
     }
     let mut outside = None;
+    let mut not_permitted = None;
     for ca in authorities {
         let chain = &ca.certs;
         if !chain_verifies(leaf, ca) {
+            continue;
+        }
+        if !chain.iter().all(|c| c.permits(purpose)) {
+            not_permitted = Some(format!(
+                "a certificate of CA {} has an extended key usage without {}",
+                ca.uri,
+                purpose.name()
+            ));
             continue;
         }
         let bad_time = times.iter().find(|&&t| {
@@ -63,9 +75,10 @@ pub(crate) fn verify_chain(
             }
         }
     }
-    Err(match outside {
-        Some(what) => ChainError::OutsideValidity(what),
-        None => ChainError::Untrusted(
+    Err(match (outside, not_permitted) {
+        (Some(what), _) => ChainError::OutsideValidity(what),
+        (None, Some(what)) => ChainError::Untrusted(what),
+        (None, None) => ChainError::Untrusted(
             "the signing certificate does not chain to a certificate authority of the trust root"
                 .into(),
         ),
@@ -96,14 +109,33 @@ mod tests {
             &leaf,
             root.certificate_authorities(),
             &[leaf.not_before + 24],
-            true,
+            Purpose::CodeSigning,
         )
         .unwrap();
         for t in [leaf.not_before - 1, leaf.not_after + 1] {
             assert!(matches!(
-                verify_chain(&leaf, root.certificate_authorities(), &[t], true),
+                verify_chain(
+                    &leaf,
+                    root.certificate_authorities(),
+                    &[t],
+                    Purpose::CodeSigning
+                ),
                 Err(ChainError::OutsideValidity(_))
             ));
         }
+    }
+
+    /// Public good's Fulcio intermediates restrict themselves to code signing (as cosign's
+    /// chain check requires): they stand on a code-signing chain, never on a TSA chain.
+    #[test]
+    fn fulcio_ca_certificates_permit_code_signing_and_only_that_when_they_say_so() {
+        let root = TrustedRoot::public_good();
+        let certs: Vec<&Cert> = root
+            .certificate_authorities()
+            .iter()
+            .flat_map(|ca| &ca.certs)
+            .collect();
+        assert!(certs.iter().all(|c| c.permits(Purpose::CodeSigning)));
+        assert!(certs.iter().any(|c| !c.permits(Purpose::TimeStamping)));
     }
 }

@@ -41,7 +41,7 @@ mod test_certificates;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use self::certificate::Cert;
+use self::certificate::{Cert, Purpose};
 use self::chain::ChainError;
 use self::rekor_set::TlogEntry;
 use self::sct::SctOutcome;
@@ -116,8 +116,13 @@ fn certificate_checks(
     times: &[i64],
     trusted_root: &TrustedRoot,
 ) -> Result<Option<&'static str>, CandidateFailure> {
-    let issuer = chain::verify_chain(leaf, trusted_root.certificate_authorities(), times, true)
-        .map_err(chain_failure)?;
+    let issuer = chain::verify_chain(
+        leaf,
+        trusted_root.certificate_authorities(),
+        times,
+        Purpose::CodeSigning,
+    )
+    .map_err(chain_failure)?;
     let note = match sct::check(leaf, &issuer, trusted_root)
         .map_err(described(CandidateFailure::BadSct))?
     {

@@ -13,7 +13,7 @@
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::spki::ObjectIdentifier;
 
-use super::certificate::{self, Cert, TsaPurposeError};
+use super::certificate::{self, Cert, Purpose, TsaPurposeError};
 use super::chain::{self, ChainError};
 use super::tlv::{self, Tlv};
 use crate::verify::trusted_root::{CertificateAuthority, TrustedRoot, decimal, unix_time};
@@ -251,8 +251,12 @@ pub fn verify(
             signer
                 .check_time_stamping_purpose()
                 .map_err(TimestampError::Purpose)?;
-            return match chain::verify_chain(&signer, std::slice::from_ref(&ca), &[gen_time], false)
-            {
+            return match chain::verify_chain(
+                &signer,
+                std::slice::from_ref(&ca),
+                &[gen_time],
+                Purpose::TimeStamping,
+            ) {
                 Ok(_) => Ok(gen_time),
                 Err(e) => Err(TimestampError::Chain(e)),
             };
