@@ -12,8 +12,7 @@ if [ -x "$bin_dir/containerd" ] && [ -x "$bin_dir/ctr" ] \
 fi
 command -v go >/dev/null || { echo "install-containerd: go is missing" >&2; exit 1; }
 echo "install-containerd: building containerd $version (about a minute the first time)" >&2
-mkdir -p "$bin_dir"
-GOBIN=$bin_dir go install \
+"$(dirname "$0")/go-install.sh" "$bin_dir" \
     "github.com/containerd/containerd/v2/cmd/containerd@$version" \
-    "github.com/containerd/containerd/v2/cmd/ctr@$version" >&2
+    "github.com/containerd/containerd/v2/cmd/ctr@$version"
 echo "$bin_dir"

@@ -11,5 +11,5 @@ if [ -x "$cosign" ] && "$cosign" version 2>/dev/null | grep -q "${version#v}"; t
 fi
 command -v go >/dev/null || { echo "install-cosign: go is missing" >&2; exit 1; }
 echo "install-cosign: building cosign $version (a few minutes the first time)" >&2
-GOBIN=$bin_dir go install "github.com/sigstore/cosign/v3/cmd/cosign@$version" >&2
+"$(dirname "$0")/go-install.sh" "$bin_dir" "github.com/sigstore/cosign/v3/cmd/cosign@$version"
 echo "$cosign"
