@@ -3,7 +3,8 @@
 # processes, each resolving the same 100 tags at once, without and with a real redis-server
 # (started here on 127.0.0.1, stopped by its PID); registry requests counted in the registry's
 # access log, wall time for the whole fleet; the time a tier round trip adds to a local miss
-# (one process, 100 tags, empty tier vs no tier); Redis memory per cached tag.
+# (one process, 100 tags, empty tier vs no tier), and with the tier down (refused, black hole);
+# Redis memory per cached tag.
 # Uses the harness in $IMAGECHECK_HARNESS if set (tags t0..t99 of bench/app must exist there,
 # tests/bench/run pushes them); otherwise starts its own and pushes them. Prints Markdown.
 set -euo pipefail
@@ -16,7 +17,9 @@ command -v redis-server >/dev/null || { echo "fleet.sh: redis-server is missing 
 own_state=""
 redis_pid=""
 redis_dir=""
+hole_pid=""
 cleanup() {
+    [ -n "$hole_pid" ] && { kill "$hole_pid" 2>/dev/null || true; }
     [ -n "$redis_pid" ] && { kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; }
     [ -n "$redis_dir" ] && rm -rf "$redis_dir"
     [ -n "$own_state" ] && { python3 "$root/tests/harness/harness.py" stop --state-dir "$own_state" >/dev/null 2>&1 || true; }
@@ -95,19 +98,44 @@ miss() {
 }
 plain=$(miss)
 tiered=$(miss --shared-cache "$tier")
+# The tier down, with a node's default timeouts (50 ms an operation; the breaker opens after 3
+# failures in a row): nothing listening (connection refused), and a black hole that accepts
+# connections and never answers, so each operation waits out its timeout until the breaker opens.
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+hole_port_file=$redis_dir/hole.port
+python3 - "$hole_port_file" <<'PY' &
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1024)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(s.accept()[0])
+PY
+hole_pid=$!
+while [ ! -s "$hole_port_file" ]; do sleep 0.05; done
+refused=$(miss --shared-cache "redis://127.0.0.1:$closed/0")
+blackhole=$(miss --shared-cache "redis://127.0.0.1:$(cat "$hole_port_file")/0")
+kill "$hole_pid" 2>/dev/null || true
 redis-cli -p "$port" flushall >/dev/null
 before=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 "$cli" resolve --ttl 600 --shared-cache "$tier" "${refs[@]}" >/dev/null
 after=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 keys=$(redis-cli -p "$port" --scan --pattern 'imagecheck:v1:tag:*' | wc -l)
-python3 - "$plain" "$tiered" "$before" "$after" "$keys" <<'EOF'
+python3 - "$plain" "$tiered" "$before" "$after" "$keys" "$refused" "$blackhole" <<'EOF'
 import sys
-plain, tiered, before, after, keys = map(float, sys.argv[1:])
+plain, tiered, before, after, keys, refused, blackhole = map(float, sys.argv[1:])
 print("| one process, 100 cold tags (best of 5) | ms | per tag |")
 print("|---|---|---|")
 print(f"| no tier | {plain:.0f} | {plain / 100:.2f} ms |")
 print(f"| empty tier (read miss, lock, write) | {tiered:.0f} | {tiered / 100:.2f} ms |")
 print(f"| added by the tier | {tiered - plain:.0f} | {(tiered - plain) / 100:.2f} ms |")
+print(f"| tier down: connection refused (default timeouts) | {refused:.0f} | {refused / 100:.2f} ms |")
+print(f"| tier down: a black hole that never answers (default timeouts) | {blackhole:.0f} | {blackhole / 100:.2f} ms |")
+print(f"| added by a black-hole tier, for the whole process | {blackhole - plain:.0f} | |")
 print()
 print(f"Redis memory per cached tag: {(after - before) / max(keys, 1):.0f} B ({int(keys)} tag entries, used_memory {int(before)} -> {int(after)} B)")
 EOF

@@ -5,6 +5,10 @@
 # and without the verifier (containerd 2.4.2, native snapshotter, BENCH_PULLS pulls each).
 #
 #   IMAGECHECK_HARNESS=DIR tests/bench/serve.sh      (the harness and sign.py must have run)
+#
+# IMAGECHECK_BENCH_CLI=PATH uses that release CLI (dist/cli/imagecheck, say) for the pulls and
+# skips the release build and cli/benches/serve.rs (the in-process and socket figures), which is
+# most of this script's time.
 set -euo pipefail
 : "${IMAGECHECK_HARNESS:?set IMAGECHECK_HARNESS to a started and signed harness}"
 cd "$(dirname "$0")/../.."
@@ -12,7 +16,14 @@ root=$PWD
 tags=${BENCH_TAGS:-10000}
 pulls=${BENCH_PULLS:-20}
 ctd=$(tests/harness/install-containerd.sh)
-cargo build --release --quiet --locked -p imagecheck-cli
+if [ -n "${IMAGECHECK_BENCH_CLI:-}" ]; then
+    cli=$IMAGECHECK_BENCH_CLI
+    [ -x "$cli" ] || { echo "IMAGECHECK_BENCH_CLI=$cli is not an executable" >&2; exit 1; }
+    tags=0  # the distinct tags are for serve.rs's RSS figure only
+else
+    cargo build --release --quiet --locked -p imagecheck-cli
+    cli=$root/target/release/imagecheck
+fi
 
 echo "pushing $tags tags of one image (manifest PUTs) ..." >&2
 python3 - "$IMAGECHECK_HARNESS" "$tags" <<'PY'
@@ -34,7 +45,11 @@ for i in range(int(sys.argv[2])):
     assert r.status == 201, r.status
 PY
 
-BENCH_TAGS=$tags cargo bench --quiet --locked -p imagecheck-cli --bench serve 2>/dev/null | grep -v '^$' || true
+if [ -z "${IMAGECHECK_BENCH_CLI:-}" ]; then
+    BENCH_TAGS=$tags cargo bench --quiet --locked -p imagecheck-cli --bench serve 2>/dev/null | grep -v '^$' || true
+else
+    echo "(IMAGECHECK_BENCH_CLI set: cli/benches/serve.rs skipped; pulls only, with $cli)"
+fi
 
 # ctr image pull with and without the verifier, the daemon warm.
 work=$(mktemp -d /tmp/imagecheck-serve-bench.XXXXXX)
@@ -46,13 +61,13 @@ insecure=$(python3 -c "import json; s=json.load(open('$IMAGECHECK_HARNESS/state.
 policy=$(python3 -c "import json; print(json.load(open('$IMAGECHECK_HARNESS/signed.json'))['policies']['key-a'])")
 image=$(python3 -c "import json; print(json.load(open('$IMAGECHECK_HARNESS/signed.json'))['images']['legacy']['reference'])")
 IMAGECHECK_INSECURE_REGISTRIES=$insecure IMAGECHECK_LOG=error \
-    "$root/target/release/imagecheck" serve --socket "$work/imagecheck.sock" --policy "$policy" </dev/null &
+    "$cli" serve --socket "$work/imagecheck.sock" --policy "$policy" </dev/null &
 pids+=($!)
 start_containerd() {  # NAME WITH_VERIFIER
     local d=$work/$1
     mkdir -p "$d/bin"
     case $2 in
-        yes) ln -s "$root/target/release/imagecheck" "$d/bin/imagecheck-containerd-verifier" ;;
+        yes) ln -s "$cli" "$d/bin/imagecheck-containerd-verifier" ;;
         true) ln -s /bin/true "$d/bin/true" ;;  # containerd's own cost of running a verifier
     esac
     cat >"$d/config.toml" <<TOML
@@ -80,29 +95,37 @@ start_containerd plain no
 start_containerd verified yes
 start_containerd true true
 while [ ! -S "$work/imagecheck.sock" ]; do sleep 0.02; done
-pull_ms() {  # NAME: median ms of $pulls pulls
-    python3 - "$ctd/ctr" "$work/$1/c.sock" "$image" "$pulls" <<'PY'
+# The three containerds take turns, in a rotating order, round after round: drift on a loaded
+# machine then falls on all three alike, and each round gives a paired difference.
+python3 - "$ctd/ctr" "$work" "$image" "$pulls" <<'PY'
 import statistics, subprocess, sys, time
-ctr, sock, image, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-times = []
-for i in range(n + 2):
+ctr, work, image, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+names = ["plain", "true", "verified"]
+times = {name: [] for name in names}
+def pull(name):
+    sock = f"{work}/{name}/c.sock"
     t = time.monotonic()
     subprocess.run([ctr, "-a", sock, "image", "pull", "--plain-http", "--snapshotter", "native",
                     "--platform", "linux/amd64", image], check=True, capture_output=True)
-    if i >= 2:
-        times.append((time.monotonic() - t) * 1000)
+    took = (time.monotonic() - t) * 1000
     subprocess.run([ctr, "-a", sock, "image", "rm", image], check=True, capture_output=True)
-print(f"{statistics.median(times):.1f} {min(times):.1f}")
+    return took
+for name in names:  # unmeasured: first pulls fill caches and start the daemon's connections
+    pull(name); pull(name)
+for i in range(n):
+    order = names[i % 3:] + names[:i % 3]
+    for name in order:
+        times[name].append(pull(name))
+med = {k: statistics.median(v) for k, v in times.items()}
+low = {k: min(v) for k, v in times.items()}
+def paired(a, b):
+    return statistics.median(x - y for x, y in zip(times[a], times[b]))
+print()
+print(f"| ctr image pull of one signed image ({n} rounds, the three interleaved; transfer service, native snapshotter) | median | min |")
+print("|---|---|---|")
+print(f"| no verifier | {med['plain']:.1f} ms | {low['plain']:.1f} ms |")
+print(f"| /bin/true as the verifier (containerd's own cost) | {med['true']:.1f} ms | {low['true']:.1f} ms |")
+print(f"| imagecheck-containerd-verifier, warm daemon | {med['verified']:.1f} ms | {low['verified']:.1f} ms |")
+print(f"| added by imagecheck (median of paired differences) | {paired('verified', 'plain'):.1f} ms | |")
+print(f"| added by imagecheck beyond /bin/true (median of paired differences) | {paired('verified', 'true'):.1f} ms | |")
 PY
-}
-read -r plain_med plain_min < <(pull_ms plain)
-read -r ver_med ver_min < <(pull_ms verified)
-read -r true_med true_min < <(pull_ms true)
-echo
-echo "| ctr image pull of one signed image ($pulls pulls, transfer service, native snapshotter) | median | min |"
-echo "|---|---|---|"
-echo "| no verifier | $plain_med ms | $plain_min ms |"
-echo "| /bin/true as the verifier (containerd's own cost) | $true_med ms | $true_min ms |"
-echo "| imagecheck-containerd-verifier, warm daemon | $ver_med ms | $ver_min ms |"
-python3 -c "print(f'| added by imagecheck | {float(\"$ver_med\") - float(\"$plain_med\"):.1f} ms | {float(\"$ver_min\") - float(\"$plain_min\"):.1f} ms |')"
-python3 -c "print(f'| added by imagecheck beyond /bin/true | {float(\"$ver_med\") - float(\"$true_med\"):.1f} ms | {float(\"$ver_min\") - float(\"$true_min\"):.1f} ms |')"
