@@ -4,7 +4,8 @@
 # cache (`proxy.remoteurl`, started here on 127.0.0.1) named as the registry's mirror in a
 # registries.conf. BENCH_RUNS rounds, the two interleaved in alternating order, so drift on a
 # loaded machine falls on both; the ratio is the median of the per-round ratios. The mirror has
-# served the image once before timing starts (a warm pull-through cache, as on a fleet).
+# served the image once before timing starts (a warm pull-through cache, as on a fleet). Also
+# counts the requests of one verify each way, at the mirror and at the source.
 #
 #   IMAGECHECK_HARNESS=DIR [IMAGECHECK_BENCH_CLI=PATH] tests/bench/mirror.sh
 set -euo pipefail
@@ -21,11 +22,12 @@ proxy_pid=""
 cleanup() { [ -n "$proxy_pid" ] && { kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; }; rm -rf "$work"; }
 trap cleanup EXIT
 
-read -r upstream image policy < <(python3 - "$IMAGECHECK_HARNESS" <<'PY'
+read -r upstream upstream_log image policy < <(python3 - "$IMAGECHECK_HARNESS" <<'PY'
 import json, sys
 state = json.load(open(f"{sys.argv[1]}/state.json"))
 signed = json.load(open(f"{sys.argv[1]}/signed.json"))
-print(state["registries"]["plain"]["host"], signed["images"]["legacy"]["reference"], signed["policies"]["key-a"])
+plain = state["registries"]["plain"]
+print(plain["host"], plain["log"], signed["images"]["legacy"]["reference"], signed["policies"]["key-a"])
 PY
 )
 case $image in "$upstream"/*) ;; *) echo "mirror.sh: $image is not on the plain registry $upstream" >&2; exit 1 ;; esac
@@ -33,7 +35,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 mirror=127.0.0.1:$port
 cat >"$work/proxy.yml" <<YAML
 version: 0.1
-log: {level: warn, formatter: text, accesslog: {disabled: true}}
+log: {level: warn, formatter: text, accesslog: {disabled: false}}
 storage: {filesystem: {rootdirectory: $work/storage}, maintenance: {uploadpurging: {enabled: false}}}
 http: {addr: "$mirror", secret: mirror-bench}
 proxy: {remoteurl: "http://$upstream"}
@@ -59,6 +61,27 @@ mirrored=("$cli" verify --registries-conf "$work/registries.conf" --policy "$pol
 "${mirrored[@]}" | tee "$work/first" >/dev/null
 grep -q "$mirror" "$work/first" || { echo "mirror.sh: the verify did not go through $mirror: $(cat "$work/first")" >&2; exit 1; }
 "${direct[@]}" >/dev/null
+
+# Requests of one verify each way, from the access logs: at the mirror, and at the source from
+# imagecheck (its user agent) and from the mirror's own upstream checks.
+requests() {  # COMMAND...: prints "MIRROR SOURCE_FROM_IMAGECHECK SOURCE_FROM_THE_MIRROR"
+    local up_off mirror_off
+    up_off=$(stat -c %s "$upstream_log"); mirror_off=$(stat -c %s "$work/proxy.log")
+    "$@" >/dev/null
+    sleep 0.3
+    local at_mirror from_us from_mirror
+    at_mirror=$(tail -c +"$((mirror_off + 1))" "$work/proxy.log" | grep -c '"[A-Z]* /v2/[^"]*" [0-9]' || true)
+    from_us=$(tail -c +"$((up_off + 1))" "$upstream_log" | grep '"[A-Z]* /v2/[^"]*" [0-9]' | grep -c '"imagecheck/' || true)
+    from_mirror=$(tail -c +"$((up_off + 1))" "$upstream_log" | grep '"[A-Z]* /v2/[^"]*" [0-9]' | grep -vc '"imagecheck/' || true)
+    echo "$at_mirror $from_us $from_mirror"
+}
+read -r d_mirror d_us d_proxy < <(requests "${direct[@]}")
+read -r m_mirror m_us m_proxy < <(requests "${mirrored[@]}")
+echo "| requests of one verify | at the mirror | at the source, from imagecheck | at the source, from the mirror |"
+echo "|---|---|---|---|"
+echo "| direct | $d_mirror | $d_us | $d_proxy |"
+echo "| through the mirror | $m_mirror | $m_us | $m_proxy |"
+echo
 
 # argv: RUNS DIRECT... -- MIRRORED...
 python3 - "$runs" "${direct[@]}" -- "${mirrored[@]}" <<'PY'
