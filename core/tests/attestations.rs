@@ -8,7 +8,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use imagecheck::verify::internals::discovery::MAX_REQUESTS;
 use imagecheck::{Digest, Error, ErrorKind, Policy, Resolver, Verifier};

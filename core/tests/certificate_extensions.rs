@@ -8,8 +8,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-#[path = "support/keyless.rs"]
-mod fixtures;
+use crate::fixtures;
 
 use bytes::Bytes;
 use fixtures::{digest_file, legacy_case, public_good, read};

@@ -24,8 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use imagecheck::{CauseKind, Credentials, Engine, ErrorKind, Resolver};
 use serde_json::Value;
 
-#[path = "support/oci.rs"]
-mod oci;
+use crate::oci;
 use oci::{layout, push};
 
 const HOW_TO_START: &str = "\
@@ -34,7 +33,7 @@ the engine tests need real registries and daemons. Start them, then run the test
   python3 tests/harness/harness.py start --state-dir /tmp/ic-harness
   python3 tests/harness/daemons.py start --state-dir /tmp/ic-daemons --harness-state /tmp/ic-harness
   IMAGECHECK_HARNESS=/tmp/ic-harness IMAGECHECK_DAEMONS=/tmp/ic-daemons/daemons.json \\
-    cargo test -p imagecheck --test engines
+    cargo test -p imagecheck --test integration engines::
 Stop them afterwards with `daemons.py stop --state-dir /tmp/ic-daemons` and
 `harness.py stop --state-dir /tmp/ic-harness`.";
 

@@ -6,8 +6,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-#[path = "support/keyless.rs"]
-mod fixtures;
+use crate::fixtures;
 
 use bytes::Bytes;
 use fixtures::*;

@@ -6,8 +6,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-#[path = "support/tsa.rs"]
-mod tsa;
+use crate::tsa;
 
 use imagecheck::verify::internals::keyless::timestamp;
 use tsa::{Eku, Tsa};

@@ -7,10 +7,8 @@
     reason = "a test should stop at the first surprise"
 )]
 
-#[path = "support/fake_registry.rs"]
-mod fake_registry;
-#[path = "support/keyless.rs"]
-mod fixtures;
+use crate::fixtures;
+use crate::support::fake_registry;
 
 use std::sync::atomic::Ordering;
 

@@ -11,7 +11,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -9,7 +9,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use imagecheck::verify::TrustedRoot;
 use imagecheck::{ErrorKind, Policy, Verifier};

@@ -6,7 +6,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

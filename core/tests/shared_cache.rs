@@ -13,7 +13,7 @@
     reason = "SERIAL serialises whole tests, each on a runtime of its own: nothing else on that runtime waits for it"
 )]
 
-mod support;
+use crate::support;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -6,7 +6,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use imagecheck::{Error, ErrorKind, Policy, Verification, Verifier};
 use serde_json::{Value, json};

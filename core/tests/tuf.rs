@@ -11,9 +11,8 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
-#[path = "support/tuf_repo.rs"]
-mod tuf_repo;
+use crate::support;
+use crate::tuf_repo;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

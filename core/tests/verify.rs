@@ -7,7 +7,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use imagecheck::{ErrorKind, Policy, Verifier};
 use support::{

@@ -8,7 +8,7 @@
     reason = "a test should stop at the first surprise"
 )]
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::Duration;

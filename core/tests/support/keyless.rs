@@ -12,6 +12,12 @@ use serde_json::Value;
 pub const GITHUB_LOGIN: &str = "https://github.com/login/oauth";
 pub const GITHUB_ACTIONS: &str = "https://token.actions.githubusercontent.com";
 
+// benches/keyless.rs includes this file alone, so it brings its own copy; in the integration
+// binary support/mod.rs has the same file too.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "included alone by a bench and beside support/ by the tests"
+)]
 #[path = "shared_fixtures.rs"]
 mod shared_fixtures;
 
