@@ -57,6 +57,7 @@ impl Purpose {
         }
     }
 }
+
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
 pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
