@@ -38,7 +38,7 @@ impl CacheKey {
         }
     }
 
-    fn as_ref(&self) -> KeyRef<'_> {
+    pub(crate) fn as_ref(&self) -> KeyRef<'_> {
         KeyRef {
             engine: self.engine.name(),
             reference: &self.reference,
@@ -314,17 +314,27 @@ impl std::fmt::Debug for InFlight {
 }
 
 impl InFlight {
-    /// Join the flight for `key`, or start one with `start(id)`. The started future must call
-    /// [`InFlight::finish`] with the same id when it completes.
+    /// Join the flight for `key`, or start one with `start(id)`. The started future must store
+    /// its answer where `answered` looks (the digest cache) *before* it calls
+    /// [`InFlight::finish`] with the same id.
+    ///
+    /// `answered` is asked when no flight is under way, under the lock that `finish` takes: a
+    /// caller that missed the cache just before a flight stored its answer, and arrives here
+    /// just after the flight finished, then finds the answer instead of asking upstream a
+    /// second time (seen under load: 2 HEADs for 200 concurrent resolves).
     pub(crate) fn join_or_start(
         &self,
         key: &CacheKey,
+        answered: impl FnOnce() -> Option<Digest>,
         start: impl FnOnce(u64) -> FlightFuture,
     ) -> Flight {
         let flights = self.flights.get();
         let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(flight) = flights.get(key).and_then(|(_, weak)| weak.upgrade()) {
             return flight;
+        }
+        if let Some(digest) = answered() {
+            return futures::future::ready(Ok(digest)).boxed().shared();
         }
         let id = {
             let mut next = self.next_id.lock().unwrap_or_else(|p| p.into_inner());

@@ -430,7 +430,16 @@ impl Resolver {
             },
             other => other,
         };
-        let flight = self.inner.in_flight.join_or_start(&key, |id| {
+        // A zero TTL asks upstream whatever the cache holds.
+        let answered = || {
+            let now = self.inner.clock.now();
+            if ttl.is_zero() {
+                None
+            } else {
+                self.inner.cache.get(&key.as_ref(), ttl, now)
+            }
+        };
+        let flight = self.inner.in_flight.join_or_start(&key, answered, |id| {
             let inner = self.inner.clone();
             let key = key.clone();
             let reference = reference.clone();
@@ -443,8 +452,8 @@ impl Resolver {
                     Some(tier) if ttl.is_zero() => Some(Lease::write_only(tier, &tag_key)),
                     Some(tier) => match shared::turn_tag(tier, &reference, ttl).await {
                         Turn::Answered((digest, age)) => {
+                            inner.remember_aged(key.clone(), digest.clone(), age);
                             inner.in_flight.finish(&key, id);
-                            inner.remember_aged(key, digest.clone(), age);
                             return Ok(digest);
                         }
                         Turn::Ask(lease) => Some(lease),
@@ -456,10 +465,15 @@ impl Resolver {
                         credentials: credentials.as_ref(),
                     }))
                     .await;
+                // The answer is in the cache before the flight is gone (see join_or_start).
+                if let Ok(digest) = &answer {
+                    inner
+                        .cache
+                        .put(key.clone(), digest.clone(), inner.clock.now());
+                }
                 inner.in_flight.finish(&key, id);
                 match answer {
                     Ok(digest) => {
-                        inner.cache.put(key, digest.clone(), inner.clock.now());
                         if let (Some(lease), Some(tier)) = (lease, &tier) {
                             let (value, max_age) = shared::tag_entry(tier, &digest);
                             lease.put(value, max_age).await;

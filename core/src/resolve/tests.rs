@@ -140,6 +140,33 @@ async fn concurrent_misses_share_one_request() {
     assert_eq!(c.calls.load(Ordering::SeqCst), 1);
 }
 
+/// A caller that misses the cache while a flight is storing its answer, and looks for the
+/// flight just after it finished, must find the answer, not start a second request: the flight
+/// stores before it finishes, and a caller that finds no flight looks in the cache again. With
+/// an engine that answers at once, arrivals overlap the end of the flight in every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_arriving_as_a_flight_ends_gets_its_answer() {
+    let (r, c, _clock, e) = setup(0);
+    let ttl = Duration::from_secs(60);
+    for round in 0..300 {
+        let reference = format!("example.com/app:{round}");
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (r, e, reference) = (r.clone(), e.clone(), reference.clone());
+                tokio::spawn(async move { r.resolve(&e, &reference, ttl).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            c.calls.load(Ordering::SeqCst),
+            round + 1,
+            "round {round}: one engine call for 16 concurrent resolves"
+        );
+    }
+}
+
 #[tokio::test]
 async fn failures_are_not_cached_and_carry_the_cause() {
     let (r, c, _, e) = setup(0);
