@@ -58,6 +58,15 @@ impl Purpose {
     }
 }
 
+/// The entries of an extended key usage extension's value: a SEQUENCE and nothing after it
+/// (each entry should be an OBJECT IDENTIFIER; callers check the tag). None when it is not that.
+fn key_purposes(value: &[u8]) -> Option<Vec<tlv::Tlv<'_>>> {
+    tlv::read(value)
+        .ok()
+        .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
+        .and_then(|(seq, _)| tlv::children(seq.value).ok())
+}
+
 /// Fulcio's OIDC issuer extension, v1: the raw string as the extension value.
 pub(crate) const OID_ISSUER_V1: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
@@ -220,16 +229,11 @@ impl Cert {
         let Some(value) = self.extension(OID_EXT_KEY_USAGE) else {
             return true;
         };
-        tlv::read(value)
-            .ok()
-            .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
-            .and_then(|(seq, _)| tlv::children(seq.value).ok())
-            .is_some_and(|oids| {
-                oids.iter().any(|o| {
-                    o.tag == 0x06
-                        && (o.value == purpose.oid() || o.value == OID_ANY_EXTENDED_KEY_USAGE)
-                })
+        key_purposes(value).is_some_and(|oids| {
+            oids.iter().any(|o| {
+                o.tag == 0x06 && (o.value == purpose.oid() || o.value == OID_ANY_EXTENDED_KEY_USAGE)
             })
+        })
     }
 
     /// RFC 3161 §2.3: a timestamp authority's certificate has exactly one extended key usage
@@ -244,10 +248,7 @@ impl Cert {
         let (Some(eku), None) = (ekus.next(), ekus.next()) else {
             return Err(TsaPurposeError::NotOneExtendedKeyUsage);
         };
-        let purposes = tlv::read(&eku.value)
-            .ok()
-            .filter(|(seq, rest)| seq.tag == 0x30 && rest.is_empty())
-            .and_then(|(seq, _)| tlv::children(seq.value).ok());
+        let purposes = key_purposes(&eku.value);
         if !matches!(purposes.as_deref(), Some([only]) if only.tag == 0x06 && only.value == OID_TIME_STAMPING)
         {
             return Err(TsaPurposeError::NotTimeStampingAlone);
