@@ -176,11 +176,7 @@ async fn a_redirect_to_another_host_never_carries_the_credentials() {
 
 #[tokio::test]
 async fn a_token_realm_on_an_unreachable_host_is_a_network_cause_naming_the_token_server() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = support::unused_port();
     let challenge = format!("Bearer realm=\"http://127.0.0.1:{closed}/token\",service=\"fake\"");
     let fake = fake_registry::start(move |_, _| {
         Answer::new(401, &[("www-authenticate", &challenge)], b"")

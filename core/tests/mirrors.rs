@@ -303,11 +303,7 @@ async fn containerd_ca_and_skip_verify_reach_an_https_mirror_no_trust_store_know
         image["digest"].as_str().unwrap().to_owned(),
     );
     // The source is a closed loopback port: only the mirror can answer.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let closed = format!("127.0.0.1:{}", support::unused_port());
     let reference = format!("{closed}/{path}");
     let work = tempfile::tempdir().unwrap();
     let resolve_with = |settings: &str| {

@@ -378,13 +378,7 @@ async fn docker_config_json_and_auth_json_credentials_are_used() {
 
 #[tokio::test]
 async fn registry_down_is_a_network_cause() {
-    // Bind and drop a listener: nothing listens on that port now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let host = format!("127.0.0.1:{port}");
+    let host = format!("127.0.0.1:{}", support::unused_port());
     let resolver = imagecheck::Resolver::builder()
         .insecure_registry(&host)
         .build();

@@ -18,12 +18,7 @@ impl Distribution {
     /// A registry serving `storage` (a directory it may write to); with `upstream`, a
     /// pull-through cache of that registry (which must be up: the proxy pings it on start).
     pub fn start(dir: &Path, name: &str, storage: &Path, upstream: Option<&str>) -> Distribution {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let host = format!("127.0.0.1:{port}");
+        let host = format!("127.0.0.1:{}", super::unused_port());
         let mut config = serde_json::json!({
             "version": "0.1",
             "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": false}},

@@ -233,6 +233,16 @@ pub fn requests_for(path: &Path, offset: u64, repository: &str) -> Vec<String> {
 }
 
 /// A unique suffix for repositories and tags made by one test.
+/// A loopback port nothing listens on now: bound, read and released. A server started on it a
+/// moment later takes it; a client dialling it is refused.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
