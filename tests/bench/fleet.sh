@@ -5,8 +5,7 @@
 # access log, wall time for the whole fleet; the time a tier round trip adds to a local miss
 # (one process, 100 tags, empty tier vs no tier), and with the tier down (refused, black hole);
 # Redis memory per cached tag.
-# Uses the harness in $IMAGECHECK_HARNESS if set (tags t0..t99 of bench/app must exist there,
-# tests/bench/run pushes them); otherwise starts its own and pushes them. Prints Markdown.
+# The harness and tags: tests/bench/tags_harness.sh. Prints Markdown.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -14,7 +13,8 @@ cli=${IMAGECHECK_BENCH_CLI:-$root/target/release/imagecheck}
 [ -x "$cli" ] || cargo build --release --quiet --locked -p imagecheck-cli
 command -v redis-server >/dev/null || { echo "fleet.sh: redis-server is missing (apt-get install redis-server)" >&2; exit 1; }
 
-own_state=""
+# shellcheck source=tests/bench/tags_harness.sh
+. tests/bench/tags_harness.sh
 redis_pid=""
 redis_dir=""
 hole_pid=""
@@ -22,23 +22,10 @@ cleanup() {
     [ -n "$hole_pid" ] && { kill "$hole_pid" 2>/dev/null || true; }
     [ -n "$redis_pid" ] && { kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; }
     [ -n "$redis_dir" ] && rm -rf "$redis_dir"
-    [ -n "$own_state" ] && { python3 "$root/tests/harness/harness.py" stop --state-dir "$own_state" >/dev/null 2>&1 || true; }
+    stop_own_harness
 }
 trap cleanup EXIT
-
-if [ -z "${IMAGECHECK_HARNESS:-}" ]; then
-    state=$(mktemp -d /tmp/imagecheck-bench.XXXXXX)
-    own_state=$state
-    python3 tests/harness/harness.py start --state-dir "$state" --owner-pid $$ >/dev/null
-    IMAGECHECK_HARNESS=$state tests/bench/push_tags.sh
-else
-    state=$IMAGECHECK_HARNESS
-fi
-host=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['host'])")
-log=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['log'])")
-export IMAGECHECK_INSECURE_REGISTRIES=$host
-refs=()
-for i in $(seq 0 99); do refs+=("$host/bench/app:t$i"); done
+start_tags_harness
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis_dir=$(mktemp -d /tmp/imagecheck-bench-redis.XXXXXX)

@@ -2,28 +2,18 @@
 # Cold resolve of 100 tags against a local Distribution registry, in one run: one
 # `imagecheck resolve` process with 100 references vs 100 runs each of `crane digest`,
 # `skopeo inspect` and `curl -I`; requests counted in the registry's access log.
-# Uses the harness in $IMAGECHECK_HARNESS if set (tags t0..t99 of bench/app must exist there,
-# tests/bench/run pushes them); otherwise starts its own and pushes them.
+# The harness and tags: tests/bench/tags_harness.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-cli=$root/target/release/imagecheck
+cli=${IMAGECHECK_BENCH_CLI:-$root/target/release/imagecheck}
 [ -x "$cli" ] || cargo build --release --quiet --locked -p imagecheck-cli
 crane=${CRANE:-$(command -v crane || echo "$HOME/go/bin/crane")}
 
-if [ -z "${IMAGECHECK_HARNESS:-}" ]; then
-    state=$(mktemp -d /tmp/imagecheck-bench.XXXXXX)
-    trap 'python3 "$root/tests/harness/harness.py" stop --state-dir "$state" >/dev/null 2>&1 || true' EXIT
-    python3 tests/harness/harness.py start --state-dir "$state" --owner-pid $$ >/dev/null
-    IMAGECHECK_HARNESS=$state tests/bench/push_tags.sh
-else
-    state=$IMAGECHECK_HARNESS
-fi
-host=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['host'])")
-log=$(python3 -c "import json; print(json.load(open('$state/state.json'))['registries']['plain']['log'])")
-export IMAGECHECK_INSECURE_REGISTRIES=$host
-refs=()
-for i in $(seq 0 99); do refs+=("$host/bench/app:t$i"); done
+# shellcheck source=tests/bench/tags_harness.sh
+. tests/bench/tags_harness.sh
+trap stop_own_harness EXIT
+start_tags_harness
 accept='application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
 
 # run LABEL COMMAND...: time the command, count requests to bench/app made meanwhile.
